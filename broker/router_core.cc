@@ -1,0 +1,136 @@
+#include "broker/router_core.h"
+
+#include <algorithm>
+
+#include "common/base/check.h"
+#include "common/base/ids.h"
+
+namespace tenure::broker {
+namespace {
+
+std::uint64_t Fnv1a(std::uint64_t h, std::string_view bytes) {
+  for (char c : bytes) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+
+// splitmix64's finaliser: spreads FNV's weak low bits over the whole word.
+std::uint64_t Mix(std::uint64_t x) {
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebULL;
+  x ^= x >> 31;
+  return x;
+}
+
+}  // namespace
+
+std::uint64_t RendezvousScore(std::string_view node, std::string_view key) {
+  std::uint64_t h = Fnv1a(0xcbf29ce484222325ULL, node);
+  h = Fnv1a(h ^ 0xff, key);
+  return Mix(h);
+}
+
+RouterCore::RouterCore(RouterOptions options) : options_(std::move(options)) {
+  TENURE_CHECK(options_.lease > Duration::zero());
+}
+
+void RouterCore::HandleHeartbeat(const std::string& route, const protocol::Heartbeat& hb,
+                                 TimePoint now) {
+  if (!ValidateNodeId(hb.node).ok()) {
+    return;
+  }
+  auto [it, first_seen] = nodes_.try_emplace(hb.node);
+  Node& node = it->second;
+  const bool restarted = !first_seen && node.incarnation != hb.incarnation;
+  node.route = route;
+  node.incarnation = hb.incarnation;
+  node.last_seen = now;
+  node.voter = hb.voter;
+  node.entities = hb.entities;
+  if (!node.up || restarted) {
+    node.up = true;
+    events_.push_back({protocol::Event::Kind::kNodeUp, {}, {}, 0, 0, hb.node,
+                       restarted ? "new incarnation" : ""});
+  }
+}
+
+void RouterCore::LearnFromReply(const protocol::Reply& reply) {
+  if (reply.owner.empty() || !reply.entity) {
+    return;
+  }
+  if (route_cache_.size() >= kRouteCacheEntriesMax &&
+      route_cache_.find(reply.entity->id) == route_cache_.end()) {
+    route_cache_.clear();  // Keeps invariant (2); the hash still routes well.
+  }
+  route_cache_[reply.entity->id] = reply.owner;
+}
+
+Result<std::string> RouterCore::RouteRequest(const protocol::Request& request,
+                                             TimePoint now) const {
+  if (!request.via.empty()) {
+    auto it = nodes_.find(request.via);
+    if (it == nodes_.end() || !Alive(it->second, now)) {
+      return Status::Unavailable("node '" + request.via + "' is not alive");
+    }
+    return it->second.route;
+  }
+  if (!request.entity_id.empty()) {
+    auto cached = route_cache_.find(request.entity_id);
+    if (cached != route_cache_.end()) {
+      auto it = nodes_.find(cached->second);
+      if (it != nodes_.end() && Alive(it->second, now)) {
+        return it->second.route;  // Keeps invariant (1).
+      }
+    }
+  }
+  const Node* best = nullptr;
+  std::uint64_t best_score = 0;
+  for (const auto& [id, node] : nodes_) {
+    if (!Alive(node, now)) {
+      continue;
+    }
+    const std::uint64_t score = RendezvousScore(id, request.entity_id);
+    if (best == nullptr || score > best_score) {
+      best = &node;
+      best_score = score;
+    }
+  }
+  if (best == nullptr) {
+    return Status::Unavailable("no live worker_node is connected to the broker");
+  }
+  return best->route;
+}
+
+protocol::Reply RouterCore::NodesReply(std::uint64_t request_id, TimePoint now) const {
+  protocol::Reply reply;
+  reply.request_id = request_id;
+  for (const auto& [id, node] : nodes_) {
+    const bool listed_voter =
+        std::find(options_.voters.begin(), options_.voters.end(), id) != options_.voters.end();
+    reply.nodes.push_back({id, node.voter || listed_voter, Alive(node, now), node.incarnation,
+                           node.entities, ToMillis(now - node.last_seen)});
+  }
+  return reply;
+}
+
+void RouterCore::Tick(TimePoint now) {
+  for (auto& [id, node] : nodes_) {
+    if (node.up && !Alive(node, now)) {
+      node.up = false;
+      events_.push_back({protocol::Event::Kind::kNodeDown, {}, {}, 0, 0, id, "session expired"});
+    }
+  }
+}
+
+std::vector<protocol::Event> RouterCore::TakeEvents() { return std::exchange(events_, {}); }
+
+std::size_t RouterCore::live_node_count(TimePoint now) const {
+  return static_cast<std::size_t>(std::count_if(
+      nodes_.begin(), nodes_.end(), [&](const auto& kv) { return Alive(kv.second, now); }));
+}
+
+}  // namespace tenure::broker

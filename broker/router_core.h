@@ -1,0 +1,77 @@
+// RouterCore: the broker's decisions, as a pure state machine.
+//
+// It tracks which nodes are alive (by their heartbeats), remembers which node
+// last answered as the owner of an entity, and picks the node a client request
+// goes to: the remembered owner if it is alive, else the live node chosen by
+// rendezvous hashing of the entity id (so every broker incarnation picks the
+// same node for the same id and live set). It holds no entity data.
+//
+// Invariants:
+// (1) A request is only ever routed to a node whose session is alive
+//     (now - last_seen < lease).
+// (2) route_cache_ never holds more than kRouteCacheEntriesMax entries.
+//
+// Not thread-safe: one owner thread (the broker loop).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/base/status.h"
+#include "common/base/time.h"
+#include "common/protocol/messages.h"
+
+namespace tenure::broker {
+
+inline constexpr std::size_t kRouteCacheEntriesMax = 1 << 20;
+
+struct RouterOptions {
+  Duration lease = std::chrono::milliseconds(2000);
+  std::vector<std::string> voters;
+};
+
+class RouterCore {
+ public:
+  explicit RouterCore(RouterOptions options);
+
+  // A heartbeat arrived from the peer whose ROUTER identity is `route`.
+  void HandleHeartbeat(const std::string& route, const protocol::Heartbeat& hb, TimePoint now);
+  // A reply passed through: remember its owner for the entity it names.
+  void LearnFromReply(const protocol::Reply& reply);
+  // The ROUTER identity of the node `request` should go to.
+  Result<std::string> RouteRequest(const protocol::Request& request, TimePoint now) const;
+  // The answer to a `nodes` request.
+  protocol::Reply NodesReply(std::uint64_t request_id, TimePoint now) const;
+  // Marks nodes whose session lapsed as down.
+  void Tick(TimePoint now);
+  // node_up / node_down news produced so far.
+  std::vector<protocol::Event> TakeEvents();
+
+  std::size_t live_node_count(TimePoint now) const;
+
+ private:
+  struct Node {
+    std::string route;
+    std::uint64_t incarnation = 0;
+    TimePoint last_seen{};
+    bool voter = false;
+    bool up = false;  // As last published.
+    std::uint32_t entities = 0;
+  };
+
+  bool Alive(const Node& node, TimePoint now) const { return now - node.last_seen < options_.lease; }
+
+  const RouterOptions options_;
+  std::map<std::string, Node> nodes_;  // Ordered: `nodes` lists them by id.
+  std::unordered_map<std::string, std::string> route_cache_;  // entity id -> node id.
+  std::vector<protocol::Event> events_;
+};
+
+// Rendezvous (highest random weight) score of `node` for `key`; stable across
+// processes and builds.
+std::uint64_t RendezvousScore(std::string_view node, std::string_view key);
+
+}  // namespace tenure::broker

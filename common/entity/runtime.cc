@@ -1,0 +1,583 @@
+#include "common/entity/runtime.h"
+
+#include <algorithm>
+#include <exception>
+#include <utility>
+
+#include "common/base/check.h"
+#include "common/base/entity_state.h"
+#include "common/base/ids.h"
+#include "common/protocol/codec.h"
+
+namespace tenure::entity {
+
+using protocol::Op;
+
+namespace {
+
+enum class Phase { kClaiming, kActivating, kActive, kReleasing };
+
+constexpr std::uint32_t kListLimitDefault = 100;
+
+protocol::EntityView RowView(const store::EntityRow& row) {
+  return {row.id, row.state, row.version, row.owner_node, row.owner_epoch};
+}
+
+}  // namespace
+
+struct Runtime::Pending {
+  std::string route;
+  protocol::Request request;
+};
+
+struct Runtime::Worker {
+  std::string id;
+  Phase phase = Phase::kClaiming;
+  std::uint64_t generation = 0;  // Bumped at every (re)start; keeps invariant (3).
+  // The cache. Valid in kActive only (guarantee of that phase).
+  bool exists = false;
+  std::string state;
+  std::uint64_t version = 0;
+  std::uint64_t epoch = 0;
+  // Mailbox: entries [head, size) wait; a vector with a head index stays
+  // allocation-free for the common empty mailbox.
+  std::vector<Pending> mailbox;
+  std::size_t head = 0;
+  bool busy = false;  // A write is in flight; keeps invariant (1).
+  TimePoint last_used{};
+  bool in_idle_order = false;
+  std::list<Worker*>::iterator idle_pos;
+
+  std::size_t waiting() const { return mailbox.size() - head; }
+};
+
+struct Runtime::Ticket {
+  enum class Kind { kActivate, kWrite, kRelease, kList };
+  Kind kind = Kind::kActivate;
+  std::string id;
+  std::uint64_t generation = 0;
+  std::string route;  // kWrite, kList: who gets the reply.
+  std::uint64_t request_id = 0;
+};
+
+Runtime::Runtime(RuntimeOptions options, const Authority& authority, Handler& handler)
+    : options_(std::move(options)), authority_(authority), handler_(handler) {
+  TENURE_CHECK(!options_.node_id.empty());
+  TENURE_CHECK(options_.mailbox_depth_max > 0);
+}
+
+Runtime::~Runtime() = default;
+
+Runtime::Worker* Runtime::Find(const std::string& id) {
+  auto it = workers_.find(id);
+  return it == workers_.end() ? nullptr : it->second.get();
+}
+
+// ------------------------------------------------------------------ inputs
+
+void Runtime::HandleRequest(std::string route, protocol::Request request, TimePoint now) {
+  const std::uint64_t rid = request.request_id;
+  if (request.op == Op::kNodes) {
+    ReplyError(route, rid, Status::BadRequest("'nodes' is answered by the broker, not a node"));
+    return;
+  }
+  if (draining_) {
+    ReplyError(route, rid,
+               Status::Unavailable("node '" + options_.node_id + "' is shutting down; retry"));
+    return;
+  }
+  if (request.op == Op::kList) {
+    const std::uint32_t limit =
+        request.limit == 0
+            ? kListLimitDefault
+            : static_cast<std::uint32_t>(std::min<std::size_t>(request.limit, protocol::kListRowsMax));
+    Call(store::ListOp{limit, request.entity_id},
+         Ticket{Ticket::Kind::kList, {}, 0, std::move(route), rid});
+    return;
+  }
+  if (Status s = ValidateEntityId(request.entity_id); !s.ok()) {
+    ReplyError(route, rid, s);
+    return;
+  }
+  if (request.op == Op::kCreate && request.state.empty()) {
+    request.state = std::string(kDefaultEntityState);
+  }
+  if (request.op == Op::kSet && request.state.empty()) {
+    ReplyError(route, rid, Status::BadRequest("set needs a state"));
+    return;
+  }
+  for (const std::string* s : {&request.state, &request.expect}) {
+    if (!s->empty() && !IsValidEntityState(*s)) {
+      ReplyError(route, rid,
+                 Status::InvalidState("unknown state '" + *s +
+                                      "'; valid states: " + ValidEntityStatesList()));
+      return;
+    }
+  }
+  Worker* w = Find(request.entity_id);
+  if (w == nullptr) {
+    auto fresh = std::make_unique<Worker>();
+    fresh->id = request.entity_id;
+    fresh->generation = next_generation_++;
+    fresh->last_used = now;
+    w = fresh.get();
+    workers_.emplace(w->id, std::move(fresh));
+    effects_.claims.push_back(w->id);
+  }
+  if (w->waiting() >= options_.mailbox_depth_max) {
+    ++stats_.busy_replies;
+    ReplyError(route, rid,
+               Status::Busy("mailbox of '" + w->id + "' is full (" +
+                            std::to_string(options_.mailbox_depth_max) + " requests); retry"));
+    return;
+  }
+  Enqueue(*w, Pending{std::move(route), std::move(request)});
+  Pump(*w, now);
+}
+
+void Runtime::HandleGranted(const std::string& id, TimePoint /*now*/) {
+  Worker* w = Find(id);
+  if (w == nullptr) {
+    effects_.releases.push_back(id);  // Nobody wants it any more.
+    return;
+  }
+  if (w->phase != Phase::kClaiming) {
+    return;
+  }
+  w->phase = Phase::kActivating;
+  Activate(*w);
+}
+
+void Runtime::HandleLost(const std::string& id, TimePoint /*now*/) {
+  Worker* w = Find(id);
+  if (w == nullptr) {
+    return;
+  }
+  FailMailbox(*w, Status::Unavailable("node '" + options_.node_id +
+                                      "' lost the ownership of '" + id + "'; retry"));
+  if (w->phase == Phase::kActive && w->exists) {
+    // Closes this tenure's row; the store ignores it if a newer owner took over.
+    Call(store::ReleaseOp{id, w->epoch, "lost"}, Ticket{Ticket::Kind::kRelease, id, 0, {}, 0});
+    effects_.events.push_back({protocol::Event::Kind::kPassivated, id, {}, w->version, w->epoch,
+                               options_.node_id, "lost"});
+  }
+  Remove(*w);
+}
+
+void Runtime::HandleStoreResult(std::uint64_t ticket, store::StoreResult result, TimePoint now) {
+  auto it = tickets_.find(ticket);
+  if (it == tickets_.end()) {
+    return;
+  }
+  Ticket t = std::move(it->second);
+  tickets_.erase(it);
+  switch (t.kind) {
+    case Ticket::Kind::kActivate:
+      OnActivated(std::move(t), std::move(result), now);
+      break;
+    case Ticket::Kind::kWrite:
+      OnWritten(std::move(t), std::move(result), now);
+      break;
+    case Ticket::Kind::kRelease:
+      OnReleased(std::move(t));
+      break;
+    case Ticket::Kind::kList:
+      OnListed(std::move(t), std::move(result));
+      break;
+  }
+}
+
+void Runtime::Tick(TimePoint now) {
+  // Bounded: every worker is looked at most once per tick.
+  std::size_t budget = idle_order_.size();
+  while (!idle_order_.empty() && budget-- > 0) {
+    Worker* w = idle_order_.front();
+    if (now - w->last_used < options_.idle) {
+      break;
+    }
+    if (w->busy || w->waiting() > 0) {
+      Touch(*w, now);
+      continue;
+    }
+    Release(*w, "passivated");
+  }
+}
+
+void Runtime::BeginDrain(TimePoint /*now*/) {
+  draining_ = true;
+  std::vector<Worker*> all;
+  all.reserve(workers_.size());
+  for (auto& [id, w] : workers_) {
+    all.push_back(w.get());
+  }
+  const Status stopping =
+      Status::Unavailable("node '" + options_.node_id + "' is shutting down; retry");
+  for (Worker* w : all) {
+    if (w->phase == Phase::kClaiming) {
+      FailMailbox(*w, stopping);
+      effects_.releases.push_back(w->id);
+      Remove(*w);
+    } else if (w->phase == Phase::kActive && !w->busy && w->waiting() == 0) {
+      Release(*w, "shutdown");
+    }
+    // kActivating and busy workers finish their mailbox, then Pump releases them.
+  }
+}
+
+bool Runtime::Drained() const { return draining_ && workers_.empty() && tickets_.empty(); }
+
+Effects Runtime::TakeEffects() { return std::exchange(effects_, Effects{}); }
+
+std::optional<TimePoint> Runtime::NextDeadline() const {
+  if (idle_order_.empty()) {
+    return std::nullopt;
+  }
+  return idle_order_.front()->last_used + options_.idle;
+}
+
+// ------------------------------------------------------------------ workers
+
+void Runtime::Enqueue(Worker& w, Pending p) {
+  if (w.head > 0 && w.head == w.mailbox.size()) {
+    w.mailbox.clear();
+    w.head = 0;
+  }
+  w.mailbox.push_back(std::move(p));
+}
+
+void Runtime::Pump(Worker& w, TimePoint now) {
+  while (w.phase == Phase::kActive && !w.busy && w.waiting() > 0) {
+    if (!authority_.MayServe(w.id, now)) {
+      const std::string id = w.id;
+      HandleLost(id, now);  // Removes w.
+      return;
+    }
+    Pending p = std::move(w.mailbox[w.head++]);
+    Execute(w, std::move(p), now);
+  }
+  if (w.waiting() == 0) {
+    w.mailbox.clear();
+    w.head = 0;
+  }
+  if (w.phase == Phase::kActive && !w.exists && !w.busy && w.waiting() == 0) {
+    // Absence is never cached: a later request reads the store again, so a
+    // create that landed meanwhile is seen. Nothing was opened in the store.
+    effects_.releases.push_back(w.id);
+    Remove(w);
+    return;
+  }
+  if (draining_ && w.phase == Phase::kActive && !w.busy) {
+    Release(w, "shutdown");
+  }
+}
+
+void Runtime::Execute(Worker& w, Pending p, TimePoint now) {
+  TENURE_CHECK(w.phase == Phase::kActive);
+  TENURE_CHECK(!w.busy);
+  Touch(w, now);
+  const std::uint64_t rid = p.request.request_id;
+  if (!w.exists && p.request.op != Op::kCreate) {
+    ReplyError(p.route, rid, Status::NotFound("no entity '" + w.id + "'"));
+    return;
+  }
+  switch (p.request.op) {
+    case Op::kGet: {
+      ++stats_.cache_reads;
+      protocol::Reply reply;
+      reply.request_id = rid;
+      reply.owner = options_.node_id;
+      reply.entity = View(w);
+      Reply(p.route, std::move(reply));
+      return;
+    }
+    case Op::kSet:
+      ExecuteSet(w, std::move(p));
+      return;
+    case Op::kCreate:
+      ExecuteCreate(w, std::move(p));
+      return;
+    case Op::kList:
+    case Op::kNodes:
+      break;
+  }
+  TENURE_CHECK(false);  // HandleRequest never enqueues list or nodes.
+}
+
+void Runtime::ExecuteSet(Worker& w, Pending p) {
+  const protocol::Request& req = p.request;
+  if (!req.expect.empty() && req.expect != w.state) {
+    protocol::Reply reply;
+    reply.request_id = req.request_id;
+    reply.code = ErrorCode::kConflict;
+    reply.message = "state of '" + w.id + "' is " + w.state + ", expected " + req.expect;
+    reply.owner = options_.node_id;
+    reply.actual_state = w.state;
+    reply.actual_version = w.version;
+    Reply(p.route, std::move(reply));
+    return;
+  }
+  if (req.if_version && *req.if_version != w.version) {
+    protocol::Reply reply;
+    reply.request_id = req.request_id;
+    reply.code = ErrorCode::kConflict;
+    reply.message = "version of '" + w.id + "' is " + std::to_string(w.version) + ", expected " +
+                    std::to_string(*req.if_version);
+    reply.owner = options_.node_id;
+    reply.actual_state = w.state;
+    reply.actual_version = w.version;
+    Reply(p.route, std::move(reply));
+    return;
+  }
+  std::string next;
+  std::string fault;
+  try {
+    next = handler_.NextState(View(w), req);
+    if (!IsValidEntityState(next)) {
+      fault = "handler returned the unknown state '" + next + "'";
+    }
+  } catch (const std::exception& e) {
+    fault = std::string("handler threw: ") + e.what();
+  } catch (...) {
+    fault = "handler threw a non-standard exception";
+  }
+  if (!fault.empty()) {
+    ReplyError(p.route, req.request_id,
+               Status::Unavailable("worker of '" + w.id + "' failed (" + fault +
+                                   "); it was restarted from the store; nothing was written"));
+    Restart(w);
+    return;
+  }
+  w.busy = true;
+  ++stats_.writes;
+  Call(store::WriteOp{w.id, w.epoch, w.version, std::move(next)},
+       Ticket{Ticket::Kind::kWrite, w.id, w.generation, std::move(p.route), req.request_id});
+}
+
+void Runtime::ExecuteCreate(Worker& w, Pending p) {
+  const protocol::Request& req = p.request;
+  if (w.exists) {
+    protocol::Reply reply;
+    reply.request_id = req.request_id;
+    reply.code = ErrorCode::kConflict;
+    reply.message = "entity '" + w.id + "' already exists";
+    reply.owner = options_.node_id;
+    reply.actual_state = w.state;
+    reply.actual_version = w.version;
+    Reply(p.route, std::move(reply));
+    return;
+  }
+  w.busy = true;
+  ++stats_.writes;
+  Call(store::CreateOp{w.id, options_.node_id, w.epoch, req.state},
+       Ticket{Ticket::Kind::kWrite, w.id, w.generation, std::move(p.route), req.request_id});
+}
+
+void Runtime::Activate(Worker& w) {
+  TENURE_CHECK(w.phase == Phase::kActivating);
+  ++stats_.activations;
+  Call(store::ActivateOp{w.id, options_.node_id},
+       Ticket{Ticket::Kind::kActivate, w.id, w.generation, {}, 0});
+}
+
+void Runtime::Restart(Worker& w) {
+  ++stats_.restarts;
+  w.generation = next_generation_++;
+  w.exists = false;
+  w.busy = false;
+  if (w.in_idle_order) {
+    idle_order_.erase(w.idle_pos);
+    w.in_idle_order = false;
+  }
+  w.phase = Phase::kActivating;
+  Activate(w);
+}
+
+void Runtime::Release(Worker& w, const char* reason) {
+  TENURE_CHECK(w.phase == Phase::kActive);
+  TENURE_CHECK(!w.busy);
+  if (w.in_idle_order) {
+    idle_order_.erase(w.idle_pos);
+    w.in_idle_order = false;
+  }
+  w.phase = Phase::kReleasing;
+  Call(store::ReleaseOp{w.id, w.epoch, reason},
+       Ticket{Ticket::Kind::kRelease, w.id, w.generation, {}, 0});
+}
+
+void Runtime::Remove(Worker& w) {
+  if (w.in_idle_order) {
+    idle_order_.erase(w.idle_pos);
+  }
+  workers_.erase(w.id);  // Destroys w.
+}
+
+void Runtime::FailMailbox(Worker& w, const Status& status) {
+  for (std::size_t i = w.head; i < w.mailbox.size(); ++i) {
+    ReplyError(w.mailbox[i].route, w.mailbox[i].request.request_id, status);
+  }
+  w.mailbox.clear();
+  w.head = 0;
+}
+
+void Runtime::Touch(Worker& w, TimePoint now) {
+  w.last_used = now;
+  if (w.in_idle_order) {
+    idle_order_.splice(idle_order_.end(), idle_order_, w.idle_pos);
+  } else {
+    w.idle_pos = idle_order_.insert(idle_order_.end(), &w);
+    w.in_idle_order = true;
+  }
+}
+
+// ------------------------------------------------------------ store results
+
+void Runtime::OnActivated(Ticket t, store::StoreResult r, TimePoint now) {
+  Worker* w = Find(t.id);
+  if (w == nullptr || w->generation != t.generation || w->phase != Phase::kActivating) {
+    return;  // Invariant (3): a stale activation is discarded.
+  }
+  if (!r.status.ok()) {
+    FailMailbox(*w, r.status);
+    effects_.releases.push_back(w->id);
+    Remove(*w);
+    return;
+  }
+  if (!authority_.MayServe(w->id, now)) {
+    HandleLost(t.id, now);
+    return;
+  }
+  w->exists = r.row.has_value();
+  w->state = w->exists ? r.row->state : std::string();
+  w->version = w->exists ? r.row->version : 0;
+  w->epoch = r.epoch;
+  w->phase = Phase::kActive;
+  Touch(*w, now);
+  effects_.events.push_back({protocol::Event::Kind::kActivated, w->id, w->state, w->version,
+                             w->epoch, options_.node_id, {}});
+  Pump(*w, now);
+}
+
+void Runtime::OnWritten(Ticket t, store::StoreResult r, TimePoint now) {
+  Worker* w = Find(t.id);
+  const bool current = w != nullptr && w->generation == t.generation;
+  if (current) {
+    TENURE_CHECK(w->busy);
+    w->busy = false;
+  }
+  if (r.status.ok() && r.row) {
+    if (current) {  // Invariant (2).
+      w->exists = true;
+      w->state = r.row->state;
+      w->version = r.row->version;
+      w->epoch = r.row->owner_epoch;  // A create opens a new tenure.
+    }
+    protocol::Reply reply;
+    reply.request_id = t.request_id;
+    reply.owner = options_.node_id;
+    reply.entity = RowView(*r.row);
+    reply.entity->owner = options_.node_id;
+    Reply(t.route, std::move(reply));
+    effects_.events.push_back({protocol::Event::Kind::kChanged, t.id, r.row->state,
+                               r.row->version, r.row->owner_epoch, options_.node_id, {}});
+  } else if (r.fenced) {
+    ReplyError(t.route, t.request_id,
+               Status::Unavailable("the ownership of '" + t.id +
+                                   "' moved during the write; nothing was written; retry"));
+    if (current) {
+      if (authority_.MayServe(t.id, now)) {
+        Restart(*w);  // A late activation bumped the epoch: re-activate (DESIGN §3).
+      } else {
+        HandleLost(t.id, now);
+      }
+      return;
+    }
+  } else if (r.status.code() == ErrorCode::kConflict && r.row) {
+    // Another node created it first: this worker's epoch fences nothing now,
+    // so it takes a tenure of its own (below) before serving it.
+    protocol::Reply reply;
+    reply.request_id = t.request_id;
+    reply.code = ErrorCode::kConflict;
+    reply.message = r.status.message();
+    reply.owner = options_.node_id;
+    reply.actual_state = r.row->state;
+    reply.actual_version = r.row->version;
+    Reply(t.route, std::move(reply));
+    if (current) {
+      if (authority_.MayServe(t.id, now)) {
+        Restart(*w);
+      } else {
+        HandleLost(t.id, now);
+      }
+      return;
+    }
+  } else {
+    ReplyError(t.route, t.request_id,
+               r.status.ok() ? Status::StorageError("the store returned no row") : r.status);
+  }
+  if (current) {
+    Pump(*w, now);
+  }
+}
+
+void Runtime::OnReleased(Ticket t) {
+  Worker* w = Find(t.id);
+  if (w == nullptr || w->generation != t.generation || w->phase != Phase::kReleasing) {
+    return;
+  }
+  if (w->waiting() > 0 && !draining_) {
+    // Requests arrived while the row was being closed: the lock is still ours,
+    // so start a new tenure instead of letting the name go.
+    w->generation = next_generation_++;
+    w->phase = Phase::kActivating;
+    Activate(*w);
+    return;
+  }
+  FailMailbox(*w, Status::Unavailable("node '" + options_.node_id + "' is shutting down; retry"));
+  effects_.events.push_back({protocol::Event::Kind::kPassivated, w->id, {}, w->version, w->epoch,
+                             options_.node_id, draining_ ? "shutdown" : "passivated"});
+  effects_.releases.push_back(w->id);
+  Remove(*w);
+}
+
+void Runtime::OnListed(Ticket t, store::StoreResult r) {
+  if (!r.status.ok()) {
+    ReplyError(t.route, t.request_id, r.status);
+    return;
+  }
+  protocol::Reply reply;
+  reply.request_id = t.request_id;
+  reply.entities.reserve(r.rows.size());
+  for (const store::EntityRow& row : r.rows) {
+    reply.entities.push_back(RowView(row));
+  }
+  Reply(t.route, std::move(reply));
+}
+
+// ------------------------------------------------------------------ outputs
+
+std::uint64_t Runtime::Call(store::StoreOp op, Ticket t) {
+  const std::uint64_t ticket = next_ticket_++;
+  tickets_.emplace(ticket, std::move(t));
+  effects_.store_calls.push_back({ticket, std::move(op)});
+  return ticket;
+}
+
+void Runtime::Reply(const std::string& route, protocol::Reply reply) {
+  effects_.replies.push_back({route, std::move(reply)});
+}
+
+void Runtime::ReplyError(const std::string& route, std::uint64_t request_id,
+                         const Status& status) {
+  TENURE_CHECK(!status.ok());
+  protocol::Reply reply;
+  reply.request_id = request_id;
+  reply.code = status.code();
+  reply.message = status.message();
+  Reply(route, std::move(reply));
+}
+
+protocol::EntityView Runtime::View(const Worker& w) const {
+  return {w.id, w.state, w.version, options_.node_id, w.epoch};
+}
+
+}  // namespace tenure::entity

@@ -1,0 +1,183 @@
+// Runtime: the entity workers of one node, as a pure state machine.
+//
+// Each entity this node serves has a lightweight worker (a struct, not a
+// thread): its cached row, its fencing epoch and a bounded mailbox. Requests are
+// executed one at a time per worker (turn-based); a `get` of an active worker is
+// answered from the cache, a `set` goes to the store and is answered after the
+// commit. The runtime never touches sockets, the store or a clock: the shell
+// feeds it requests, store results, lock decisions and ticks with `now`, and
+// carries out the Effects it returns in order: store calls first, then
+// replies and events (persist, then send).
+//
+// Worker lifecycle:
+//
+//            request                 granted                 row read
+//   (none) ----------> kClaiming ------------> kActivating ------------> kActive
+//                          |                     ^    |                  |   |
+//                          | lost                |    | lost, error      |   | idle, drain
+//                          v                     |    v                  |   v
+//                       (none) <-----------------+--(none) <--- lost ----+ kReleasing
+//                                 handler threw,                          |
+//                                 fenced but still may serve              | row closed
+//                                                                         v
+//                                                                       (none)
+//
+// | transition                     | function                         |
+// |--------------------------------|----------------------------------|
+// | (none) -> kClaiming            | HandleRequest (emits a claim)    |
+// | kClaiming -> kActivating       | HandleGranted (emits ActivateOp) |
+// | kActivating -> kActive         | OnActivated                      |
+// | kActive -> kActivating         | Restart (handler threw, fenced)  |
+// | kActive -> kReleasing          | Tick (idle), BeginDrain, Pump    |
+// | kReleasing -> (none)           | OnReleased (emits a release)     |
+// | any -> (none)                  | HandleLost, activation failure   |
+//
+// Guarantees per phase:
+// - kClaiming, kActivating: requests wait in the mailbox; nothing is answered
+//   from memory (there is no cache yet).
+// - kActive: the cache equals the committed row of this worker's epoch, unless
+//   the store fences the next write (then the worker restarts or stops).
+// - kActive for an id with no entity: the mailbox is answered from that
+//   activation's read, then the worker is dropped. Absence is never cached,
+//   so a create committed meanwhile is always seen by the next request.
+// - kReleasing: no request is executed; new ones wait and the worker is claimed
+//   again once the release is done.
+//
+// Invariants:
+// (1) At most one store write per worker is in flight (turn-based execution).
+// (2) The cache changes only from a committed store result of the worker's
+//     current generation.
+// (3) A store result of an older generation never changes a worker; its
+//     request is still answered from that result.
+// (4) Every request received is answered exactly once.
+//
+// Not thread-safe: one owner thread.
+#pragma once
+
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/base/time.h"
+#include "common/entity/authority.h"
+#include "common/entity/handler.h"
+#include "common/protocol/messages.h"
+#include "common/store/store.h"
+
+namespace tenure::entity {
+
+struct RuntimeOptions {
+  std::string node_id;
+  Duration idle = std::chrono::minutes(10);  // Passivate after this long unused.
+  std::size_t mailbox_depth_max = 1024;      // Requests queued per worker.
+};
+
+struct StoreCall {
+  std::uint64_t ticket = 0;  // Passed back to HandleStoreResult.
+  store::StoreOp op;
+};
+
+struct ReplyTo {
+  std::string route;  // Opaque client route from the request's envelope.
+  protocol::Reply reply;
+};
+
+// Outputs, carried out in this order by the shell.
+struct Effects {
+  std::vector<StoreCall> store_calls;  // 1. Persist.
+  std::vector<ReplyTo> replies;        // 2. Send.
+  std::vector<protocol::Event> events;
+  std::vector<std::string> claims;    // Names to acquire; answered by HandleGranted/HandleLost.
+  std::vector<std::string> releases;  // Names this node no longer needs.
+
+  bool empty() const {
+    return store_calls.empty() && replies.empty() && events.empty() && claims.empty() &&
+           releases.empty();
+  }
+};
+
+struct RuntimeStats {
+  std::uint64_t cache_reads = 0;   // gets answered from memory.
+  std::uint64_t activations = 0;   // ActivateOps issued (store reads of a row).
+  std::uint64_t writes = 0;        // WriteOps and CreateOps issued.
+  std::uint64_t restarts = 0;      // Workers restarted after a handler threw or a fence.
+  std::uint64_t busy_replies = 0;  // Requests refused for a full mailbox.
+};
+
+class Runtime {
+ public:
+  // `authority` and `handler` must outlive the runtime.
+  Runtime(RuntimeOptions options, const Authority& authority, Handler& handler);
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+  ~Runtime();
+
+  void HandleRequest(std::string route, protocol::Request request, TimePoint now);
+  void HandleStoreResult(std::uint64_t ticket, store::StoreResult result, TimePoint now);
+  // The lock layer granted `id` to this node.
+  void HandleGranted(const std::string& id, TimePoint now);
+  // The lock layer says this node may no longer serve `id`: its worker stops.
+  void HandleLost(const std::string& id, TimePoint now);
+  // Passivates workers idle for options.idle.
+  void Tick(TimePoint now);
+  // Graceful stop: refuse new requests, finish mailboxes, release every worker.
+  void BeginDrain(TimePoint now);
+  // True once draining and no worker and no store call is left.
+  bool Drained() const;
+
+  // Moves out what the calls so far produced.
+  Effects TakeEffects();
+
+  // When Tick next has work to do; nullopt means never (no active worker).
+  std::optional<TimePoint> NextDeadline() const;
+  std::size_t worker_count() const { return workers_.size(); }
+  const RuntimeStats& stats() const { return stats_; }
+
+ private:
+  struct Worker;
+  struct Pending;
+  struct Ticket;
+
+  Worker* Find(const std::string& id);
+  void Enqueue(Worker& w, Pending p);
+  void Pump(Worker& w, TimePoint now);
+  void Execute(Worker& w, Pending p, TimePoint now);
+  void ExecuteSet(Worker& w, Pending p);
+  void ExecuteCreate(Worker& w, Pending p);
+  void Activate(Worker& w);
+  void Restart(Worker& w);
+  void Release(Worker& w, const char* reason);
+  void Remove(Worker& w);
+  void FailMailbox(Worker& w, const Status& status);
+  void Touch(Worker& w, TimePoint now);
+
+  void OnActivated(Ticket t, store::StoreResult r, TimePoint now);
+  void OnWritten(Ticket t, store::StoreResult r, TimePoint now);
+  void OnReleased(Ticket t);
+  void OnListed(Ticket t, store::StoreResult r);
+
+  std::uint64_t Call(store::StoreOp op, Ticket t);
+  void Reply(const std::string& route, protocol::Reply reply);
+  void ReplyError(const std::string& route, std::uint64_t request_id, const Status& status);
+  protocol::EntityView View(const Worker& w) const;
+
+  // Constant after construction.
+  const RuntimeOptions options_;
+  const Authority& authority_;
+  Handler& handler_;
+
+  std::unordered_map<std::string, std::unique_ptr<Worker>> workers_;
+  std::list<Worker*> idle_order_;  // Active workers, least recently used first.
+  std::unordered_map<std::uint64_t, Ticket> tickets_;  // Store calls in flight.
+  std::uint64_t next_ticket_ = 1;
+  std::uint64_t next_generation_ = 1;
+  bool draining_ = false;
+  Effects effects_;
+  RuntimeStats stats_;
+};
+
+}  // namespace tenure::entity

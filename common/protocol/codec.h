@@ -1,0 +1,23 @@
+// The msgpack codec: typed messages <-> message bodies.
+//
+// A body is one msgpack map with string keys; key "t" names the message type.
+// Decode is strict: it checks every size and type, rejects trailing bytes and
+// duplicate keys, ignores unknown keys (so newer peers can add fields), and
+// returns bad_request for anything else. It never throws. Thread-safe.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "common/base/status.h"
+#include "common/protocol/messages.h"
+
+namespace tenure::protocol {
+
+inline constexpr std::size_t kBodyBytesMax = 4u << 20;
+inline constexpr std::size_t kListRowsMax = 10000;
+
+std::string Encode(const Message& message);
+Result<Message> Decode(std::string_view body);
+
+}  // namespace tenure::protocol

@@ -1,0 +1,106 @@
+// The typed messages of the tenure wire protocol (docs/PROTOCOL.md).
+//
+// Plain structs with no behaviour: the codec turns them into msgpack bodies and
+// back, the cores consume and produce them. Optional fields use an empty string
+// or nullopt to mean "absent", as documented per field.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "common/base/status.h"
+
+namespace tenure::protocol {
+
+// Operations a client may request.
+enum class Op : std::uint8_t { kGet, kSet, kCreate, kList, kNodes };
+
+std::string_view OpName(Op op);
+// nullopt means `name` is not an operation.
+std::optional<Op> ParseOp(std::string_view name);
+
+// client -> broker -> node. A node answers with a Reply carrying the same id.
+struct Request {
+  std::uint64_t request_id = 0;
+  Op op = Op::kGet;
+  std::string entity_id;                 // Empty for list and nodes.
+  std::string state;                     // set/create: the new state; empty = default.
+  std::string expect;                    // set: required current state; empty = any.
+  std::optional<std::uint64_t> if_version;  // set: required current version.
+  std::uint32_t limit = 0;               // list: rows wanted; 0 = server default.
+  std::string via;                       // Enter through this node; empty = any.
+
+  bool operator==(const Request&) const = default;
+};
+
+struct EntityView {
+  std::string id;
+  std::string state;
+  std::uint64_t version = 0;
+  std::string owner;  // Empty when no node owns it now.
+  std::uint64_t epoch = 0;
+
+  bool operator==(const EntityView&) const = default;
+};
+
+struct NodeView {
+  std::string id;
+  bool voter = false;
+  bool alive = false;
+  std::uint64_t incarnation = 0;
+  std::uint32_t entities = 0;  // Active workers it reported.
+  std::int64_t heartbeat_age_ms = 0;
+
+  bool operator==(const NodeView&) const = default;
+};
+
+// node or broker -> client.
+struct Reply {
+  std::uint64_t request_id = 0;
+  ErrorCode code = ErrorCode::kOk;
+  std::string message;                // Human text; set when code != kOk.
+  std::string owner;                  // Node that answered as owner; empty if none.
+  std::optional<EntityView> entity;   // get/set/create.
+  std::vector<EntityView> entities;   // list.
+  std::vector<NodeView> nodes;        // nodes.
+  std::string actual_state;           // conflict: the state found; empty otherwise.
+  std::optional<std::uint64_t> actual_version;  // conflict on --if-version.
+
+  bool operator==(const Reply&) const = default;
+};
+
+// node -> broker, every heartbeat interval. Keeps the node's session alive.
+struct Heartbeat {
+  std::string node;
+  std::uint64_t incarnation = 0;
+  std::uint64_t seq = 0;
+  std::int64_t sent_ms = 0;  // The node's monotonic clock, milliseconds.
+  bool voter = false;
+  std::uint32_t entities = 0;
+
+  bool operator==(const Heartbeat&) const = default;
+};
+
+// News: node -> broker, then broker PUB -> subscribers.
+struct Event {
+  enum class Kind : std::uint8_t { kChanged, kActivated, kPassivated, kNodeUp, kNodeDown };
+  Kind kind = Kind::kChanged;
+  std::string entity_id;  // Empty for node events.
+  std::string state;
+  std::uint64_t version = 0;
+  std::uint64_t epoch = 0;
+  std::string node;
+  std::string reason;
+
+  bool operator==(const Event&) const = default;
+};
+
+std::string_view EventKindName(Event::Kind kind);
+
+using Message = std::variant<Request, Reply, Heartbeat, Event>;
+
+}  // namespace tenure::protocol

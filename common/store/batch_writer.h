@@ -1,0 +1,79 @@
+// BatchWriter: the one writer thread of a node (group commit).
+//
+// The node's event loop submits store operations; the writer thread takes every
+// job queued so far (up to batch_ops_max) and runs them as one Store::Apply()
+// batch, i.e. one transaction, then publishes the results and calls `notify`
+// (which wakes the event loop, e.g. by writing an eventfd). Results of a batch
+// are published only after its commit returned, so a reply built from them
+// always describes committed data.
+//
+// Thread-safe: Submit/TakeDone/Stop may be called from any thread; the Store is
+// touched only by the writer thread.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "common/base/status.h"
+#include "common/store/store.h"
+
+namespace tenure::store {
+
+struct Job {
+  std::uint64_t ticket = 0;  // Chosen by the caller, echoed in Done.
+  StoreOp op;
+};
+
+struct Done {
+  std::uint64_t ticket = 0;
+  StoreResult result;
+};
+
+struct BatchWriterOptions {
+  std::size_t queue_depth_max = 65536;  // Jobs waiting; Submit answers busy beyond it.
+  std::size_t batch_ops_max = 4096;     // Jobs per transaction.
+};
+
+class BatchWriter {
+ public:
+  BatchWriter(std::unique_ptr<Store> store, BatchWriterOptions options,
+              std::function<void()> notify);
+  BatchWriter(const BatchWriter&) = delete;
+  BatchWriter& operator=(const BatchWriter&) = delete;
+  // Runs what is queued, then joins the thread.
+  ~BatchWriter();
+
+  // Queues `job`. kBusy when queue_depth_max jobs are already waiting.
+  Status Submit(Job job);
+  // Moves out every result published so far.
+  std::vector<Done> TakeDone();
+  // Finishes every queued job, then stops the thread. Idempotent.
+  void Stop();
+  // Snapshot of the store's counters, as of the last finished batch.
+  StoreStats stats() const;
+
+ private:
+  void Run();
+
+  // Constant after construction.
+  const BatchWriterOptions options_;
+  const std::function<void()> notify_;
+  std::unique_ptr<Store> store_;  // Used only by thread_.
+
+  mutable std::mutex mu_;
+  std::condition_variable wake_;  // Signalled when queue_ grows or stopping_ is set.
+  std::deque<Job> queue_;         // Guarded by mu_.
+  std::vector<Done> done_;        // Guarded by mu_.
+  StoreStats stats_;              // Guarded by mu_.
+  bool stopping_ = false;         // Guarded by mu_.
+
+  std::thread thread_;
+};
+
+}  // namespace tenure::store

@@ -1,0 +1,140 @@
+// The Store interface: where entity rows and their ownership history live.
+//
+// A node talks to its store only in batches: Apply() runs a whole batch in one
+// transaction (group commit) and returns one result per operation, in order.
+// Every write is fenced by the owner's epoch, so a deposed owner can never
+// overwrite a newer owner's state (DESIGN §3). SQLite is the embedded
+// implementation; a server database can implement the same interface.
+//
+// Not thread-safe: one thread at a time calls Apply() (the BatchWriter's).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "common/base/status.h"
+
+namespace tenure::store {
+
+struct EntityRow {
+  std::string id;
+  std::string state;
+  std::uint64_t version = 0;
+  std::string owner_node;  // Empty when NULL (no owner).
+  std::uint64_t owner_epoch = 0;
+  std::string updated_at;  // ISO 8601 UTC, set by the store.
+
+  bool operator==(const EntityRow&) const = default;
+};
+
+struct TenureRow {  // One row of the ownership table.
+  std::string id;
+  std::string node;
+  std::uint64_t epoch = 0;
+  std::string acquired_at;
+  std::string released_at;  // Empty while the tenure is open.
+  std::string reason;       // Why it ended; empty while open.
+
+  bool operator==(const TenureRow&) const = default;
+};
+
+// A node has just won the lock on `id`. If the entity exists: take a new epoch
+// (greater than every epoch `id` ever had), close the previous open tenure
+// with reason "superseded" and open one for `node`. If it does not exist:
+// write nothing (a request for an unknown id leaves no trace) and report the
+// newest epoch `id` ever had (0 if none), which fences a later CreateOp.
+struct ActivateOp {
+  std::string id;
+  std::string node;
+};
+
+// Set the state, fenced: applies only while owner_epoch == epoch and version ==
+// expected_version; bumps version by one.
+struct WriteOp {
+  std::string id;
+  std::uint64_t epoch = 0;
+  std::uint64_t expected_version = 0;
+  std::string state;
+};
+
+// Insert a new entity at version 1, fenced: applies only if `id` does not exist
+// and `epoch` (from the ActivateOp that found it missing) is still the newest
+// epoch of `id`. The entity starts a tenure of its own at epoch + 1 for `node`.
+struct CreateOp {
+  std::string id;
+  std::string node;
+  std::uint64_t epoch = 0;
+  std::string state;
+};
+
+// The tenure `epoch` of `id` ends (passivation, step-down, shutdown): close its
+// ownership row with `reason` and clear owner_node if the row still names it.
+struct ReleaseOp {
+  std::string id;
+  std::uint64_t epoch = 0;
+  std::string reason;
+};
+
+// Read up to `limit` entities ordered by id, starting after `after` (empty = start).
+struct ListOp {
+  std::uint32_t limit = 100;
+  std::string after;
+};
+
+// Read the tenures of `id`, oldest first.
+struct HistoryOp {
+  std::string id;
+};
+
+using StoreOp = std::variant<ActivateOp, WriteOp, CreateOp, ReleaseOp, ListOp, HistoryOp>;
+
+struct StoreResult {
+  // OK, or: kConflict (CreateOp: the id exists; `row` holds it), kStorageError
+  // (the store refused; nothing of this op changed).
+  Status status;
+  // The op was fenced: the epoch (or version) moved under the caller, nothing
+  // was written. status is kUnavailable in that case.
+  bool fenced = false;
+  std::uint64_t epoch = 0;         // ActivateOp: the new epoch (entity missing: the newest).
+  std::optional<EntityRow> row;    // ActivateOp (nullopt: no such entity), WriteOp, CreateOp.
+  std::vector<EntityRow> rows;     // ListOp.
+  std::vector<TenureRow> tenures;  // HistoryOp.
+};
+
+struct StoreStats {
+  std::uint64_t transactions = 0;  // Committed batches.
+  std::uint64_t ops = 0;           // Operations applied (any outcome).
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Runs `ops` in one transaction and returns ops.size() results in order.
+  // One op that fails is rolled back alone (savepoint) and reported; if the
+  // commit itself fails, every op reports kStorageError and nothing changed.
+  virtual std::vector<StoreResult> Apply(std::span<const StoreOp> ops) = 0;
+
+  virtual StoreStats stats() const = 0;
+};
+
+enum class SyncMode { kFull, kNormal };
+
+struct SqliteOptions {
+  std::string path = "tenure.db";  // ":memory:" for tests.
+  SyncMode sync = SyncMode::kFull;
+  int busy_timeout_ms = 5000;
+};
+
+// Opens (creating if needed) the database, sets WAL/synchronous/busy_timeout and
+// applies the embedded migrations. Errors are kStorageError with a message fit
+// for an operator: missing directory, not a SQLite file, schema newer than this
+// binary, unreadable or read-only file.
+Result<std::unique_ptr<Store>> OpenSqliteStore(const SqliteOptions& options);
+
+}  // namespace tenure::store

@@ -1,0 +1,55 @@
+// A local tenure cluster for integration tests: a broker and worker nodes
+// started from the build, talking over ipc:// sockets in a temp directory,
+// each node with its own SQLite file there.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/integration/process.h"
+
+namespace tenure::testing {
+
+class Cluster {
+ public:
+  Cluster();
+
+  std::string router() const { return "ipc://" + dir_.path() + "/router"; }
+  std::string pub() const { return "ipc://" + dir_.path() + "/pub"; }
+  std::string path(const std::string& name) const { return dir_.path() + "/" + name; }
+  std::string db(const std::string& node) const { return path(node + ".db"); }
+
+  // Starts the broker and waits for its ready line.
+  Process& StartBroker(std::vector<std::string> extra = {});
+  // Starts a node on db(id) and waits until the broker lists it alive.
+  Process& StartNode(const std::string& id, std::vector<std::string> extra = {});
+  Process& broker() { return *broker_; }
+  Process& node(const std::string& id) { return *nodes_.at(id); }
+  void ForgetNode(const std::string& id) { nodes_.erase(id); }
+  void ForgetBroker() { broker_.reset(); }
+
+  // Runs the client binary against this cluster's broker.
+  CommandResult Client(std::vector<std::string> args, const std::string& input = {}) const;
+  // Runs the client with --json and parses its one line of output.
+  nlohmann::json ClientJson(std::vector<std::string> args) const;
+
+  bool NodeAlive(const std::string& id) const;
+
+ private:
+  TempDir dir_;
+  std::unique_ptr<Process> broker_;
+  std::map<std::string, std::unique_ptr<Process>> nodes_;
+};
+
+// Rows of a SQLite query, each column as text ("NULL" for NULL), for comparing
+// a database before and after.
+std::vector<std::vector<std::string>> Query(const std::string& db_path, const std::string& sql);
+// The whole content of both tables, to show that nothing changed.
+std::string Dump(const std::string& db_path);
+
+}  // namespace tenure::testing

@@ -1,0 +1,141 @@
+#include "broker/router_core.h"
+
+#include <map>
+
+#include <gtest/gtest.h>
+
+namespace tenure::broker {
+namespace {
+
+using std::chrono::milliseconds;
+
+protocol::Heartbeat Hb(const std::string& node, std::uint64_t incarnation) {
+  protocol::Heartbeat hb;
+  hb.node = node;
+  hb.incarnation = incarnation;
+  hb.seq = 1;
+  return hb;
+}
+
+protocol::Request Get(const std::string& id) {
+  protocol::Request r;
+  r.op = protocol::Op::kGet;
+  r.entity_id = id;
+  return r;
+}
+
+class RouterCoreTest : public ::testing::Test {
+ protected:
+  RouterCore core_{RouterOptions{milliseconds(2000), {"foo", "bar"}}};
+  TimePoint t0_{};
+};
+
+TEST_F(RouterCoreTest, NoLiveNodeIsUnavailable) {
+  Result<std::string> r = core_.RouteRequest(Get("e1"), t0_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), ErrorCode::kUnavailable);
+}
+
+TEST_F(RouterCoreTest, RoutesOnlyToNodesWhoseSessionIsAlive) {
+  core_.HandleHeartbeat("route-foo", Hb("foo", 1), t0_);
+  EXPECT_EQ(*core_.RouteRequest(Get("e1"), t0_ + milliseconds(1999)), "route-foo");
+  EXPECT_FALSE(core_.RouteRequest(Get("e1"), t0_ + milliseconds(2000)).ok());
+}
+
+TEST_F(RouterCoreTest, RendezvousHashingSpreadsIdsAndIsStable) {
+  core_.HandleHeartbeat("r-foo", Hb("foo", 1), t0_);
+  core_.HandleHeartbeat("r-bar", Hb("bar", 2), t0_);
+  core_.HandleHeartbeat("r-baz", Hb("baz", 3), t0_);
+  std::map<std::string, int> per_node;
+  std::map<std::string, std::string> first;
+  for (int i = 0; i < 300; ++i) {
+    const std::string id = "entity_" + std::to_string(i);
+    first[id] = *core_.RouteRequest(Get(id), t0_);
+    ++per_node[first[id]];
+    EXPECT_EQ(*core_.RouteRequest(Get(id), t0_), first[id]);
+  }
+  ASSERT_EQ(per_node.size(), 3u);
+  for (const auto& [node, count] : per_node) EXPECT_GT(count, 50) << node;
+  // Only the ids of a node that leaves move; the others keep their node.
+  const TimePoint later = t0_ + milliseconds(1500);
+  core_.HandleHeartbeat("r-foo", Hb("foo", 1), later);
+  core_.HandleHeartbeat("r-bar", Hb("bar", 2), later);
+  for (const auto& [id, route] : first) {
+    const std::string now_route = *core_.RouteRequest(Get(id), later + milliseconds(1000));
+    if (route != "r-baz") {
+      EXPECT_EQ(now_route, route) << id;
+    }
+    EXPECT_NE(now_route, "r-baz");
+  }
+}
+
+TEST_F(RouterCoreTest, LearnsTheOwnerFromRepliesWhileItIsAlive) {
+  core_.HandleHeartbeat("r-foo", Hb("foo", 1), t0_);
+  core_.HandleHeartbeat("r-bar", Hb("bar", 2), t0_);
+  const std::string hashed = *core_.RouteRequest(Get("e1"), t0_);
+  const std::string other_node = hashed == "r-foo" ? "bar" : "foo";
+  protocol::Reply reply;
+  reply.owner = other_node;
+  reply.entity = protocol::EntityView{"e1", "working", 1, other_node, 1};
+  core_.LearnFromReply(reply);
+  EXPECT_EQ(*core_.RouteRequest(Get("e1"), t0_), "r-" + other_node);
+  // The owner's session lapses: back to hashing over the live nodes.
+  const TimePoint later = t0_ + milliseconds(2500);
+  core_.HandleHeartbeat(hashed, Hb(hashed.substr(2), hashed == "r-foo" ? 1 : 2), later);
+  EXPECT_EQ(*core_.RouteRequest(Get("e1"), later), hashed);
+}
+
+TEST_F(RouterCoreTest, ViaPicksTheNamedNodeOrFails) {
+  core_.HandleHeartbeat("r-foo", Hb("foo", 1), t0_);
+  protocol::Request r = Get("e1");
+  r.via = "foo";
+  EXPECT_EQ(*core_.RouteRequest(r, t0_), "r-foo");
+  r.via = "bar";
+  Result<std::string> missing = core_.RouteRequest(r, t0_);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("bar"), std::string::npos);
+}
+
+TEST_F(RouterCoreTest, PublishesNodeUpAndDownOnce) {
+  core_.HandleHeartbeat("r-foo", Hb("foo", 1), t0_);
+  core_.HandleHeartbeat("r-foo", Hb("foo", 1), t0_ + milliseconds(500));
+  std::vector<protocol::Event> up = core_.TakeEvents();
+  ASSERT_EQ(up.size(), 1u);
+  EXPECT_EQ(up[0].kind, protocol::Event::Kind::kNodeUp);
+  EXPECT_EQ(up[0].node, "foo");
+  core_.Tick(t0_ + milliseconds(2400));
+  EXPECT_TRUE(core_.TakeEvents().empty());
+  core_.Tick(t0_ + milliseconds(2500));
+  core_.Tick(t0_ + milliseconds(3000));
+  std::vector<protocol::Event> down = core_.TakeEvents();
+  ASSERT_EQ(down.size(), 1u);
+  EXPECT_EQ(down[0].kind, protocol::Event::Kind::kNodeDown);
+  // A restarted process (new incarnation) is news even while the old session lives.
+  core_.HandleHeartbeat("r-foo2", Hb("foo", 9), t0_ + milliseconds(3100));
+  core_.HandleHeartbeat("r-foo3", Hb("foo", 10), t0_ + milliseconds(3200));
+  EXPECT_EQ(core_.TakeEvents().size(), 2u);
+  EXPECT_EQ(*core_.RouteRequest(Get("x"), t0_ + milliseconds(3200)), "r-foo3");
+}
+
+TEST_F(RouterCoreTest, NodesListsEveryKnownNodeWithItsLiveness) {
+  core_.HandleHeartbeat("r-foo", Hb("foo", 1), t0_);
+  core_.HandleHeartbeat("r-qux", Hb("qux", 2), t0_ + milliseconds(1000));
+  protocol::Reply reply = core_.NodesReply(7, t0_ + milliseconds(2500));
+  EXPECT_EQ(reply.request_id, 7u);
+  ASSERT_EQ(reply.nodes.size(), 2u);
+  EXPECT_EQ(reply.nodes[0].id, "foo");
+  EXPECT_FALSE(reply.nodes[0].alive);
+  EXPECT_TRUE(reply.nodes[0].voter) << "listed in --voters";
+  EXPECT_EQ(reply.nodes[0].heartbeat_age_ms, 2500);
+  EXPECT_EQ(reply.nodes[1].id, "qux");
+  EXPECT_TRUE(reply.nodes[1].alive);
+  EXPECT_FALSE(reply.nodes[1].voter);
+}
+
+TEST_F(RouterCoreTest, HeartbeatWithABadNodeIdIsIgnored) {
+  core_.HandleHeartbeat("r-x", Hb("bad id!", 1), t0_);
+  EXPECT_EQ(core_.live_node_count(t0_), 0u);
+}
+
+}  // namespace
+}  // namespace tenure::broker

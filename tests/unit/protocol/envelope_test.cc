@@ -1,0 +1,114 @@
+// Tests of the frame envelope (common/protocol/envelope.h): which frame lists
+// are accepted, and that every malformed one is refused as bad_request.
+#include "common/protocol/envelope.h"
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "common/protocol/codec.h"
+
+namespace tenure::protocol {
+namespace {
+
+using Frames = std::vector<std::string_view>;
+
+const std::string kBody = "\x81\xa1t\xa2hb";  // Any bytes: the envelope does not decode.
+
+void ExpectBadRequest(const Frames& frames) {
+  Result<Envelope> r = ParseEnvelope(frames);
+  ASSERT_FALSE(r.ok()) << "accepted " << frames.size() << " frames";
+  EXPECT_EQ(r.status().code(), ErrorCode::kBadRequest);
+  EXPECT_FALSE(r.status().message().empty());
+}
+
+TEST(Envelope, SignatureIsTNR1) { EXPECT_EQ(kSignature, "TNR1"); }
+
+TEST(Envelope, TwoFramesCarryABodyWithoutRoute) {
+  Result<Envelope> r = ParseEnvelope({kSignature, kBody});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->body, kBody);
+  EXPECT_TRUE(r->route.empty());
+}
+
+TEST(Envelope, ThreeFramesCarryABodyAndARoute) {
+  // A ROUTER identity is opaque binary, often starting with a zero byte.
+  const std::string route("\x00\x80\x00\x41\xa7", 5);
+  Result<Envelope> r = ParseEnvelope({kSignature, kBody, route});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->body, kBody);
+  EXPECT_EQ(r->route, route);
+}
+
+TEST(Envelope, CopiesTheFramesItKeeps) {
+  std::string body = kBody;
+  std::string route = "client-7";
+  Result<Envelope> r = ParseEnvelope({kSignature, body, route});
+  body.assign(body.size(), 'x');
+  route.assign(route.size(), 'y');
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->body, kBody);
+  EXPECT_EQ(r->route, "client-7");
+}
+
+TEST(Envelope, RejectsWrongFrameCounts) {
+  ExpectBadRequest({});
+  ExpectBadRequest({kSignature});
+  ExpectBadRequest({kSignature, kBody, "route", "extra"});
+  ExpectBadRequest({kSignature, kBody, "route", "extra", "more", "and more"});
+}
+
+TEST(Envelope, RejectsAWrongSignature) {
+  for (std::string_view signature :
+       {std::string_view(""), std::string_view("TNR"), std::string_view("TNR2"),
+        std::string_view("tnr1"), std::string_view("TNR1 "), std::string_view("TNR1\0", 5),
+        std::string_view("MDPC01")}) {
+    SCOPED_TRACE(std::string(signature));
+    ExpectBadRequest({signature, kBody});
+    ExpectBadRequest({signature, kBody, "route"});
+  }
+}
+
+TEST(Envelope, RejectsFramesInTheWrongOrder) {
+  ExpectBadRequest({kBody, kSignature});
+  ExpectBadRequest({"route", kSignature, kBody});  // A ROUTER identity left in front.
+}
+
+TEST(Envelope, BodySizeBounds) {
+  ExpectBadRequest({kSignature, ""});
+  ExpectBadRequest({kSignature, "", "route"});
+  const std::string largest(kBodyBytesMax, 'b');
+  EXPECT_TRUE(ParseEnvelope({kSignature, largest}).ok());
+  const std::string too_large(kBodyBytesMax + 1, 'b');
+  ExpectBadRequest({kSignature, too_large});
+  ExpectBadRequest({kSignature, too_large, "route"});
+}
+
+TEST(Envelope, RouteSizeBounds) {
+  ExpectBadRequest({kSignature, kBody, ""});
+  EXPECT_TRUE(ParseEnvelope({kSignature, kBody, "r"}).ok());
+  const std::string largest(kRouteBytesMax, 'r');
+  Result<Envelope> r = ParseEnvelope({kSignature, kBody, largest});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->route, largest);
+  const std::string too_large(kRouteBytesMax + 1, 'r');
+  ExpectBadRequest({kSignature, kBody, too_large});
+}
+
+TEST(Envelope, CarriesAnEncodedMessageUnchanged) {
+  Request request;
+  request.request_id = 12;
+  request.op = Op::kGet;
+  request.entity_id = "entity_1";
+  const std::string body = Encode(request);
+  Result<Envelope> env = ParseEnvelope({kSignature, body, "client"});
+  ASSERT_TRUE(env.ok());
+  Result<Message> decoded = Decode(env->body);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(std::get<Request>(decoded.value()), request);
+}
+
+}  // namespace
+}  // namespace tenure::protocol
