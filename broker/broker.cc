@@ -32,9 +32,13 @@ class Broker {
     net::Configure(router_, 100000);
     net::Configure(pub_, 10000);  // A slow subscriber loses news, never slows the broker.
     Result<std::string> router_ep = net::Bind(router_, config_.router);
-    if (!router_ep.ok()) return router_ep.status();
+    if (!router_ep.ok()) {
+      return router_ep.status();
+    }
     Result<std::string> pub_ep = net::Bind(pub_, config_.pub);
-    if (!pub_ep.ok()) return pub_ep.status();
+    if (!pub_ep.ok()) {
+      return pub_ep.status();
+    }
     std::printf("broker ready router=%s pub=%s\n", router_ep->c_str(), pub_ep->c_str());
     std::fflush(stdout);
     spdlog::info("listening: router {} pub {}, lease {} ms", *router_ep, *pub_ep,
@@ -49,12 +53,16 @@ class Broker {
       try {
         zmq::poll(items, 1, wait);
       } catch (const zmq::error_t& e) {
-        if (e.num() == EINTR) continue;
+        if (e.num() == EINTR) {
+          continue;
+        }
         return Status::Unavailable(std::string("poll failed: ") + e.what());
       }
       for (int i = 0; i < kMessagesPerTurn; ++i) {
         std::optional<net::Received> msg = net::TryRecv(router_);
-        if (!msg) break;
+        if (!msg) {
+          break;
+        }
         HandleFrames(*msg);
       }
       const TimePoint now = Clock::now();

@@ -39,9 +39,9 @@ int main(int argc, char** argv) {
   }
   tenure::Result<tenure::Duration> parsed_lease = tenure::ParseDuration(lease);
   if (!parsed_lease.ok() || *parsed_lease < std::chrono::milliseconds(100)) {
-    std::fprintf(stderr, "broker: --lease: %s\n",
-                 parsed_lease.ok() ? "must be at least 100 ms"
-                                   : parsed_lease.status().message().c_str());
+    std::fprintf(
+        stderr, "broker: --lease: %s\n",
+        parsed_lease.ok() ? "must be at least 100 ms" : parsed_lease.status().message().c_str());
     return 2;
   }
   config.lease = *parsed_lease;

@@ -53,7 +53,12 @@ void RouterCore::HandleHeartbeat(const std::string& route, const protocol::Heart
   node.entities = hb.entities;
   if (!node.up || restarted) {
     node.up = true;
-    events_.push_back({protocol::Event::Kind::kNodeUp, {}, {}, 0, 0, hb.node,
+    events_.push_back({protocol::Event::Kind::kNodeUp,
+                       {},
+                       {},
+                       0,
+                       0,
+                       hb.node,
                        restarted ? "new incarnation" : ""});
   }
 }

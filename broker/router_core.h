@@ -62,10 +62,12 @@ class RouterCore {
     std::uint32_t entities = 0;
   };
 
-  bool Alive(const Node& node, TimePoint now) const { return now - node.last_seen < options_.lease; }
+  bool Alive(const Node& node, TimePoint now) const {
+    return now - node.last_seen < options_.lease;
+  }
 
   const RouterOptions options_;
-  std::map<std::string, Node> nodes_;  // Ordered: `nodes` lists them by id.
+  std::map<std::string, Node> nodes_;                         // Ordered: `nodes` lists them by id.
   std::unordered_map<std::string, std::string> route_cache_;  // entity id -> node id.
   std::vector<protocol::Event> events_;
 };

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/config/config.h"
+
 #include "tenure/client.h"
 
 namespace tenure::cli {
@@ -41,14 +42,17 @@ struct Outcome {
 };
 
 json EntityJson(const Entity& e) {
-  return {{"id", e.id}, {"state", e.state}, {"version", e.version}, {"owner", e.owner},
+  return {{"id", e.id},
+          {"state", e.state},
+          {"version", e.version},
+          {"owner", e.owner},
           {"epoch", e.epoch}};
 }
 
 std::string EntityText(const Entity& e) {
   std::ostringstream s;
-  s << e.id << "  " << e.state << "  v" << e.version << "  owner="
-    << (e.owner.empty() ? "-" : e.owner) << "  epoch=" << e.epoch;
+  s << e.id << "  " << e.state << "  v" << e.version
+    << "  owner=" << (e.owner.empty() ? "-" : e.owner) << "  epoch=" << e.epoch;
   return s.str();
 }
 
@@ -71,12 +75,16 @@ Outcome ErrorOutcome(const ClientError& e) {
 }
 
 Outcome EntityOutcome(const ClientResult<Entity>& r) {
-  if (!r.ok()) return ErrorOutcome(r.error());
+  if (!r.ok()) {
+    return ErrorOutcome(r.error());
+  }
   return {EntityJson(r.value()), EntityText(r.value()), 0};
 }
 
 Outcome Execute(Client& client, const Command& cmd) {
-  if (cmd.name == "get") return EntityOutcome(client.Get(cmd.id));
+  if (cmd.name == "get") {
+    return EntityOutcome(client.Get(cmd.id));
+  }
   if (cmd.name == "set") {
     return EntityOutcome(client.Set(cmd.id, cmd.state, SetOptions{cmd.expect, cmd.if_version}));
   }
@@ -85,7 +93,9 @@ Outcome Execute(Client& client, const Command& cmd) {
   }
   if (cmd.name == "list") {
     ClientResult<std::vector<Entity>> r = client.List(cmd.limit, cmd.after);
-    if (!r.ok()) return ErrorOutcome(r.error());
+    if (!r.ok()) {
+      return ErrorOutcome(r.error());
+    }
     Outcome o;
     o.object = {{"entities", json::array()}};
     std::ostringstream text;
@@ -93,14 +103,18 @@ Outcome Execute(Client& client, const Command& cmd) {
       o.object["entities"].push_back(EntityJson(e));
       text << EntityText(e) << "\n";
     }
-    if (r.value().empty()) text << "(no entities)\n";
+    if (r.value().empty()) {
+      text << "(no entities)\n";
+    }
     o.text = text.str();
     o.text.pop_back();
     return o;
   }
   if (cmd.name == "nodes") {
     ClientResult<std::vector<NodeInfo>> r = client.Nodes();
-    if (!r.ok()) return ErrorOutcome(r.error());
+    if (!r.ok()) {
+      return ErrorOutcome(r.error());
+    }
     Outcome o;
     o.object = {{"nodes", json::array()}};
     std::ostringstream text;
@@ -162,8 +176,7 @@ void AddCommands(CLI::App& app, Globals& g, Command& cmd, bool shell_allowed) {
   create->add_option("id", cmd.id, "Entity id")->required();
   create->add_option("state", cmd.state, "Initial state (default: initialized)");
   auto* list = app.add_subcommand("list", "List entities from the store, by id");
-  list->add_option("--limit", cmd.limit, "Rows to list (default 100)")
-      ->check(CLI::Range(1, 10000));
+  list->add_option("--limit", cmd.limit, "Rows to list (default 100)")->check(CLI::Range(1, 1000));
   list->add_option("--after", cmd.after, "Start after this id");
   app.add_subcommand("nodes", "List the nodes the broker knows");
   if (shell_allowed) {
@@ -185,7 +198,9 @@ std::vector<std::string> SplitLine(const std::string& line) {
       quoted = !quoted;
       in_word = true;
     } else if (!quoted && (c == ' ' || c == '\t' || c == '\r')) {
-      if (in_word) words.push_back(std::move(word));
+      if (in_word) {
+        words.push_back(std::move(word));
+      }
       word.clear();
       in_word = false;
     } else {
@@ -193,7 +208,9 @@ std::vector<std::string> SplitLine(const std::string& line) {
       in_word = true;
     }
   }
-  if (in_word) words.push_back(std::move(word));
+  if (in_word) {
+    words.push_back(std::move(word));
+  }
   return words;
 }
 
@@ -202,7 +219,9 @@ int RunShell(Client& client, std::istream& in, std::ostream& out) {
   int last_exit = 0;
   while (std::getline(in, line)) {
     std::vector<std::string> words = SplitLine(line);
-    if (words.empty() || words[0].starts_with('#')) continue;
+    if (words.empty() || words[0].starts_with('#')) {
+      continue;
+    }
     Globals ignored;
     Command cmd;
     CLI::App app("shell line", "client");

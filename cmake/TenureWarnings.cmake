@@ -12,6 +12,11 @@ endif()
 if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)
   set(TENURE_GCC12_FIXES -Wno-restrict)
 endif()
+# With sanitizers GCC also reports -Wmaybe-uninitialized falsely inside
+# libstdc++ (std::function in <regex>); GCC's manual warns of this.
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND TENURE_SANITIZE)
+  list(APPEND TENURE_GCC12_FIXES -Wno-maybe-uninitialized)
+endif()
 target_compile_options(tenure_warnings INTERFACE ${TENURE_GCC12_FIXES})
 if(TENURE_WERROR)
   target_compile_options(tenure_warnings INTERFACE -Werror)

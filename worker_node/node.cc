@@ -1,8 +1,5 @@
 #include "worker_node/node.h"
 
-#include <sys/eventfd.h>
-#include <unistd.h>
-
 #include <random>
 
 #include <spdlog/spdlog.h>
@@ -18,6 +15,9 @@
 #include "common/protocol/topics.h"
 #include "common/store/batch_writer.h"
 
+#include <sys/eventfd.h>
+#include <unistd.h>
+
 namespace tenure::node {
 namespace {
 
@@ -30,7 +30,9 @@ class Wakeup {
  public:
   Wakeup() : fd_(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
   ~Wakeup() {
-    if (fd_ >= 0) close(fd_);
+    if (fd_ >= 0) {
+      close(fd_);
+    }
   }
   Wakeup(const Wakeup&) = delete;
   Wakeup& operator=(const Wakeup&) = delete;
@@ -67,12 +69,18 @@ class Node {
         incarnation_(NewIncarnation()) {}
 
   Status Run() {
-    if (!wakeup_.ok()) return Status::Unavailable("cannot create an eventfd");
+    if (!wakeup_.ok()) {
+      return Status::Unavailable("cannot create an eventfd");
+    }
     net::Configure(dealer_, 100000);
     net::Configure(sub_, 10000);
     sub_.set(zmq::sockopt::subscribe, protocol::kNodeTopicPrefix);
-    if (Status s = net::Connect(dealer_, config_.broker); !s.ok()) return s;
-    if (Status s = net::Connect(sub_, config_.pub); !s.ok()) return s;
+    if (Status s = net::Connect(dealer_, config_.broker); !s.ok()) {
+      return s;
+    }
+    if (Status s = net::Connect(sub_, config_.pub); !s.ok()) {
+      return s;
+    }
     spdlog::info("node {} (incarnation {:016x}) serving through broker {}", config_.id,
                  incarnation_, config_.broker);
 
@@ -97,7 +105,9 @@ class Node {
         next_heartbeat = now + heartbeat_interval;
       }
       TimePoint wake = next_heartbeat;
-      if (std::optional<TimePoint> d = runtime_.NextDeadline(); d && *d < wake) wake = *d;
+      if (std::optional<TimePoint> d = runtime_.NextDeadline(); d && *d < wake) {
+        wake = *d;
+      }
       const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
           std::clamp<Duration>(wake - now, Duration::zero(), heartbeat_interval));
       zmq::pollitem_t items[] = {{dealer_.handle(), 0, ZMQ_POLLIN, 0},
@@ -106,7 +116,9 @@ class Node {
       try {
         zmq::poll(items, 3, wait);
       } catch (const zmq::error_t& e) {
-        if (e.num() == EINTR) continue;
+        if (e.num() == EINTR) {
+          continue;
+        }
         return Status::Unavailable(std::string("poll failed: ") + e.what());
       }
       now = Clock::now();
@@ -119,12 +131,16 @@ class Node {
       }
       for (int i = 0; i < kMessagesPerTurn; ++i) {
         std::optional<net::Received> msg = net::TryRecv(dealer_);
-        if (!msg) break;
+        if (!msg) {
+          break;
+        }
         HandleFrames(*msg, now);
       }
       for (int i = 0; i < kMessagesPerTurn; ++i) {
         std::optional<net::Received> msg = net::TryRecv(sub_);
-        if (!msg) break;
+        if (!msg) {
+          break;
+        }
         HandleNews(*msg);
       }
       CarryOut(now);
@@ -164,10 +180,17 @@ class Node {
   }
 
   void HandleNews(const net::Received& msg) {
-    if (msg.oversized || msg.frames.size() != 3) return;
+    if (msg.oversized || msg.frames.size() != 3) {
+      return;
+    }
     const std::vector<std::string_view> views = net::Views(msg.frames);
+    if (views[1] != protocol::kSignature) {
+      return;
+    }
     Result<protocol::Message> decoded = protocol::Decode(views[2]);
-    if (!decoded.ok()) return;
+    if (!decoded.ok()) {
+      return;
+    }
     if (auto* e = std::get_if<protocol::Event>(&decoded.value()); e && e->node != config_.id) {
       spdlog::info("peer {} is {}", e->node,
                    e->kind == protocol::Event::Kind::kNodeUp ? "up" : "down");
@@ -180,7 +203,9 @@ class Node {
   void CarryOut(TimePoint now) {
     for (;;) {
       entity::Effects fx = runtime_.TakeEffects();
-      if (fx.empty()) return;
+      if (fx.empty()) {
+        return;
+      }
       for (entity::StoreCall& call : fx.store_calls) {
         Status s = writer_.Submit(store::Job{call.ticket, std::move(call.op)});
         if (!s.ok()) {
@@ -242,13 +267,16 @@ Status RunNode(const NodeConfig& config) {
   if (!config.voters.empty() && (config.voters.size() != 1 || config.voters[0] != config.id)) {
     return Status::BadRequest(
         "--voters lists other nodes, but this build serves a single-voter cluster only "
-        "(the quorum lock table is not built yet); use --voters " + config.id);
+        "(the quorum lock table is not built yet); use --voters " +
+        config.id);
   }
   store::SqliteOptions options;
   options.path = config.db;
   options.sync = config.sync;
   Result<std::unique_ptr<store::Store>> store = store::OpenSqliteStore(options);
-  if (!store.ok()) return store.status();
+  if (!store.ok()) {
+    return store.status();
+  }
   Node node(config, std::move(store).value());
   return node.Run();
 }

@@ -57,13 +57,20 @@ int main(int argc, char** argv) {
     return Usage(s.message());
   }
   tenure::Result<tenure::Duration> parsed_idle = tenure::ParseDuration(idle);
-  if (!parsed_idle.ok()) return Usage("--idle: " + parsed_idle.status().message());
+  if (!parsed_idle.ok()) {
+    return Usage("--idle: " + parsed_idle.status().message());
+  }
   tenure::Result<tenure::Duration> parsed_lease = tenure::ParseDuration(lease);
-  if (!parsed_lease.ok()) return Usage("--lease: " + parsed_lease.status().message());
-  if (*parsed_lease < std::chrono::milliseconds(100)) return Usage("--lease: at least 100 ms");
+  if (!parsed_lease.ok()) {
+    return Usage("--lease: " + parsed_lease.status().message());
+  }
+  if (*parsed_lease < std::chrono::milliseconds(100)) {
+    return Usage("--lease: at least 100 ms");
+  }
   config.idle = *parsed_idle;
   config.lease = *parsed_lease;
-  config.sync = sync == "normal" ? tenure::store::SyncMode::kNormal : tenure::store::SyncMode::kFull;
+  config.sync =
+      sync == "normal" ? tenure::store::SyncMode::kNormal : tenure::store::SyncMode::kFull;
 
   tenure::log::Setup(config.id, log_level);
   tenure::InstallStopSignalHandlers();

@@ -9,9 +9,9 @@ namespace tenure::internal {
 [[noreturn]] void CheckFailed(const char* file, int line, const char* condition);
 }  // namespace tenure::internal
 
-#define TENURE_CHECK(condition)                                           \
-  do {                                                                    \
-    if (!(condition)) {                                                   \
-      ::tenure::internal::CheckFailed(__FILE__, __LINE__, #condition);    \
-    }                                                                     \
+#define TENURE_CHECK(condition)                                        \
+  do {                                                                 \
+    if (!(condition)) {                                                \
+      ::tenure::internal::CheckFailed(__FILE__, __LINE__, #condition); \
+    }                                                                  \
   } while (false)

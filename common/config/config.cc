@@ -40,7 +40,9 @@ constexpr std::array<std::string_view, 3> kSections = {"broker", "worker_node", 
 // keys of one section. CLI11 then applies its usual precedence and checks.
 class TomlSectionConfig final : public CLI::Config {
  public:
-  explicit TomlSectionConfig(std::string section) : section_(std::move(section)) {}
+  // `app` must outlive this formatter (CLI11 keeps both for the app's life).
+  TomlSectionConfig(std::string section, const CLI::App* app)
+      : section_(std::move(section)), app_(app) {}
 
   std::string to_config(const CLI::App* /*app*/, bool /*default_also*/, bool /*write_desc*/,
                         std::string /*prefix*/) const override {
@@ -86,6 +88,13 @@ class TomlSectionConfig final : public CLI::Config {
         own.push_back(std::move(item));
       }
     }
+    // CLI11 would report these as "INI was not able to parse": say what is wrong.
+    for (const CLI::ConfigItem& item : own) {
+      if (app_->get_option_no_throw("--" + item.name) == nullptr) {
+        throw CLI::ConfigError("unknown key '" + item.name + "' in the config file (" +
+                               app_->get_name() + " has no option --" + item.name + ")");
+      }
+    }
     return own;
   }
 
@@ -116,6 +125,7 @@ class TomlSectionConfig final : public CLI::Config {
   }
 
   const std::string section_;
+  const CLI::App* const app_;
 };
 
 // host:port after "tcp://"; the port is a number or * (any free port). The
@@ -146,7 +156,7 @@ Status ValidateTcpAddress(const std::string& endpoint, std::string_view address)
 }  // namespace
 
 void AddConfigFile(CLI::App& app, const std::string& section) {
-  app.config_formatter(std::make_shared<TomlSectionConfig>(section));
+  app.config_formatter(std::make_shared<TomlSectionConfig>(section, &app));
   app.allow_config_extras(CLI::config_extras_mode::error);
   app.set_config("--config", "", "TOML file with options (flags override it)")
       ->check([](const std::string& path) -> std::string {

@@ -87,10 +87,10 @@ void Runtime::HandleRequest(std::string route, protocol::Request request, TimePo
     return;
   }
   if (request.op == Op::kList) {
-    const std::uint32_t limit =
-        request.limit == 0
-            ? kListLimitDefault
-            : static_cast<std::uint32_t>(std::min<std::size_t>(request.limit, protocol::kListRowsMax));
+    const std::uint32_t limit = request.limit == 0
+                                    ? kListLimitDefault
+                                    : static_cast<std::uint32_t>(std::min<std::size_t>(
+                                          request.limit, protocol::kListRowsMax));
     Call(store::ListOp{limit, request.entity_id},
          Ticket{Ticket::Kind::kList, {}, 0, std::move(route), rid});
     return;
@@ -153,13 +153,18 @@ void Runtime::HandleLost(const std::string& id, TimePoint /*now*/) {
   if (w == nullptr) {
     return;
   }
-  FailMailbox(*w, Status::Unavailable("node '" + options_.node_id +
-                                      "' lost the ownership of '" + id + "'; retry"));
+  FailMailbox(*w, Status::Unavailable("node '" + options_.node_id + "' lost the ownership of '" +
+                                      id + "'; retry"));
   if (w->phase == Phase::kActive && w->exists) {
     // Closes this tenure's row; the store ignores it if a newer owner took over.
     Call(store::ReleaseOp{id, w->epoch, "lost"}, Ticket{Ticket::Kind::kRelease, id, 0, {}, 0});
-    effects_.events.push_back({protocol::Event::Kind::kPassivated, id, {}, w->version, w->epoch,
-                               options_.node_id, "lost"});
+    effects_.events.push_back({protocol::Event::Kind::kPassivated,
+                               id,
+                               {},
+                               w->version,
+                               w->epoch,
+                               options_.node_id,
+                               "lost"});
   }
   Remove(*w);
 }
@@ -452,8 +457,13 @@ void Runtime::OnActivated(Ticket t, store::StoreResult r, TimePoint now) {
   w->epoch = r.epoch;
   w->phase = Phase::kActive;
   Touch(*w, now);
-  effects_.events.push_back({protocol::Event::Kind::kActivated, w->id, w->state, w->version,
-                             w->epoch, options_.node_id, {}});
+  effects_.events.push_back({protocol::Event::Kind::kActivated,
+                             w->id,
+                             w->state,
+                             w->version,
+                             w->epoch,
+                             options_.node_id,
+                             {}});
   Pump(*w, now);
 }
 
@@ -477,8 +487,13 @@ void Runtime::OnWritten(Ticket t, store::StoreResult r, TimePoint now) {
     reply.entity = RowView(*r.row);
     reply.entity->owner = options_.node_id;
     Reply(t.route, std::move(reply));
-    effects_.events.push_back({protocol::Event::Kind::kChanged, t.id, r.row->state,
-                               r.row->version, r.row->owner_epoch, options_.node_id, {}});
+    effects_.events.push_back({protocol::Event::Kind::kChanged,
+                               t.id,
+                               r.row->state,
+                               r.row->version,
+                               r.row->owner_epoch,
+                               options_.node_id,
+                               {}});
   } else if (r.fenced) {
     ReplyError(t.route, t.request_id,
                Status::Unavailable("the ownership of '" + t.id +
@@ -533,8 +548,13 @@ void Runtime::OnReleased(Ticket t) {
     return;
   }
   FailMailbox(*w, Status::Unavailable("node '" + options_.node_id + "' is shutting down; retry"));
-  effects_.events.push_back({protocol::Event::Kind::kPassivated, w->id, {}, w->version, w->epoch,
-                             options_.node_id, draining_ ? "shutdown" : "passivated"});
+  effects_.events.push_back({protocol::Event::Kind::kPassivated,
+                             w->id,
+                             {},
+                             w->version,
+                             w->epoch,
+                             options_.node_id,
+                             draining_ ? "shutdown" : "passivated"});
   effects_.releases.push_back(w->id);
   Remove(*w);
 }
@@ -566,8 +586,7 @@ void Runtime::Reply(const std::string& route, protocol::Reply reply) {
   effects_.replies.push_back({route, std::move(reply)});
 }
 
-void Runtime::ReplyError(const std::string& route, std::uint64_t request_id,
-                         const Status& status) {
+void Runtime::ReplyError(const std::string& route, std::uint64_t request_id, const Status& status) {
   TENURE_CHECK(!status.ok());
   protocol::Reply reply;
   reply.request_id = request_id;

@@ -171,7 +171,7 @@ class Runtime {
   Handler& handler_;
 
   std::unordered_map<std::string, std::unique_ptr<Worker>> workers_;
-  std::list<Worker*> idle_order_;  // Active workers, least recently used first.
+  std::list<Worker*> idle_order_;                      // Active workers, least recently used first.
   std::unordered_map<std::uint64_t, Ticket> tickets_;  // Store calls in flight.
   std::uint64_t next_ticket_ = 1;
   std::uint64_t next_generation_ = 1;

@@ -8,8 +8,7 @@
 namespace tenure::log {
 
 const std::vector<std::string>& LevelNames() {
-  static const std::vector<std::string> names = {"trace", "debug", "info",
-                                                 "warn",  "error", "off"};
+  static const std::vector<std::string> names = {"trace", "debug", "info", "warn", "error", "off"};
   return names;
 }
 

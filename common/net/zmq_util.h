@@ -17,7 +17,7 @@ namespace tenure::net {
 // Frames per message beyond which the rest is drained and the message dropped.
 inline constexpr std::size_t kFramesMax = 8;
 // Messages larger than this make libzmq drop the connection (ZMQ_MAXMSGSIZE).
-inline constexpr std::int64_t kMessageBytesMax = 8 << 20;
+inline constexpr std::int64_t kMessageBytesMax = 2 << 20;
 
 struct Received {
   std::vector<zmq::message_t> frames;

@@ -101,35 +101,61 @@ void PackMessage(Packer& pk, const Request& r) {
   w.Str("t", "req");
   w.Uint("rid", r.request_id);
   w.Str("op", OpName(r.op));
-  if (!r.entity_id.empty()) w.Str("id", r.entity_id);
-  if (!r.state.empty()) w.Str("state", r.state);
-  if (!r.expect.empty()) w.Str("expect", r.expect);
-  if (r.if_version) w.Uint("if_version", *r.if_version);
-  if (r.limit != 0) w.Uint("limit", r.limit);
-  if (!r.via.empty()) w.Str("via", r.via);
+  if (!r.entity_id.empty()) {
+    w.Str("id", r.entity_id);
+  }
+  if (!r.state.empty()) {
+    w.Str("state", r.state);
+  }
+  if (!r.expect.empty()) {
+    w.Str("expect", r.expect);
+  }
+  if (r.if_version) {
+    w.Uint("if_version", *r.if_version);
+  }
+  if (r.limit != 0) {
+    w.Uint("limit", r.limit);
+  }
+  if (!r.via.empty()) {
+    w.Str("via", r.via);
+  }
 }
 
 void PackMessage(Packer& pk, const Reply& r) {
-  pk.pack_map(3 + Count({!r.message.empty(), !r.owner.empty(), r.entity.has_value(),
-                         !r.entities.empty(), !r.nodes.empty(), !r.actual_state.empty(),
-                         r.actual_version.has_value()}));
+  pk.pack_map(
+      3 + Count({!r.message.empty(), !r.owner.empty(), r.entity.has_value(), !r.entities.empty(),
+                 !r.nodes.empty(), !r.actual_state.empty(), r.actual_version.has_value()}));
   MapWriter w(pk);
   w.Str("t", "rep");
   w.Uint("rid", r.request_id);
   w.Str("code", ErrorName(r.code));
-  if (!r.message.empty()) w.Str("message", r.message);
-  if (!r.owner.empty()) w.Str("owner", r.owner);
-  if (r.entity) PackEntity(w.Key("entity"), *r.entity);
+  if (!r.message.empty()) {
+    w.Str("message", r.message);
+  }
+  if (!r.owner.empty()) {
+    w.Str("owner", r.owner);
+  }
+  if (r.entity) {
+    PackEntity(w.Key("entity"), *r.entity);
+  }
   if (!r.entities.empty()) {
     w.Key("entities").pack_array(static_cast<std::uint32_t>(r.entities.size()));
-    for (const EntityView& e : r.entities) PackEntity(pk, e);
+    for (const EntityView& e : r.entities) {
+      PackEntity(pk, e);
+    }
   }
   if (!r.nodes.empty()) {
     w.Key("nodes").pack_array(static_cast<std::uint32_t>(r.nodes.size()));
-    for (const NodeView& n : r.nodes) PackNode(pk, n);
+    for (const NodeView& n : r.nodes) {
+      PackNode(pk, n);
+    }
   }
-  if (!r.actual_state.empty()) w.Str("actual_state", r.actual_state);
-  if (r.actual_version) w.Uint("actual_version", *r.actual_version);
+  if (!r.actual_state.empty()) {
+    w.Str("actual_state", r.actual_state);
+  }
+  if (r.actual_version) {
+    w.Uint("actual_version", *r.actual_version);
+  }
 }
 
 void PackMessage(Packer& pk, const Heartbeat& h) {
@@ -150,12 +176,24 @@ void PackMessage(Packer& pk, const Event& e) {
   MapWriter w(pk);
   w.Str("t", "ev");
   w.Str("kind", EventKindName(e.kind));
-  if (!e.entity_id.empty()) w.Str("id", e.entity_id);
-  if (!e.state.empty()) w.Str("state", e.state);
-  if (e.version != 0) w.Uint("version", e.version);
-  if (e.epoch != 0) w.Uint("epoch", e.epoch);
-  if (!e.node.empty()) w.Str("node", e.node);
-  if (!e.reason.empty()) w.Str("reason", e.reason);
+  if (!e.entity_id.empty()) {
+    w.Str("id", e.entity_id);
+  }
+  if (!e.state.empty()) {
+    w.Str("state", e.state);
+  }
+  if (e.version != 0) {
+    w.Uint("version", e.version);
+  }
+  if (e.epoch != 0) {
+    w.Uint("epoch", e.epoch);
+  }
+  if (!e.node.empty()) {
+    w.Str("node", e.node);
+  }
+  if (!e.reason.empty()) {
+    w.Str("reason", e.reason);
+  }
 }
 
 // ---------------------------------------------------------------- decoding
@@ -213,8 +251,7 @@ class MapView {
     if (v == nullptr) {
       return Missing(key, required);
     }
-    if (v->type != msgpack::type::POSITIVE_INTEGER ||
-        v->via.u64 > std::numeric_limits<T>::max()) {
+    if (v->type != msgpack::type::POSITIVE_INTEGER || v->via.u64 > std::numeric_limits<T>::max()) {
       return Wrong(key, "an unsigned integer in range");
     }
     out = static_cast<T>(v->via.u64);
@@ -263,8 +300,7 @@ class MapView {
 
  private:
   static Status Missing(std::string_view key, bool required) {
-    return required ? Status::BadRequest("missing field '" + std::string(key) + "'")
-                    : Status::Ok();
+    return required ? Status::BadRequest("missing field '" + std::string(key) + "'") : Status::Ok();
   }
   static Status Wrong(std::string_view key, std::string_view want) {
     return Status::BadRequest("field '" + std::string(key) + "' is not " + std::string(want));
@@ -282,7 +318,9 @@ class MapView {
 
 Result<EntityView> DecodeEntity(const msgpack::object& obj) {
   Result<MapView> m = MapView::Of(obj, "entity");
-  if (!m.ok()) return m.status();
+  if (!m.ok()) {
+    return m.status();
+  }
   EntityView e;
   TENURE_RETURN_IF_ERROR(m->Str("id", e.id, true));
   TENURE_RETURN_IF_ERROR(m->Str("state", e.state, true));
@@ -294,7 +332,9 @@ Result<EntityView> DecodeEntity(const msgpack::object& obj) {
 
 Result<NodeView> DecodeNode(const msgpack::object& obj) {
   Result<MapView> m = MapView::Of(obj, "node");
-  if (!m.ok()) return m.status();
+  if (!m.ok()) {
+    return m.status();
+  }
   NodeView n;
   TENURE_RETURN_IF_ERROR(m->Str("id", n.id, true));
   TENURE_RETURN_IF_ERROR(m->Bool("voter", n.voter));
@@ -306,17 +346,21 @@ Result<NodeView> DecodeNode(const msgpack::object& obj) {
 }
 
 template <typename T>
-Status DecodeArray(const MapView& m, std::string_view key, Result<T> (*decode_one)(const msgpack::object&),
-                   std::vector<T>& out) {
+Status DecodeArray(const MapView& m, std::string_view key,
+                   Result<T> (*decode_one)(const msgpack::object&), std::vector<T>& out) {
   const msgpack::object* v = m.Find(key);
-  if (v == nullptr) return Status::Ok();
+  if (v == nullptr) {
+    return Status::Ok();
+  }
   if (v->type != msgpack::type::ARRAY || v->via.array.size > kListRowsMax) {
     return Status::BadRequest("field '" + std::string(key) + "' is not an array in range");
   }
   out.reserve(v->via.array.size);
   for (std::uint32_t i = 0; i < v->via.array.size; ++i) {
     Result<T> one = decode_one(v->via.array.ptr[i]);
-    if (!one.ok()) return one.status();
+    if (!one.ok()) {
+      return one.status();
+    }
     out.push_back(std::move(one).value());
   }
   return Status::Ok();
@@ -328,7 +372,9 @@ Result<Message> DecodeRequest(const MapView& m) {
   TENURE_RETURN_IF_ERROR(m.Uint("rid", r.request_id, true));
   TENURE_RETURN_IF_ERROR(m.Str("op", op, true));
   std::optional<Op> parsed = ParseOp(op);
-  if (!parsed) return Status::BadRequest("unknown op '" + op + "'");
+  if (!parsed) {
+    return Status::BadRequest("unknown op '" + op + "'");
+  }
   r.op = *parsed;
   TENURE_RETURN_IF_ERROR(m.Str("id", r.entity_id));
   TENURE_RETURN_IF_ERROR(m.Str("state", r.state));
@@ -345,13 +391,17 @@ Result<Message> DecodeReply(const MapView& m) {
   TENURE_RETURN_IF_ERROR(m.Uint("rid", r.request_id, true));
   TENURE_RETURN_IF_ERROR(m.Str("code", code, true));
   std::optional<ErrorCode> parsed = ParseErrorName(code);
-  if (!parsed) return Status::BadRequest("unknown reply code '" + code + "'");
+  if (!parsed) {
+    return Status::BadRequest("unknown reply code '" + code + "'");
+  }
   r.code = *parsed;
   TENURE_RETURN_IF_ERROR(m.Str("message", r.message));
   TENURE_RETURN_IF_ERROR(m.Str("owner", r.owner));
   if (const msgpack::object* e = m.Find("entity")) {
     Result<EntityView> entity = DecodeEntity(*e);
-    if (!entity.ok()) return entity.status();
+    if (!entity.ok()) {
+      return entity.status();
+    }
     r.entity = std::move(entity).value();
   }
   TENURE_RETURN_IF_ERROR(DecodeArray<EntityView>(m, "entities", &DecodeEntity, r.entities));
@@ -383,7 +433,9 @@ Result<Message> DecodeEvent(const MapView& m) {
       known = true;
     }
   }
-  if (!known) return Status::BadRequest("unknown event kind '" + kind + "'");
+  if (!known) {
+    return Status::BadRequest("unknown event kind '" + kind + "'");
+  }
   TENURE_RETURN_IF_ERROR(m.Str("id", e.entity_id));
   TENURE_RETURN_IF_ERROR(m.Str("state", e.state));
   TENURE_RETURN_IF_ERROR(m.Uint("version", e.version));
@@ -405,7 +457,9 @@ msgpack::unpack_limit Limits() {
 
 std::string_view OpName(Op op) {
   for (const auto& [o, name] : kOps) {
-    if (o == op) return name;
+    if (o == op) {
+      return name;
+    }
   }
   TENURE_CHECK(false);
   return {};
@@ -413,14 +467,18 @@ std::string_view OpName(Op op) {
 
 std::optional<Op> ParseOp(std::string_view name) {
   for (const auto& [o, n] : kOps) {
-    if (n == name) return o;
+    if (n == name) {
+      return o;
+    }
   }
   return std::nullopt;
 }
 
 std::string_view EventKindName(Event::Kind kind) {
   for (const auto& [k, name] : kEventKinds) {
-    if (k == kind) return name;
+    if (k == kind) {
+      return name;
+    }
   }
   TENURE_CHECK(false);
   return {};
@@ -449,13 +507,23 @@ Result<Message> Decode(std::string_view body) {
     return Status::BadRequest("trailing bytes after the message");
   }
   Result<MapView> m = MapView::Of(handle.get(), "message");
-  if (!m.ok()) return m.status();
+  if (!m.ok()) {
+    return m.status();
+  }
   std::string type;
   TENURE_RETURN_IF_ERROR(m->Str("t", type, true));
-  if (type == "req") return DecodeRequest(*m);
-  if (type == "rep") return DecodeReply(*m);
-  if (type == "hb") return DecodeHeartbeat(*m);
-  if (type == "ev") return DecodeEvent(*m);
+  if (type == "req") {
+    return DecodeRequest(*m);
+  }
+  if (type == "rep") {
+    return DecodeReply(*m);
+  }
+  if (type == "hb") {
+    return DecodeHeartbeat(*m);
+  }
+  if (type == "ev") {
+    return DecodeEvent(*m);
+  }
   return Status::BadRequest("unknown message type '" + type + "'");
 }
 

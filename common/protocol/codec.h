@@ -14,8 +14,8 @@
 
 namespace tenure::protocol {
 
-inline constexpr std::size_t kBodyBytesMax = 4u << 20;
-inline constexpr std::size_t kListRowsMax = 10000;
+inline constexpr std::size_t kBodyBytesMax = 1u << 20;
+inline constexpr std::size_t kListRowsMax = 1000;
 
 std::string Encode(const Message& message);
 Result<Message> Decode(std::string_view body);

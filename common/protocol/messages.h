@@ -27,12 +27,12 @@ std::optional<Op> ParseOp(std::string_view name);
 struct Request {
   std::uint64_t request_id = 0;
   Op op = Op::kGet;
-  std::string entity_id;                 // Empty for list and nodes.
-  std::string state;                     // set/create: the new state; empty = default.
-  std::string expect;                    // set: required current state; empty = any.
+  std::string entity_id;                    // list: rows after this id; empty for nodes.
+  std::string state;                        // set/create: the new state; empty = default.
+  std::string expect;                       // set: required current state; empty = any.
   std::optional<std::uint64_t> if_version;  // set: required current version.
-  std::uint32_t limit = 0;               // list: rows wanted; 0 = server default.
-  std::string via;                       // Enter through this node; empty = any.
+  std::uint32_t limit = 0;                  // list: rows wanted; 0 = server default.
+  std::string via;                          // Enter through this node; empty = any.
 
   bool operator==(const Request&) const = default;
 };
@@ -62,12 +62,12 @@ struct NodeView {
 struct Reply {
   std::uint64_t request_id = 0;
   ErrorCode code = ErrorCode::kOk;
-  std::string message;                // Human text; set when code != kOk.
-  std::string owner;                  // Node that answered as owner; empty if none.
-  std::optional<EntityView> entity;   // get/set/create.
-  std::vector<EntityView> entities;   // list.
-  std::vector<NodeView> nodes;        // nodes.
-  std::string actual_state;           // conflict: the state found; empty otherwise.
+  std::string message;                          // Human text; set when code != kOk.
+  std::string owner;                            // Node that answered as owner; empty if none.
+  std::optional<EntityView> entity;             // get/set/create.
+  std::vector<EntityView> entities;             // list.
+  std::vector<NodeView> nodes;                  // nodes.
+  std::string actual_state;                     // conflict: the state found; empty otherwise.
   std::optional<std::uint64_t> actual_version;  // conflict on --if-version.
 
   bool operator==(const Reply&) const = default;

@@ -1,6 +1,4 @@
 // Bad input of every kind gets a clear error and changes nothing.
-#include <sys/stat.h>
-
 #include <filesystem>
 #include <fstream>
 
@@ -11,6 +9,8 @@
 #include "common/protocol/codec.h"
 #include "common/protocol/envelope.h"
 #include "tests/integration/cluster.h"
+
+#include <sys/stat.h>
 
 namespace tenure::testing {
 namespace {
@@ -43,7 +43,8 @@ TEST_F(BadInput, InvalidStateListsTheValidOnes) {
 
 TEST_F(BadInput, BadIdsAreRefused) {
   for (const std::string& id : {std::string(""), std::string(256, 'x'), std::string("a\tb"),
-                                std::string("a\x7f" "b")}) {
+                                std::string("a\x7f"
+                                            "b")}) {
     CommandResult r = cluster_.Client({"get", id});
     EXPECT_EQ(r.exit, 2) << "id of " << id.size() << " bytes";
     EXPECT_NE(r.err.find("bad_request"), std::string::npos) << r.err;
@@ -61,9 +62,13 @@ TEST_F(BadInput, UnknownIdIsNotFoundAndLeavesNoTrace) {
 }
 
 TEST_F(BadInput, UnknownCommandOrFlagIsAUsageError) {
-  for (std::vector<std::string> args :
-       {std::vector<std::string>{"frobnicate"}, {"get"}, {"get", "e", "--bogus"},
-        {"set", "entity_1"}, {"--timeout", "abc", "get", "e"}, {"list", "--limit", "0"}, {}}) {
+  for (std::vector<std::string> args : {std::vector<std::string>{"frobnicate"},
+                                        {"get"},
+                                        {"get", "e", "--bogus"},
+                                        {"set", "entity_1"},
+                                        {"--timeout", "abc", "get", "e"},
+                                        {"list", "--limit", "0"},
+                                        {}}) {
     CommandResult r = cluster_.Client(args);
     EXPECT_EQ(r.exit, 2) << r.err;
     EXPECT_FALSE(r.err.empty());
@@ -142,7 +147,8 @@ TEST(BadFrames, GarbageFramesToANodeAreDropped) {
   send({std::string(kSignature), "\xc1\xc1", "route"});
   send({std::string(kSignature), body.substr(0, 5), "route"});
   send({std::string(kSignature), body});  // A request without a route cannot be answered.
-  send({std::string(kSignature), protocol::Encode(protocol::Heartbeat{"x", 1, 1, 0, false, 0}), "route"});
+  send({std::string(kSignature), protocol::Encode(protocol::Heartbeat{"x", 1, 1, 0, false, 0}),
+        "route"});
   send({std::string(kSignature), body, std::string(300, 'r')});
   send({std::string(kSignature), body, "route-1"});
   for (int i = 0; i < 20; ++i) {
@@ -171,10 +177,10 @@ TEST(BadFrames, GarbageFramesToANodeAreDropped) {
 class BadDatabase : public ::testing::Test {
  protected:
   CommandResult StartNodeOn(const std::string& db) {
-    return RunCommand({BinDir() + "/worker_node", "--id", "foo", "--broker",
-                "ipc://" + dir_.path() + "/router", "--pub", "ipc://" + dir_.path() + "/pub",
-                "--db", db},
-               "", milliseconds(10000));
+    return RunCommand(
+        {BinDir() + "/worker_node", "--id", "foo", "--broker", "ipc://" + dir_.path() + "/router",
+         "--pub", "ipc://" + dir_.path() + "/pub", "--db", db},
+        "", milliseconds(10000));
   }
   TempDir dir_;
 };
@@ -190,7 +196,9 @@ TEST_F(BadDatabase, MissingDirectoryIsReportedAndNotCreated) {
 TEST_F(BadDatabase, FileThatIsNotSqliteIsRefusedAndUntouched) {
   const std::string path = dir_.path() + "/notes.db";
   std::string text;
-  for (int i = 0; i < 200; ++i) text += "this is a text file, not a database\n";
+  for (int i = 0; i < 200; ++i) {
+    text += "this is a text file, not a database\n";
+  }
   std::ofstream(path) << text;
   CommandResult r = StartNodeOn(path);
   EXPECT_NE(r.exit, 0);
@@ -207,7 +215,8 @@ TEST_F(BadDatabase, SchemaNewerThanTheBinaryIsRefusedAndUntouched) {
   cluster.node("foo").Signal(SIGTERM);
   ASSERT_EQ(cluster.node("foo").Wait(milliseconds(10000)), 0);
   const std::string db = cluster.db("foo");
-  CommandResult bump = RunCommand({"/usr/bin/sqlite3", db, "UPDATE schema_version SET version = 999"});
+  CommandResult bump =
+      RunCommand({"/usr/bin/sqlite3", db, "UPDATE schema_version SET version = 999"});
   ASSERT_EQ(bump.exit, 0) << bump.err;
   const std::string before = Dump(db);
   CommandResult r = StartNodeOn(db);
@@ -250,7 +259,8 @@ TEST_F(BadConfig, UnknownKeysAndInvalidTomlAreErrors) {
   CommandResult invalid = Node({"--config", Write("b.toml", "id = \"foo\"\nidle = [\n")});
   EXPECT_EQ(invalid.exit, 2);
   EXPECT_NE(invalid.err.find("line"), std::string::npos) << invalid.err;
-  CommandResult bad_value = Node({"--config", Write("c.toml", "id = \"foo\"\nsync = \"sometimes\"\n")});
+  CommandResult bad_value =
+      Node({"--config", Write("c.toml", "id = \"foo\"\nsync = \"sometimes\"\n")});
   EXPECT_EQ(bad_value.exit, 2);
 }
 
@@ -276,10 +286,16 @@ TEST_F(BadConfig, ConfigFileSetsOptionsAndFlagsOverrideIt) {
                                    "log_level = \"debug\"\n"
                                    "[worker_node]\n"
                                    "id = \"fromfile\"\n"
-                                   "db = \"" + dir_.path() + "/file.db\"\n"
-                                   "broker = \"" + cluster.router() + "\"\n"
-                                   "pub = \"" + cluster.pub() + "\"\n"
-                                   "[broker]\nrouter = \"tcp://127.0.0.1:1\"\n");
+                                   "db = \"" +
+                                       dir_.path() +
+                                       "/file.db\"\n"
+                                       "broker = \"" +
+                                       cluster.router() +
+                                       "\"\n"
+                                       "pub = \"" +
+                                       cluster.pub() +
+                                       "\"\n"
+                                       "[broker]\nrouter = \"tcp://127.0.0.1:1\"\n");
   Process node({BinDir() + "/worker_node", "--config", config, "--db", dir_.path() + "/flag.db"},
                dir_.path() + "/node.log");
   ASSERT_TRUE(WaitFor([&] { return cluster.NodeAlive("fromfile"); }, milliseconds(10000)))

@@ -1,8 +1,7 @@
 #include "tests/integration/cluster.h"
 
-#include <sqlite3.h>
-
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 namespace tenure::testing {
 
@@ -10,19 +9,30 @@ Cluster::Cluster() = default;
 
 Process& Cluster::StartBroker(std::vector<std::string> extra) {
   std::vector<std::string> argv = {BinDir() + "/broker", "--router", router(), "--pub", pub(),
-                                   "--log-level", "debug"};
+                                   "--log-level",        "debug"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   broker_ = std::make_unique<Process>(argv, path("broker.log"));
   const bool ready = WaitFor(
-      [&] { return broker_->Log().find("broker ready") != std::string::npos || !broker_->running(); },
+      [&] {
+        return broker_->Log().find("broker ready") != std::string::npos || !broker_->running();
+      },
       milliseconds(10000));
   EXPECT_TRUE(ready && broker_->running()) << broker_->Log();
   return *broker_;
 }
 
 Process& Cluster::StartNode(const std::string& id, std::vector<std::string> extra) {
-  std::vector<std::string> argv = {BinDir() + "/worker_node", "--id", id, "--broker", router(),
-                                   "--pub", pub(), "--db", db(id), "--log-level", "debug"};
+  std::vector<std::string> argv = {BinDir() + "/worker_node",
+                                   "--id",
+                                   id,
+                                   "--broker",
+                                   router(),
+                                   "--pub",
+                                   pub(),
+                                   "--db",
+                                   db(id),
+                                   "--log-level",
+                                   "debug"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   nodes_.erase(id);  // A previous process of this id has been stopped by the test.
   auto process = std::make_unique<Process>(argv, path(id + ".log"));
@@ -44,18 +54,26 @@ nlohmann::json Cluster::ClientJson(std::vector<std::string> args) const {
   CommandResult r = Client(args);
   nlohmann::json parsed = nlohmann::json::parse(r.out, nullptr, /*allow_exceptions=*/false);
   EXPECT_FALSE(parsed.is_discarded()) << "not JSON: " << r.out << r.err;
-  if (parsed.is_object()) parsed["_exit"] = r.exit;
+  if (parsed.is_object()) {
+    parsed["_exit"] = r.exit;
+  }
   return parsed;
 }
 
 bool Cluster::NodeAlive(const std::string& id) const {
   CommandResult r = RunCommand(
       {BinDir() + "/client", "--broker", router(), "--timeout", "500", "--json", "nodes"});
-  if (r.exit != 0) return false;
+  if (r.exit != 0) {
+    return false;
+  }
   nlohmann::json parsed = nlohmann::json::parse(r.out, nullptr, false);
-  if (!parsed.is_object() || !parsed.contains("nodes")) return false;
+  if (!parsed.is_object() || !parsed.contains("nodes")) {
+    return false;
+  }
   for (const auto& n : parsed["nodes"]) {
-    if (n.value("id", "") == id && n.value("alive", false)) return true;
+    if (n.value("id", "") == id && n.value("alive", false)) {
+      return true;
+    }
   }
   return false;
 }
@@ -89,9 +107,12 @@ std::vector<std::vector<std::string>> Query(const std::string& db_path, const st
 
 std::string Dump(const std::string& db_path) {
   std::string out;
-  for (const char* sql : {"SELECT * FROM entities ORDER BY id", "SELECT * FROM ownership ORDER BY id, epoch"}) {
+  for (const char* sql :
+       {"SELECT * FROM entities ORDER BY id", "SELECT * FROM ownership ORDER BY id, epoch"}) {
     for (const auto& row : Query(db_path, sql)) {
-      for (const std::string& col : row) out += col + "|";
+      for (const std::string& col : row) {
+        out += col + "|";
+      }
       out += "\n";
     }
     out += "--\n";

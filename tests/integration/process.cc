@@ -1,10 +1,5 @@
 #include "tests/integration/process.h"
 
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -12,28 +7,43 @@
 #include <stdexcept>
 #include <thread>
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 namespace tenure::testing {
 namespace {
 
 int DecodeStatus(int status) {
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  if (WIFEXITED(status)) {
+    return WEXITSTATUS(status);
+  }
+  if (WIFSIGNALED(status)) {
+    return 128 + WTERMSIG(status);
+  }
   return -1;
 }
 
 pid_t Spawn(const std::vector<std::string>& argv, const std::string& out_path,
             const std::string& err_path, const std::string& in_path) {
   std::vector<char*> args;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  for (const std::string& a : argv) {
+    args.push_back(const_cast<char*>(a.c_str()));
+  }
   args.push_back(nullptr);
   const pid_t pid = fork();
-  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid < 0) {
+    throw std::runtime_error("fork failed");
+  }
   if (pid == 0) {
     const int in = open(in_path.empty() ? "/dev/null" : in_path.c_str(), O_RDONLY);
     const int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    const int err = err_path == out_path ? out
-                                         : open(err_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (in < 0 || out < 0 || err < 0) _exit(126);
+    const int err =
+        err_path == out_path ? out : open(err_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (in < 0 || out < 0 || err < 0) {
+      _exit(126);
+    }
     dup2(in, 0);
     dup2(out, 1);
     dup2(err, 2);
@@ -66,7 +76,9 @@ Process::~Process() {
 }
 
 bool Process::running() {
-  if (pid_ <= 0 || status_ != -1) return false;
+  if (pid_ <= 0 || status_ != -1) {
+    return false;
+  }
   int status = 0;
   const pid_t r = waitpid(pid_, &status, WNOHANG);
   if (r == pid_) {
@@ -77,18 +89,22 @@ bool Process::running() {
 }
 
 void Process::Signal(int signo) const {
-  if (pid_ > 0 && status_ == -1) kill(pid_, signo);
+  if (pid_ > 0 && status_ == -1) {
+    kill(pid_, signo);
+  }
 }
 
 int Process::Wait(milliseconds timeout) {
-  if (!WaitFor([this] { return !running(); }, timeout)) return -1;
+  if (!WaitFor([this] { return !running(); }, timeout)) {
+    return -1;
+  }
   return DecodeStatus(status_);
 }
 
 std::string Process::Log() const { return ReadFile(log_path_); }
 
 CommandResult RunCommand(const std::vector<std::string>& argv, const std::string& input,
-                  milliseconds timeout) {
+                         milliseconds timeout) {
   static int counter = 0;
   TempDir dir;
   const std::string base = dir.path() + "/cmd" + std::to_string(++counter);
@@ -114,8 +130,12 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::string
 bool WaitFor(const std::function<bool()>& condition, milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
-    if (condition()) return true;
-    if (std::chrono::steady_clock::now() >= deadline) return false;
+    if (condition()) {
+      return true;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return false;
+    }
     // Polling with a deadline: the events awaited (process exit, a node being
     // listed) have no file descriptor to block on.
     std::this_thread::sleep_for(milliseconds(5));
@@ -125,7 +145,9 @@ bool WaitFor(const std::function<bool()>& condition, milliseconds timeout) {
 TempDir::TempDir() {
   const char* tmp = std::getenv("TMPDIR");
   std::string pattern = std::string(tmp != nullptr ? tmp : "/tmp") + "/tenure-XXXXXX";
-  if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  if (mkdtemp(pattern.data()) == nullptr) {
+    throw std::runtime_error("mkdtemp failed");
+  }
   path_ = pattern;
 }
 

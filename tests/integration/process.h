@@ -2,12 +2,12 @@
 // output captured in files, waited for with deadlines and stopped by PID.
 #pragma once
 
-#include <sys/types.h>
-
 #include <chrono>
 #include <functional>
 #include <string>
 #include <vector>
+
+#include <sys/types.h>
 
 namespace tenure::testing {
 
@@ -47,7 +47,7 @@ struct CommandResult {
 
 // Runs `argv` to completion with `input` on stdin; kills it after `timeout`.
 CommandResult RunCommand(const std::vector<std::string>& argv, const std::string& input = {},
-                  milliseconds timeout = milliseconds(20000));
+                         milliseconds timeout = milliseconds(20000));
 
 // Polls `condition` every few milliseconds until it holds or `timeout` passes.
 bool WaitFor(const std::function<bool()>& condition, milliseconds timeout);

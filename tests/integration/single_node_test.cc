@@ -1,9 +1,9 @@
 // One broker, one worker_node, the real client binary.
-#include <signal.h>
-
 #include <gtest/gtest.h>
 
 #include "tests/integration/cluster.h"
+
+#include <signal.h>
 
 namespace tenure::testing {
 namespace {
@@ -38,8 +38,8 @@ TEST_F(SingleNode, JsonRepliesHaveTheDocumentedShape) {
   EXPECT_EQ(e["version"], 1);
   EXPECT_EQ(e["owner"], "foo");
   EXPECT_EQ(e["epoch"], 1);
-  nlohmann::json conflict = cluster_.ClientJson({"set", "entity_2", "finalized", "--expect",
-                                                 "initialized"});
+  nlohmann::json conflict =
+      cluster_.ClientJson({"set", "entity_2", "finalized", "--expect", "initialized"});
   EXPECT_EQ(conflict["_exit"], 4);
   EXPECT_EQ(conflict["error"], "conflict");
   EXPECT_EQ(conflict["state"], "working");
@@ -52,11 +52,11 @@ TEST_F(SingleNode, JsonRepliesHaveTheDocumentedShape) {
 TEST_F(SingleNode, GlobalOptionsGoBeforeOrAfterTheCommand) {
   ASSERT_EQ(cluster_.Client({"create", "e"}).exit, 0);
   CommandResult after = RunCommand({BinDir() + "/client", "get", "e", "--json", "--broker",
-                             cluster_.router(), "--timeout", "3000"});
+                                    cluster_.router(), "--timeout", "3000"});
   EXPECT_EQ(after.exit, 0) << after.err;
   EXPECT_EQ(nlohmann::json::parse(after.out)["state"], "initialized");
-  CommandResult before = RunCommand({BinDir() + "/client", "--json", "--broker", cluster_.router(),
-                              "get", "e"});
+  CommandResult before =
+      RunCommand({BinDir() + "/client", "--json", "--broker", cluster_.router(), "get", "e"});
   EXPECT_EQ(before.exit, 0) << before.err;
   EXPECT_EQ(before.out, after.out);
 }
@@ -72,7 +72,9 @@ TEST_F(SingleNode, CompareAndSetByVersion) {
 }
 
 TEST_F(SingleNode, ListShowsEntitiesInIdOrder) {
-  for (const char* id : {"c", "a", "b"}) ASSERT_EQ(cluster_.Client({"create", id}).exit, 0);
+  for (const char* id : {"c", "a", "b"}) {
+    ASSERT_EQ(cluster_.Client({"create", id}).exit, 0);
+  }
   nlohmann::json page = cluster_.ClientJson({"list", "--limit", "2"});
   ASSERT_EQ(page["entities"].size(), 2u);
   EXPECT_EQ(page["entities"][0]["id"], "a");
@@ -88,7 +90,9 @@ TEST_F(SingleNode, ShellPrintsOneJsonLinePerCommandWithItsExitCode) {
   ASSERT_EQ(r.exit, 2) << "the last command's exit code";
   std::vector<nlohmann::json> lines;
   std::stringstream in(r.out);
-  for (std::string line; std::getline(in, line);) lines.push_back(nlohmann::json::parse(line));
+  for (std::string line; std::getline(in, line);) {
+    lines.push_back(nlohmann::json::parse(line));
+  }
   ASSERT_EQ(lines.size(), 6u) << r.out;
   EXPECT_EQ(lines[0]["exit"], 0);
   EXPECT_EQ(lines[1]["state"], "working");
@@ -133,12 +137,14 @@ TEST_F(SingleNode, IdleWorkersArePassivated) {
 
 TEST(NoCluster, ClientWithoutABrokerIsUnavailable) {
   TempDir dir;
-  CommandResult r = RunCommand({BinDir() + "/client", "--broker", "ipc://" + dir.path() + "/nothing",
-                         "--timeout", "300", "get", "e"});
+  CommandResult r =
+      RunCommand({BinDir() + "/client", "--broker", "ipc://" + dir.path() + "/nothing", "--timeout",
+                  "300", "get", "e"});
   EXPECT_EQ(r.exit, 5);
   EXPECT_NE(r.err.find("unavailable"), std::string::npos) << r.err;
-  CommandResult write = RunCommand({BinDir() + "/client", "--broker", "ipc://" + dir.path() + "/nothing",
-                             "--timeout", "300", "--json", "set", "e", "working"});
+  CommandResult write =
+      RunCommand({BinDir() + "/client", "--broker", "ipc://" + dir.path() + "/nothing", "--timeout",
+                  "300", "--json", "set", "e", "working"});
   EXPECT_EQ(write.exit, 5);
   EXPECT_EQ(nlohmann::json::parse(write.out)["error"], "unavailable");
 }

@@ -57,7 +57,7 @@ struct ClientError {
 template <typename T>
 class [[nodiscard]] ClientResult {
  public:
-  ClientResult(T value) : v_(std::move(value)) {}             // NOLINT: implicit by design.
+  ClientResult(T value) : v_(std::move(value)) {}            // NOLINT: implicit by design.
   ClientResult(ClientError error) : v_(std::move(error)) {}  // NOLINT: implicit by design.
   bool ok() const { return std::holds_alternative<T>(v_); }
   const T& value() const { return std::get<T>(v_); }

@@ -55,7 +55,9 @@ TEST_F(RouterCoreTest, RendezvousHashingSpreadsIdsAndIsStable) {
     EXPECT_EQ(*core_.RouteRequest(Get(id), t0_), first[id]);
   }
   ASSERT_EQ(per_node.size(), 3u);
-  for (const auto& [node, count] : per_node) EXPECT_GT(count, 50) << node;
+  for (const auto& [node, count] : per_node) {
+    EXPECT_GT(count, 50) << node;
+  }
   // Only the ids of a node that leaves move; the others keep their node.
   const TimePoint later = t0_ + milliseconds(1500);
   core_.HandleHeartbeat("r-foo", Hb("foo", 1), later);

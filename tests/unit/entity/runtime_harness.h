@@ -106,8 +106,8 @@ class Harness {
   protocol::Reply Only(std::uint64_t rid) {
     auto it = replies.find(rid);
     if (it == replies.end() || it->second.size() != 1) {
-      ADD_FAILURE() << "request " << rid << " has "
-                    << (it == replies.end() ? 0 : it->second.size()) << " replies";
+      ADD_FAILURE() << "request " << rid << " has " << (it == replies.end() ? 0 : it->second.size())
+                    << " replies";
       return {};
     }
     return it->second.front();

@@ -88,13 +88,17 @@ TEST(Runtime, FullMailboxAnswersBusy) {
   h.hold_store = true;
   h.Send(Op::kSet, "e1", "working");  // In flight, not queued.
   std::vector<std::uint64_t> queued;
-  for (int i = 0; i < 4; ++i) queued.push_back(h.Send(Op::kGet, "e1"));
+  for (int i = 0; i < 4; ++i) {
+    queued.push_back(h.Send(Op::kGet, "e1"));
+  }
   const std::uint64_t refused = h.Send(Op::kGet, "e1");
   EXPECT_EQ(h.Only(refused).code, ErrorCode::kBusy);
   EXPECT_EQ(h.runtime().stats().busy_replies, 1u);
   h.RunHeld();
   h.Settle();
-  for (std::uint64_t rid : queued) EXPECT_EQ(h.Only(rid).code, ErrorCode::kOk);
+  for (std::uint64_t rid : queued) {
+    EXPECT_EQ(h.Only(rid).code, ErrorCode::kOk);
+  }
 }
 
 TEST(Runtime, HandlerThatThrowsRestartsTheWorkerFromTheStore) {
