@@ -1,12 +1,17 @@
 #include "broker/broker.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <optional>
+#include <random>
 
 #include <spdlog/spdlog.h>
 #include <zmq.hpp>
 
 #include "broker/router_core.h"
 #include "common/base/signals.h"
+#include "common/lock/rules.h"
+#include "common/lock/voter.h"
 #include "common/net/zmq_util.h"
 #include "common/protocol/codec.h"
 #include "common/protocol/envelope.h"
@@ -26,10 +31,23 @@ class Broker {
       : config_(config),
         core_(RouterOptions{config.lease, config.voters}),
         router_(context_, zmq::socket_type::router),
-        pub_(context_, zmq::socket_type::pub) {}
+        pub_(context_, zmq::socket_type::pub) {
+    const std::vector<std::string> voters = lock::EffectiveVoters(config.voters, "");
+    if (std::find(voters.begin(), voters.end(), lock::kWitnessId) != voters.end()) {
+      lock::LockTiming timing;
+      timing.lease = config.lease;
+      std::random_device device;
+      const std::uint64_t incarnation = (std::uint64_t{device()} << 32) ^ device();
+      witness_.emplace(lock::VoterOptions{std::string(lock::kWitnessId), incarnation, timing, {}},
+                       Clock::now());
+    }
+  }
 
   Status Run() {
     net::Configure(router_, 100000);
+    // A send to a peer that is gone fails instead of vanishing, so a request
+    // routed to a node that just died is answered at once.
+    router_.set(zmq::sockopt::router_mandatory, true);
     net::Configure(pub_, 10000);  // A slow subscriber loses news, never slows the broker.
     Result<std::string> router_ep = net::Bind(router_, config_.router);
     if (!router_ep.ok()) {
@@ -41,8 +59,8 @@ class Broker {
     }
     std::printf("broker ready router=%s pub=%s\n", router_ep->c_str(), pub_ep->c_str());
     std::fflush(stdout);
-    spdlog::info("listening: router {} pub {}, lease {} ms", *router_ep, *pub_ep,
-                 ToMillis(config_.lease));
+    spdlog::info("listening: router {} pub {}, lease {} ms{}", *router_ep, *pub_ep,
+                 ToMillis(config_.lease), witness_ ? ", witness voter" : "");
 
     const Duration tick = config_.lease / 4;
     TimePoint next_tick = Clock::now() + tick;
@@ -68,6 +86,9 @@ class Broker {
       const TimePoint now = Clock::now();
       if (now >= next_tick) {
         core_.Tick(now);
+        if (witness_) {
+          witness_->Tick(now);
+        }
         next_tick = now + tick;
       }
       Publish(core_.TakeEvents());
@@ -97,9 +118,25 @@ class Broker {
     }
     const TimePoint now = Clock::now();
     if (auto* hb = std::get_if<protocol::Heartbeat>(&decoded.value())) {
-      core_.HandleHeartbeat(peer, *hb, now);
+      if (hb->to.empty()) {
+        core_.HandleHeartbeat(peer, *hb, now);
+      } else if (hb->to == lock::kWitnessId && witness_) {
+        witness_->Step(*hb, now);
+        FlushWitness();
+      } else {
+        ToNode(hb->to, env->body);
+      }
+    } else if (auto* lock = std::get_if<protocol::LockMessage>(&decoded.value())) {
+      if (lock->to == lock::kWitnessId && witness_) {
+        witness_->Step(*lock, now);
+        FlushWitness();
+      } else {
+        ToNode(lock->to, env->body, lock->to_incarnation);
+      }
     } else if (auto* req = std::get_if<protocol::Request>(&decoded.value())) {
-      OnRequest(peer, env->body, *req, now);
+      // A node forwarding a request passes the client's route along.
+      const std::string& client = req->forwarded && !env->route.empty() ? env->route : peer;
+      OnRequest(client, env->body, *req, now);
     } else if (auto* rep = std::get_if<protocol::Reply>(&decoded.value())) {
       if (env->route.empty()) {
         Drop("reply without a route");
@@ -108,6 +145,10 @@ class Broker {
       core_.LearnFromReply(*rep);
       net::Send(router_, {env->route, kSignature, env->body});
     } else if (auto* ev = std::get_if<protocol::Event>(&decoded.value())) {
+      if (ev->kind == protocol::Event::Kind::kNodeDown) {
+        core_.HandleGoodbye(peer, ev->node);  // Published with the broker's own news.
+        return;
+      }
       const std::string topic = protocol::TopicFor(*ev);
       net::Send(pub_, {topic, kSignature, env->body});
     }
@@ -129,11 +170,34 @@ class Broker {
       return;
     }
     if (!net::Send(router_, {*node, kSignature, body, peer})) {
+      // The node's connection is gone (it died): route around it now rather
+      // than after its session lapses.
+      core_.HandleUnreachable(*node);
+      node = core_.RouteRequest(req, now);
+      if (node.ok() && net::Send(router_, {*node, kSignature, body, peer})) {
+        return;
+      }
       protocol::Reply reply;
       reply.request_id = req.request_id;
       reply.code = ErrorCode::kUnavailable;
       reply.message = "the chosen node is not reachable; retry";
       Reply(peer, reply);
+    }
+  }
+
+  // Lock traffic goes to the newest process known under the node id, alive or
+  // not: the protocol itself decides what a late message means.
+  void ToNode(const std::string& node, const std::string& body, std::uint64_t incarnation = 0) {
+    std::optional<std::string> route = core_.RouteOfNode(node, incarnation);
+    if (!route) {
+      return;  // Never seen: the sender repeats what matters.
+    }
+    net::Send(router_, {*route, kSignature, body});
+  }
+
+  void FlushWitness() {
+    for (const protocol::LockMessage& m : witness_->TakeOutbox()) {
+      ToNode(m.to, protocol::Encode(m), m.to_incarnation);
     }
   }
 
@@ -167,6 +231,7 @@ class Broker {
   zmq::socket_t router_;
   zmq::socket_t pub_;
   std::uint64_t bad_messages_ = 0;
+  std::optional<lock::Voter> witness_;  // Set when the voter list is even.
 };
 
 }  // namespace

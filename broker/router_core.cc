@@ -8,6 +8,8 @@
 namespace tenure::broker {
 namespace {
 
+constexpr std::size_t kOtherIncarnationsMax = 4;
+
 std::uint64_t Fnv1a(std::uint64_t h, std::string_view bytes) {
   for (char c : bytes) {
     h ^= static_cast<unsigned char>(c);
@@ -46,9 +48,24 @@ void RouterCore::HandleHeartbeat(const std::string& route, const protocol::Heart
   auto [it, first_seen] = nodes_.try_emplace(hb.node);
   Node& node = it->second;
   const bool restarted = !first_seen && node.incarnation != hb.incarnation;
+  if (restarted && Alive(node, now)) {
+    if (node.others.size() >= kOtherIncarnationsMax) {
+      node.others.erase(node.others.begin());
+    }
+    node.others[hb.incarnation] = route;
+    return;
+  }
+  if (restarted) {
+    if (node.others.size() >= kOtherIncarnationsMax) {
+      node.others.erase(node.others.begin());
+    }
+    node.others[node.incarnation] = node.route;
+    node.others.erase(hb.incarnation);
+  }
   node.route = route;
   node.incarnation = hb.incarnation;
   node.last_seen = now;
+  node.gone = false;
   node.voter = hb.voter;
   node.entities = hb.entities;
   if (!node.up || restarted) {
@@ -61,6 +78,43 @@ void RouterCore::HandleHeartbeat(const std::string& route, const protocol::Heart
                        hb.node,
                        restarted ? "new incarnation" : ""});
   }
+}
+
+void RouterCore::HandleGoodbye(const std::string& route, const std::string& node) {
+  auto it = nodes_.find(node);
+  if (it == nodes_.end() || it->second.route != route) {
+    return;  // Only a node's own connection may say it is leaving.
+  }
+  it->second.gone = true;
+  if (it->second.up) {
+    it->second.up = false;
+    events_.push_back({protocol::Event::Kind::kNodeDown, {}, {}, 0, 0, node, "stopped"});
+  }
+}
+
+void RouterCore::HandleUnreachable(const std::string& route) {
+  for (auto& [id, node] : nodes_) {
+    if (node.route == route) {
+      HandleGoodbye(route, id);
+      return;
+    }
+  }
+}
+
+std::optional<std::string> RouterCore::RouteOfNode(const std::string& node,
+                                                   std::uint64_t incarnation) const {
+  auto it = nodes_.find(node);
+  if (it == nodes_.end()) {
+    return std::nullopt;
+  }
+  if (incarnation == 0 || incarnation == it->second.incarnation) {
+    return it->second.route;
+  }
+  auto other = it->second.others.find(incarnation);
+  if (other == it->second.others.end()) {
+    return std::nullopt;
+  }
+  return other->second;
 }
 
 void RouterCore::LearnFromReply(const protocol::Reply& reply) {

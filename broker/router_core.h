@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -37,8 +38,19 @@ class RouterCore {
  public:
   explicit RouterCore(RouterOptions options);
 
-  // A heartbeat arrived from the peer whose ROUTER identity is `route`.
+  // A heartbeat for the broker arrived from the peer whose ROUTER identity is
+  // `route`. A new incarnation of a node id takes over its routes only once
+  // the current one's session lapsed (as at a voter): a second process
+  // started under a live id cannot divert the first one's traffic.
   void HandleHeartbeat(const std::string& route, const protocol::Heartbeat& hb, TimePoint now);
+  // The node behind `route` is stopping: route nothing new to it.
+  void HandleGoodbye(const std::string& route, const std::string& node);
+  // A send to `route` failed: the peer is gone.
+  void HandleUnreachable(const std::string& route);
+  // The ROUTER identity of incarnation `incarnation` of node `node` (0: the
+  // current one), alive or not; nullopt if never seen.
+  std::optional<std::string> RouteOfNode(const std::string& node,
+                                         std::uint64_t incarnation = 0) const;
   // A reply passed through: remember its owner for the entity it names.
   void LearnFromReply(const protocol::Reply& reply);
   // The ROUTER identity of the node `request` should go to.
@@ -58,12 +70,16 @@ class RouterCore {
     std::uint64_t incarnation = 0;
     TimePoint last_seen{};
     bool voter = false;
-    bool up = false;  // As last published.
+    bool up = false;    // As last published.
+    bool gone = false;  // Said goodbye or became unreachable: not alive until it heartbeats.
     std::uint32_t entities = 0;
+    // Other incarnations seen recently (a predecessor, or a refused twin):
+    // lock replies addressed to them still reach them.
+    std::map<std::uint64_t, std::string> others;
   };
 
   bool Alive(const Node& node, TimePoint now) const {
-    return now - node.last_seen < options_.lease;
+    return !node.gone && now - node.last_seen < options_.lease;
   }
 
   const RouterOptions options_;

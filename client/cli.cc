@@ -1,6 +1,8 @@
 #include "client/cli.h"
 
 #include <algorithm>
+#include <chrono>
+#include <csignal>
 #include <iostream>
 #include <optional>
 #include <sstream>
@@ -11,6 +13,7 @@
 #include "common/config/config.h"
 
 #include "tenure/client.h"
+#include <signal.h>
 
 namespace tenure::cli {
 namespace {
@@ -22,16 +25,18 @@ struct Globals {
   int timeout_ms = 5000;
   bool json = false;
   std::string via;
+  std::string pub = "tcp://127.0.0.1:5556";  // watch only.
 };
 
 struct Command {
-  std::string name;  // get, set, create, list, nodes, shell
+  std::string name;  // get, set, create, list, nodes, where, history, watch, shell
   std::string id;
   std::string state;
   std::string expect;
   std::optional<std::uint64_t> if_version;
   std::uint32_t limit = 0;
   std::string after;
+  std::vector<std::string> ids;  // watch: empty = every entity and node.
 };
 
 // What one command produced: JSON for scripts, text for people, an exit code.
@@ -54,6 +59,70 @@ std::string EntityText(const Entity& e) {
   s << e.id << "  " << e.state << "  v" << e.version
     << "  owner=" << (e.owner.empty() ? "-" : e.owner) << "  epoch=" << e.epoch;
   return s.str();
+}
+
+// One history line: "epoch 2  foo  <acquired> -> <released or now>  <reason>".
+std::string TenureText(const Tenure& t) {
+  std::string line = "epoch " + std::to_string(t.epoch) + "  " + t.node + "  " + t.acquired_at +
+                     " -> " + (t.released_at.empty() ? "now" : t.released_at);
+  if (!t.reason.empty()) {
+    line += "  " + t.reason;
+  }
+  return line;
+}
+
+// Empty strings of an open tenure are null in JSON: it has no end yet.
+json TenureJson(const Tenure& t) {
+  return {{"node", t.node},
+          {"epoch", t.epoch},
+          {"acquired_at", t.acquired_at},
+          {"released_at", t.released_at.empty() ? json(nullptr) : json(t.released_at)},
+          {"reason", t.reason.empty() ? json(nullptr) : json(t.reason)}};
+}
+
+// "changed entity_1 working v3 epoch 2 on foo", "node_down foo (session expired)".
+std::string WatchText(const WatchEvent& e) {
+  std::string line = e.kind;
+  if (e.id.empty()) {
+    line += " " + e.node;
+  } else {
+    line += " " + e.id;
+    if (!e.state.empty()) {
+      line += " " + e.state;
+    }
+    line += " v" + std::to_string(e.version) + " epoch " + std::to_string(e.epoch);
+    if (!e.node.empty()) {
+      line += " on " + e.node;
+    }
+  }
+  if (!e.reason.empty()) {
+    line += " (" + e.reason + ")";
+  }
+  return line;
+}
+
+// The event's fields, leaving out the empty ones (as the wire does).
+json WatchJson(const WatchEvent& e) {
+  json o = {{"event", e.kind}};
+  for (const auto& [key, value] :
+       {std::pair<const char*, const std::string*>{"id", &e.id}, {"state", &e.state}}) {
+    if (!value->empty()) {
+      o[key] = *value;
+    }
+  }
+  if (e.version != 0) {
+    o["version"] = e.version;
+  }
+  if (e.epoch != 0) {
+    o["epoch"] = e.epoch;
+  }
+  if (!e.node.empty()) {
+    o["node"] = e.node;
+  }
+  if (!e.reason.empty()) {
+    o["reason"] = e.reason;
+  }
+  return o;
 }
 
 Outcome ErrorOutcome(const ClientError& e) {
@@ -110,6 +179,32 @@ Outcome Execute(Client& client, const Command& cmd) {
     o.text.pop_back();
     return o;
   }
+  if (cmd.name == "where") {
+    ClientResult<Entity> r = client.Where(cmd.id);
+    if (!r.ok()) {
+      return ErrorOutcome(r.error());
+    }
+    const Entity& e = r.value();
+    return {EntityJson(e),
+            e.id + "  owner=" + (e.owner.empty() ? "-" : e.owner) +
+                "  epoch=" + std::to_string(e.epoch),
+            0};
+  }
+  if (cmd.name == "history") {
+    ClientResult<std::vector<Tenure>> r = client.History(cmd.id);
+    if (!r.ok()) {
+      return ErrorOutcome(r.error());
+    }
+    Outcome o;
+    o.object = {{"id", cmd.id}, {"tenures", json::array()}};
+    std::string text;
+    for (const Tenure& t : r.value()) {
+      o.object["tenures"].push_back(TenureJson(t));
+      text += (text.empty() ? "" : "\n") + TenureText(t);
+    }
+    o.text = text.empty() ? "(no tenures)" : text;
+    return o;
+  }
   if (cmd.name == "nodes") {
     ClientResult<std::vector<NodeInfo>> r = client.Nodes();
     if (!r.ok()) {
@@ -151,8 +246,9 @@ void Print(const Outcome& o, bool as_json, std::ostream& out, std::ostream& err)
   out.flush();
 }
 
-// Declares the commands on `app`. `shell_allowed` is false inside the shell.
-void AddCommands(CLI::App& app, Globals& g, Command& cmd, bool shell_allowed) {
+// Declares the commands on `app`. `top_level` is false inside the shell, which
+// takes neither `shell` nor `watch`.
+void AddCommands(CLI::App& app, Globals& g, Command& cmd, bool top_level) {
   app.require_subcommand(1);
   app.fallthrough();
   app.add_option("--broker", g.broker, "Broker ROUTER endpoint")
@@ -164,6 +260,9 @@ void AddCommands(CLI::App& app, Globals& g, Command& cmd, bool shell_allowed) {
   app.add_flag("--json", g.json, "Print JSON");
   app.add_option("--via", g.via, "Enter the cluster through this node")
       ->check(config::NodeIdValidator());
+  app.add_option("--pub", g.pub, "Broker PUB endpoint (for watch)")
+      ->check(config::EndpointValidator())
+      ->capture_default_str();
 
   auto* get = app.add_subcommand("get", "Read an entity");
   get->add_option("id", cmd.id, "Entity id")->required();
@@ -179,7 +278,22 @@ void AddCommands(CLI::App& app, Globals& g, Command& cmd, bool shell_allowed) {
   list->add_option("--limit", cmd.limit, "Rows to list (default 100)")->check(CLI::Range(1, 1000));
   list->add_option("--after", cmd.after, "Start after this id");
   app.add_subcommand("nodes", "List the nodes the broker knows");
-  if (shell_allowed) {
+  auto* where = app.add_subcommand("where", "Show which node owns an entity, and its epoch");
+  where->add_option("id", cmd.id, "Entity id")->required();
+  auto* history =
+      app.add_subcommand("history", "List an entity's tenures (owner, epoch, times), oldest first");
+  history->add_option("id", cmd.id, "Entity id")->required();
+  if (top_level) {
+    auto* watch =
+        app.add_subcommand("watch", "Print news of entities (all, and node news, if no id given)");
+    watch->add_option("id", cmd.ids, "Entity ids");
+    watch->footer(
+        "Reads the broker's PUB socket (--pub) and prints one line per event until\n"
+        "Ctrl-C or SIGTERM (exit 0), e.g. 'changed entity_1 working v3 epoch 2 on foo';\n"
+        "with --json one object per line with the keys event, id, state, version,\n"
+        "epoch, node and reason, leaving out empty ones. News published before the\n"
+        "subscription reaches the broker is not shown; a version that skips one\n"
+        "means news was missed: re-read with get.");
     app.add_subcommand("shell", "Run commands from stdin, one per line; print JSON lines");
   }
   for (CLI::App* sub : app.get_subcommands({})) {
@@ -214,6 +328,64 @@ std::vector<std::string> SplitLine(const std::string& line) {
   return words;
 }
 
+// Set by SIGINT and SIGTERM while `watch` runs.
+volatile std::sig_atomic_t stop_requested = 0;
+
+extern "C" void OnStopSignal(int /*signo*/) { stop_requested = 1; }
+
+// Catches SIGINT and SIGTERM for its lifetime, without SA_RESTART so that a
+// signal also cuts the wait inside Watcher::Next short.
+class StopSignals {
+ public:
+  StopSignals() {
+    stop_requested = 0;
+    struct sigaction action {};
+    action.sa_handler = &OnStopSignal;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, &old_int_);
+    sigaction(SIGTERM, &action, &old_term_);
+  }
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+  ~StopSignals() {
+    sigaction(SIGINT, &old_int_, nullptr);
+    sigaction(SIGTERM, &old_term_, nullptr);
+  }
+  bool requested() const { return stop_requested != 0; }
+
+ private:
+  struct sigaction old_int_ {};
+  struct sigaction old_term_ {};
+};
+
+// How long one wait for news lasts; bounds the delay of a stop signal that
+// arrives just before a wait starts.
+constexpr std::chrono::milliseconds kWatchWaitMax{250};
+
+// Prints one line per event until SIGINT or SIGTERM (exit 0) or a failure.
+int RunWatch(const Globals& g, const Command& cmd, std::ostream& out, std::ostream& err) {
+  StopSignals stop;
+  Watcher watcher(g.pub, cmd.ids);
+  while (!watcher.error() && !stop.requested()) {
+    std::optional<WatchEvent> e = watcher.Next(kWatchWaitMax);
+    if (!e) {
+      continue;
+    }
+    out << (g.json ? WatchJson(*e).dump() : WatchText(*e)) << "\n";
+    out.flush();
+    if (!out) {
+      err << "client: cannot write the output; stopping\n";
+      return 1;
+    }
+  }
+  if (watcher.error()) {
+    Outcome o = ErrorOutcome(*watcher.error());
+    Print(o, g.json, out, err);
+    return o.exit;
+  }
+  return 0;
+}
+
 int RunShell(Client& client, std::istream& in, std::ostream& out) {
   std::string line;
   int last_exit = 0;
@@ -225,7 +397,7 @@ int RunShell(Client& client, std::istream& in, std::ostream& out) {
     Globals ignored;
     Command cmd;
     CLI::App app("shell line", "client");
-    AddCommands(app, ignored, cmd, /*shell_allowed=*/false);
+    AddCommands(app, ignored, cmd, /*top_level=*/false);
     Outcome o;
     try {
       std::reverse(words.begin(), words.end());  // CLI11 takes them last first.
@@ -248,8 +420,12 @@ int Run(const std::vector<std::string>& args, std::istream& in, std::ostream& ou
         std::ostream& err) {
   Globals g;
   Command cmd;
-  CLI::App app("tenure client: read and write entities of a tenure cluster", "client");
-  AddCommands(app, g, cmd, /*shell_allowed=*/true);
+  CLI::App app("tenure client: read, write and watch the entities of a tenure cluster", "client");
+  AddCommands(app, g, cmd, /*top_level=*/true);
+  app.footer(
+      "Exit codes: 0 ok, 2 bad_request or invalid_state, 3 not_found, 4 conflict,\n"
+      "5 unavailable or busy (retry), 6 storage_error. With --json, errors are\n"
+      "printed as {\"error\": name, \"message\": text} on stdout.");
   try {
     std::vector<std::string> reversed(args.rbegin(), args.rend());
     app.parse(reversed);
@@ -267,6 +443,9 @@ int Run(const std::vector<std::string>& args, std::istream& in, std::ostream& ou
       err << "client: " << e.what() << "\nRun 'client --help' for usage.\n";
     }
     return 2;
+  }
+  if (cmd.name == "watch") {
+    return RunWatch(g, cmd, out, err);
   }
   Client client(ClientOptions{g.broker, std::chrono::milliseconds(g.timeout_ms), g.via});
   if (cmd.name == "shell") {

@@ -1,5 +1,8 @@
 #include "tenure/client.h"
 
+#include <algorithm>
+#include <exception>
+
 #include <zmq.hpp>
 
 #include "common/base/entity_state.h"
@@ -7,6 +10,7 @@
 #include "common/net/zmq_util.h"
 #include "common/protocol/codec.h"
 #include "common/protocol/envelope.h"
+#include "common/protocol/topics.h"
 
 namespace tenure {
 namespace {
@@ -137,6 +141,17 @@ ClientResult<Entity> EntityReply(ClientResult<protocol::Reply> r) {
   return ToEntity(*reply.entity);
 }
 
+// The reply when it says ok; otherwise its error (or the call's).
+ClientResult<protocol::Reply> OkReply(ClientResult<protocol::Reply> r) {
+  if (!r.ok()) {
+    return r.error();
+  }
+  if (r.value().code != ErrorCode::kOk) {
+    return ClientError{r.value().code, r.value().message, {}, {}, false};
+  }
+  return r;
+}
+
 std::optional<ClientError> CheckId(std::string_view id) {
   if (Status s = ValidateEntityId(id); !s.ok()) {
     return FromStatus(s);
@@ -209,12 +224,9 @@ ClientResult<std::vector<Entity>> Client::List(std::uint32_t limit, std::string_
   req.op = Op::kList;
   req.limit = limit;
   req.entity_id = std::string(after);
-  ClientResult<protocol::Reply> r = impl_->Call(std::move(req));
+  ClientResult<protocol::Reply> r = OkReply(impl_->Call(std::move(req)));
   if (!r.ok()) {
     return r.error();
-  }
-  if (r.value().code != ErrorCode::kOk) {
-    return ClientError{r.value().code, r.value().message, {}, {}, false};
   }
   std::vector<Entity> out;
   for (const protocol::EntityView& v : r.value().entities) {
@@ -226,18 +238,157 @@ ClientResult<std::vector<Entity>> Client::List(std::uint32_t limit, std::string_
 ClientResult<std::vector<NodeInfo>> Client::Nodes() {
   protocol::Request req;
   req.op = Op::kNodes;
-  ClientResult<protocol::Reply> r = impl_->Call(std::move(req));
+  ClientResult<protocol::Reply> r = OkReply(impl_->Call(std::move(req)));
   if (!r.ok()) {
     return r.error();
-  }
-  if (r.value().code != ErrorCode::kOk) {
-    return ClientError{r.value().code, r.value().message, {}, {}, false};
   }
   std::vector<NodeInfo> out;
   for (const protocol::NodeView& n : r.value().nodes) {
     out.push_back({n.id, n.voter, n.alive, n.incarnation, n.entities, n.heartbeat_age_ms});
   }
   return out;
+}
+
+ClientResult<Entity> Client::Where(std::string_view id) {
+  if (auto e = CheckId(id)) {
+    return *e;
+  }
+  protocol::Request req;
+  req.op = Op::kWhere;
+  req.entity_id = std::string(id);
+  return EntityReply(impl_->Call(std::move(req)));
+}
+
+ClientResult<std::vector<Tenure>> Client::History(std::string_view id) {
+  if (auto e = CheckId(id)) {
+    return *e;
+  }
+  protocol::Request req;
+  req.op = Op::kHistory;
+  req.entity_id = std::string(id);
+  ClientResult<protocol::Reply> r = OkReply(impl_->Call(std::move(req)));
+  if (!r.ok()) {
+    return r.error();
+  }
+  std::vector<Tenure> out;
+  for (const protocol::TenureView& t : r.value().tenures) {
+    out.push_back({t.node, t.epoch, t.acquired_at, t.released_at, t.reason});
+  }
+  return out;
+}
+
+// --- Watcher ---------------------------------------------------------------
+
+class Watcher::Impl {
+ public:
+  zmq::context_t context{1};
+  zmq::socket_t socket{context, zmq::socket_type::sub};
+};
+
+namespace {
+
+// The event in one PUB message [topic, TNR1, body]; nullopt if the message is
+// malformed, or its topic is not the one the broker files its event under
+// (so a subscription to "entity:a\x1f" takes nothing but news of "a").
+std::optional<WatchEvent> ParseNews(const net::Received& msg) {
+  if (msg.oversized || msg.frames.size() != 3) {
+    return std::nullopt;
+  }
+  const std::vector<std::string_view> frames = net::Views(msg.frames);
+  Result<protocol::Envelope> env = protocol::ParseEnvelope({frames[1], frames[2]});
+  if (!env.ok()) {
+    return std::nullopt;
+  }
+  Result<protocol::Message> decoded = protocol::Decode(env->body);
+  if (!decoded.ok()) {
+    return std::nullopt;
+  }
+  const auto* ev = std::get_if<protocol::Event>(&decoded.value());
+  if (ev == nullptr || protocol::TopicFor(*ev) != frames[0]) {
+    return std::nullopt;
+  }
+  return WatchEvent{std::string(protocol::EventKindName(ev->kind)),
+                    ev->entity_id,
+                    ev->state,
+                    ev->version,
+                    ev->epoch,
+                    ev->node,
+                    ev->reason};
+}
+
+}  // namespace
+
+Watcher::Watcher(std::string pub, std::vector<std::string> ids) {
+  for (const std::string& id : ids) {
+    if (Status s = ValidateEntityId(id); !s.ok()) {
+      error_ = FromStatus(s);
+      return;
+    }
+  }
+  std::vector<std::string> topics;
+  if (ids.empty()) {
+    topics = {std::string(protocol::kEntityTopicPrefix), std::string(protocol::kNodeTopicPrefix)};
+  } else {
+    for (const std::string& id : ids) {
+      topics.push_back(protocol::EntityTopic(id));
+    }
+    std::sort(topics.begin(), topics.end());
+    topics.erase(std::unique(topics.begin(), topics.end()), topics.end());
+  }
+  try {
+    impl_ = std::make_unique<Impl>();
+    net::Configure(impl_->socket, kWatchQueueDepthMax);
+    for (const std::string& topic : topics) {
+      impl_->socket.set(zmq::sockopt::subscribe, topic);
+    }
+    if (Status s = net::Connect(impl_->socket, pub); !s.ok()) {
+      error_ = FromStatus(s);
+    }
+  } catch (const std::exception& e) {
+    error_ = ClientError{ErrorCode::kUnavailable,
+                         std::string("cannot subscribe to ") + pub + ": " + e.what(),
+                         {},
+                         {},
+                         false};
+  }
+  if (error_) {
+    impl_.reset();
+  }
+}
+
+Watcher::~Watcher() = default;
+
+std::optional<WatchEvent> Watcher::Next(std::chrono::milliseconds timeout) {
+  if (error_ || !impl_) {
+    return std::nullopt;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::max(timeout, timeout.zero());
+  try {
+    while (true) {
+      if (std::optional<net::Received> msg = net::TryRecv(impl_->socket)) {
+        if (std::optional<WatchEvent> event = ParseNews(*msg)) {
+          return event;
+        }
+        ++malformed_count_;
+      }
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) {
+        return std::nullopt;
+      }
+      zmq::pollitem_t items[] = {{impl_->socket.handle(), 0, ZMQ_POLLIN, 0}};
+      zmq::poll(items, 1, left);
+    }
+  } catch (const zmq::error_t& e) {
+    if (e.num() != EINTR) {  // EINTR: a signal came; the caller decides whether to go on.
+      error_ = ClientError{
+          ErrorCode::kUnavailable, std::string("watch stopped: ") + e.what(), {}, {}, false};
+    }
+  } catch (const std::exception& e) {
+    error_ = ClientError{
+        ErrorCode::kUnavailable, std::string("watch stopped: ") + e.what(), {}, {}, false};
+  }
+  return std::nullopt;
 }
 
 }  // namespace tenure

@@ -1,14 +1,18 @@
 #include "worker_node/node.h"
 
+#include <algorithm>
+#include <optional>
 #include <random>
 
+#include <spdlog/fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <zmq.hpp>
 
 #include "common/base/signals.h"
-#include "common/entity/authority.h"
 #include "common/entity/handler.h"
 #include "common/entity/runtime.h"
+#include "common/lock/session.h"
+#include "common/lock/voter.h"
 #include "common/net/zmq_util.h"
 #include "common/protocol/codec.h"
 #include "common/protocol/envelope.h"
@@ -59,14 +63,20 @@ std::uint64_t NewIncarnation() {
 
 class Node {
  public:
-  Node(const NodeConfig& config, std::unique_ptr<store::Store> store)
+  Node(const NodeConfig& config, std::unique_ptr<store::Store> store, TimePoint start)
       : config_(config),
-        runtime_(entity::RuntimeOptions{config.id, config.idle, config.mailbox_depth_max},
-                 authority_, handler_),
+        incarnation_(NewIncarnation()),
+        voters_(lock::EffectiveVoters(config.voters, config.id)),
+        session_(SessionOptionsFor(config, voters_, incarnation_), start),
+        runtime_(entity::RuntimeOptions{config.id, config.idle, config.mailbox_depth_max}, session_,
+                 handler_),
         writer_(std::move(store), store::BatchWriterOptions{}, [this] { wakeup_.Signal(); }),
         dealer_(context_, zmq::socket_type::dealer),
-        sub_(context_, zmq::socket_type::sub),
-        incarnation_(NewIncarnation()) {}
+        sub_(context_, zmq::socket_type::sub) {
+    if (std::find(voters_.begin(), voters_.end(), config.id) != voters_.end()) {
+      voter_.emplace(lock::VoterOptions{config.id, incarnation_, Timing(config), {}}, start);
+    }
+  }
 
   Status Run() {
     if (!wakeup_.ok()) {
@@ -81,26 +91,44 @@ class Node {
     if (Status s = net::Connect(sub_, config_.pub); !s.ok()) {
       return s;
     }
-    spdlog::info("node {} (incarnation {:016x}) serving through broker {}", config_.id,
-                 incarnation_, config_.broker);
+    spdlog::info("node {} (incarnation {:016x}, {}voter; voters {}) serving through broker {}",
+                 config_.id, incarnation_, voter_ ? "" : "non-", fmt::join(voters_, ","),
+                 config_.broker);
 
     const Duration heartbeat_interval = config_.lease / 4;
     TimePoint next_heartbeat = Clock::now();
     std::optional<TimePoint> drain_deadline;
-    while (true) {
+    std::optional<TimePoint> release_deadline;
+    while (fatal_.ok()) {
       TimePoint now = Clock::now();
       if (StopRequested() && !drain_deadline) {
         spdlog::info("stopping: draining {} workers", runtime_.worker_count());
         drain_deadline = now + config_.drain_max;
+        // Goodbye first: the broker routes nothing new here while we drain.
+        SendToBroker(protocol::Event{
+            protocol::Event::Kind::kNodeDown, {}, {}, 0, 0, config_.id, "stopping"});
         runtime_.BeginDrain(now);
         CarryOut(now);
       }
       if (drain_deadline && (runtime_.Drained() || now >= *drain_deadline)) {
-        break;
+        // Handoff: the names are released; wait (briefly) for the voters to
+        // acknowledge, so that others can take over at once.
+        if (!release_deadline) {
+          release_deadline = now + config_.lease;
+        }
+        if (!session_.releases_pending() || now >= *release_deadline) {
+          break;
+        }
       }
       if (now >= next_heartbeat) {
-        SendHeartbeat(now);
+        session_.Tick(now);
+        if (voter_) {
+          voter_->Tick(now);
+        }
         runtime_.Tick(now);
+        if (!drain_deadline) {
+          SendBrokerHeartbeat(now);
+        }
         CarryOut(now);
         next_heartbeat = now + heartbeat_interval;
       }
@@ -149,6 +177,9 @@ class Node {
     for (store::Done& done : writer_.TakeDone()) {
       runtime_.HandleStoreResult(done.ticket, std::move(done.result), Clock::now());
     }
+    if (!fatal_.ok()) {
+      return fatal_;
+    }
     CarryOut(Clock::now());
     spdlog::info("stopped{} (dropped {} bad messages in all)",
                  runtime_.Drained() ? "" : " before every worker drained", bad_messages_);
@@ -156,6 +187,25 @@ class Node {
   }
 
  private:
+  static lock::LockTiming Timing(const NodeConfig& config) {
+    lock::LockTiming timing;
+    timing.lease = config.lease;
+    return timing;
+  }
+
+  static lock::SessionOptions SessionOptionsFor(const NodeConfig& config,
+                                                const std::vector<std::string>& voters,
+                                                std::uint64_t incarnation) {
+    lock::SessionOptions o;
+    o.node_id = config.id;
+    o.incarnation = incarnation;
+    o.voters = voters;
+    o.voter = std::find(voters.begin(), voters.end(), config.id) != voters.end();
+    o.timing = Timing(config);
+    o.seed = incarnation;
+    return o;
+  }
+
   void HandleFrames(const net::Received& msg, TimePoint now) {
     if (msg.oversized) {
       Drop("too many frames");
@@ -171,12 +221,45 @@ class Node {
       Drop(decoded.status().message());
       return;
     }
-    auto* request = std::get_if<protocol::Request>(&decoded.value());
-    if (request == nullptr || env->route.empty()) {
-      Drop("a node only takes routed requests");
-      return;
+    if (auto* request = std::get_if<protocol::Request>(&decoded.value())) {
+      if (env->route.empty()) {
+        Drop("a request without a route cannot be answered");
+        return;
+      }
+      runtime_.HandleRequest(std::move(env->route), std::move(*request), now);
+    } else if (auto* hb = std::get_if<protocol::Heartbeat>(&decoded.value())) {
+      if (voter_ && hb->to == config_.id) {
+        const bool known = voter_->HasSession(hb->node, hb->incarnation, now);
+        voter_->Step(*hb, now);
+        if (!known && voter_->HasSession(hb->node, hb->incarnation, now)) {
+          spdlog::debug("voter: session of {} (incarnation {:016x}) opened", hb->node,
+                        hb->incarnation);
+        }
+      } else {
+        Drop("a heartbeat for a voter this node is not");
+      }
+    } else if (auto* lock = std::get_if<protocol::LockMessage>(&decoded.value())) {
+      if (lock->to != config_.id) {
+        Drop("a lock message for another node");
+      } else {
+        DeliverLock(*lock, now);
+      }
+    } else {
+      Drop("a node takes requests, heartbeats and lock messages only");
     }
-    runtime_.HandleRequest(std::move(env->route), std::move(*request), now);
+  }
+
+  // A lock message for this node: claims and releases go to its voter,
+  // replies to its session.
+  void DeliverLock(const protocol::LockMessage& m, TimePoint now) {
+    using Kind = protocol::LockMessage::Kind;
+    if (m.kind == Kind::kClaim || m.kind == Kind::kRelease) {
+      if (voter_) {
+        voter_->Step(m, now);
+      }
+    } else {
+      session_.Step(m, now);
+    }
   }
 
   void HandleNews(const net::Received& msg) {
@@ -197,15 +280,14 @@ class Node {
     }
   }
 
-  // Carries out the runtime's effects until none are left: persist, then send.
-  // Claims are granted at once: with this node as the only voter, nobody else
-  // can hold a name.
+  // Carries out what the cores produced until nothing is left, in order:
+  // store calls (persist), then replies, forwards and news (send), then the
+  // lock protocol's messages and the decisions they lead to.
   void CarryOut(TimePoint now) {
-    for (;;) {
+    for (int round = 0; round < 64; ++round) {
+      bool any = false;
       entity::Effects fx = runtime_.TakeEffects();
-      if (fx.empty()) {
-        return;
-      }
+      any = any || !fx.empty();
       for (entity::StoreCall& call : fx.store_calls) {
         Status s = writer_.Submit(store::Job{call.ticket, std::move(call.op)});
         if (!s.ok()) {
@@ -218,26 +300,87 @@ class Node {
         const std::string body = protocol::Encode(r.reply);
         net::Send(dealer_, {kSignature, body, r.route});
       }
+      for (const entity::Forward& f : fx.forwards) {
+        const std::string body = protocol::Encode(f.request);
+        net::Send(dealer_, {kSignature, body, f.route});
+      }
       for (const protocol::Event& e : fx.events) {
         const std::string body = protocol::Encode(e);
         net::Send(dealer_, {kSignature, body});
       }
       for (const std::string& id : fx.claims) {
-        runtime_.HandleGranted(id, now);
+        session_.Claim(id, now);
+      }
+      for (const std::string& id : fx.releases) {
+        session_.Release(id, now);
+      }
+
+      lock::SessionEffects lx = session_.TakeEffects(now);
+      any = any || !lx.heartbeats.empty() || !lx.messages.empty() || !lx.events.empty();
+      // Even this node's own voter is reached through the broker: the broker
+      // routes a voter id to one process at a time, so a second process
+      // started under this id can never vote as this voter too.
+      for (protocol::Heartbeat& hb : lx.heartbeats) {
+        hb.entities = static_cast<std::uint32_t>(runtime_.worker_count());
+        SendToBroker(hb);
+      }
+      for (const protocol::LockMessage& m : lx.messages) {
+        SendToBroker(m);
+      }
+      for (const lock::LockEvent& e : lx.events) {
+        OnLockEvent(e, now);
+      }
+      if (voter_) {
+        for (const protocol::LockMessage& m : voter_->TakeOutbox()) {
+          any = true;
+          SendToBroker(m);
+        }
+      }
+      if (!any) {
+        return;
       }
     }
   }
 
-  void SendHeartbeat(TimePoint now) {
+  void OnLockEvent(const lock::LockEvent& e, TimePoint now) {
+    switch (e.kind) {
+      case lock::LockEvent::Kind::kGranted:
+        runtime_.HandleGranted(e.name, now);
+        return;
+      case lock::LockEvent::Kind::kLost:
+        spdlog::info("lost '{}': {}; its worker stops", e.name, e.reason);
+        runtime_.HandleLost(e.name, now);
+        return;
+      case lock::LockEvent::Kind::kDenied:
+        runtime_.HandleDenied(e.name, e.holder, now);
+        return;
+      case lock::LockEvent::Kind::kFailed:
+        spdlog::debug("claim of '{}' failed: {}", e.name, e.reason);
+        runtime_.HandleFailed(e.name, now);
+        return;
+      case lock::LockEvent::Kind::kFatal:
+        fatal_ = Status::Conflict(e.reason + "; this process exits (is node '" + config_.id +
+                                  "' started twice?)");
+        return;
+    }
+  }
+
+  template <typename M>
+  void SendToBroker(const M& message) {
+    const std::string body = protocol::Encode(message);
+    net::Send(dealer_, {kSignature, body});
+  }
+
+  // The broker's own heartbeat (no voter): liveness and routing.
+  void SendBrokerHeartbeat(TimePoint now) {
     protocol::Heartbeat hb;
     hb.node = config_.id;
     hb.incarnation = incarnation_;
-    hb.seq = ++heartbeat_seq_;
+    hb.seq = ++broker_heartbeat_seq_;
     hb.sent_ms = ToMillis(now.time_since_epoch());
-    hb.voter = true;
+    hb.voter = voter_.has_value();
     hb.entities = static_cast<std::uint32_t>(runtime_.worker_count());
-    const std::string body = protocol::Encode(hb);
-    net::Send(dealer_, {kSignature, body});
+    SendToBroker(hb);
   }
 
   void Drop(const std::string& why) {
@@ -248,7 +391,10 @@ class Node {
   }
 
   const NodeConfig config_;
-  entity::SoleVoterAuthority authority_;
+  const std::uint64_t incarnation_;
+  const std::vector<std::string> voters_;  // Witness included.
+  lock::Session session_;
+  std::optional<lock::Voter> voter_;  // Set when this node votes.
   entity::PlainHandler handler_;
   Wakeup wakeup_;  // Before writer_: the writer's thread may signal it until joined.
   entity::Runtime runtime_;
@@ -256,20 +402,14 @@ class Node {
   zmq::context_t context_{1};
   zmq::socket_t dealer_;
   zmq::socket_t sub_;
-  const std::uint64_t incarnation_;
-  std::uint64_t heartbeat_seq_ = 0;
+  std::uint64_t broker_heartbeat_seq_ = 0;
   std::uint64_t bad_messages_ = 0;
+  Status fatal_;  // Set by a NACK: the loop ends and the process exits non-zero.
 };
 
 }  // namespace
 
 Status RunNode(const NodeConfig& config) {
-  if (!config.voters.empty() && (config.voters.size() != 1 || config.voters[0] != config.id)) {
-    return Status::BadRequest(
-        "--voters lists other nodes, but this build serves a single-voter cluster only "
-        "(the quorum lock table is not built yet); use --voters " +
-        config.id);
-  }
   store::SqliteOptions options;
   options.path = config.db;
   options.sync = config.sync;
@@ -277,7 +417,7 @@ Status RunNode(const NodeConfig& config) {
   if (!store.ok()) {
     return store.status();
   }
-  Node node(config, std::move(store).value());
+  Node node(config, std::move(store).value(), Clock::now());
   return node.Run();
 }
 

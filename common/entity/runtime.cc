@@ -52,7 +52,7 @@ struct Runtime::Worker {
 };
 
 struct Runtime::Ticket {
-  enum class Kind { kActivate, kWrite, kRelease, kList };
+  enum class Kind { kActivate, kWrite, kRelease, kList };  // kList: list and history.
   Kind kind = Kind::kActivate;
   std::string id;
   std::uint64_t generation = 0;
@@ -97,6 +97,11 @@ void Runtime::HandleRequest(std::string route, protocol::Request request, TimePo
   }
   if (Status s = ValidateEntityId(request.entity_id); !s.ok()) {
     ReplyError(route, rid, s);
+    return;
+  }
+  if (request.op == Op::kHistory) {  // Read from the store: any node can answer.
+    Call(store::HistoryOp{request.entity_id},
+         Ticket{Ticket::Kind::kList, request.entity_id, 0, std::move(route), rid});
     return;
   }
   if (request.op == Op::kCreate && request.state.empty()) {
@@ -167,6 +172,40 @@ void Runtime::HandleLost(const std::string& id, TimePoint /*now*/) {
                                "lost"});
   }
   Remove(*w);
+}
+
+void Runtime::HandleDenied(const std::string& id, const std::string& holder, TimePoint /*now*/) {
+  Worker* w = Find(id);
+  if (w == nullptr || w->phase != Phase::kClaiming) {
+    return;
+  }
+  for (std::size_t i = w->head; i < w->mailbox.size(); ++i) {
+    Pending& p = w->mailbox[i];
+    if (!p.request.forwarded && !holder.empty() && holder != options_.node_id) {
+      ++stats_.forwards;
+      p.request.forwarded = true;  // Once: the holder answers or says unavailable.
+      p.request.via = holder;
+      effects_.forwards.push_back({std::move(p.route), std::move(p.request)});
+    } else {
+      ReplyError(
+          p.route, p.request.request_id,
+          Status::Unavailable("'" + id + "' is held by " +
+                              (holder.empty() ? std::string("another node") : holder) + "; retry"));
+    }
+  }
+  w->mailbox.clear();
+  w->head = 0;
+  Remove(*w);  // The lock layer let the name go already.
+}
+
+void Runtime::HandleFailed(const std::string& id, TimePoint /*now*/) {
+  Worker* w = Find(id);
+  if (w == nullptr || w->phase != Phase::kClaiming) {
+    return;
+  }
+  FailMailbox(*w, Status::Unavailable("no quorum for '" + id + "' (node '" + options_.node_id +
+                                      "' could not reach a majority of voters); retry"));
+  Remove(*w);  // The lock layer let the name go already.
 }
 
 void Runtime::HandleStoreResult(std::uint64_t ticket, store::StoreResult result, TimePoint now) {
@@ -286,7 +325,8 @@ void Runtime::Execute(Worker& w, Pending p, TimePoint now) {
     return;
   }
   switch (p.request.op) {
-    case Op::kGet: {
+    case Op::kGet:
+    case Op::kWhere: {  // Same answer: where's point is the owner and epoch.
       ++stats_.cache_reads;
       protocol::Reply reply;
       reply.request_id = rid;
@@ -303,9 +343,10 @@ void Runtime::Execute(Worker& w, Pending p, TimePoint now) {
       return;
     case Op::kList:
     case Op::kNodes:
+    case Op::kHistory:
       break;
   }
-  TENURE_CHECK(false);  // HandleRequest never enqueues list or nodes.
+  TENURE_CHECK(false);  // HandleRequest never enqueues list, nodes or history.
 }
 
 void Runtime::ExecuteSet(Worker& w, Pending p) {
@@ -569,6 +610,14 @@ void Runtime::OnListed(Ticket t, store::StoreResult r) {
   reply.entities.reserve(r.rows.size());
   for (const store::EntityRow& row : r.rows) {
     reply.entities.push_back(RowView(row));
+  }
+  for (store::TenureRow& row : r.tenures) {
+    reply.tenures.push_back(
+        {row.node, row.epoch, row.acquired_at, std::move(row.released_at), std::move(row.reason)});
+  }
+  if (!t.id.empty() && reply.tenures.empty()) {
+    ReplyError(t.route, t.request_id, Status::NotFound("no tenures of '" + t.id + "'"));
+    return;
   }
   Reply(t.route, std::move(reply));
 }

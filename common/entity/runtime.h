@@ -31,6 +31,7 @@
 // | kActive -> kReleasing          | Tick (idle), BeginDrain, Pump    |
 // | kReleasing -> (none)           | OnReleased (emits a release)     |
 // | any -> (none)                  | HandleLost, activation failure   |
+// | kClaiming -> (none)            | HandleDenied, HandleFailed       |
 //
 // Guarantees per phase:
 // - kClaiming, kActivating: requests wait in the mailbox; nothing is answered
@@ -86,17 +87,24 @@ struct ReplyTo {
   protocol::Reply reply;
 };
 
+// A request sent on, once, to the node that holds its entity.
+struct Forward {
+  std::string route;          // The client's route: the reply goes straight back.
+  protocol::Request request;  // via = the holder, forwarded = true.
+};
+
 // Outputs, carried out in this order by the shell.
 struct Effects {
   std::vector<StoreCall> store_calls;  // 1. Persist.
   std::vector<ReplyTo> replies;        // 2. Send.
+  std::vector<Forward> forwards;
   std::vector<protocol::Event> events;
   std::vector<std::string> claims;    // Names to acquire; answered by HandleGranted/HandleLost.
   std::vector<std::string> releases;  // Names this node no longer needs.
 
   bool empty() const {
-    return store_calls.empty() && replies.empty() && events.empty() && claims.empty() &&
-           releases.empty();
+    return store_calls.empty() && replies.empty() && forwards.empty() && events.empty() &&
+           claims.empty() && releases.empty();
   }
 };
 
@@ -106,6 +114,7 @@ struct RuntimeStats {
   std::uint64_t writes = 0;        // WriteOps and CreateOps issued.
   std::uint64_t restarts = 0;      // Workers restarted after a handler threw or a fence.
   std::uint64_t busy_replies = 0;  // Requests refused for a full mailbox.
+  std::uint64_t forwards = 0;      // Requests sent on to the holder.
 };
 
 class Runtime {
@@ -122,6 +131,11 @@ class Runtime {
   void HandleGranted(const std::string& id, TimePoint now);
   // The lock layer says this node may no longer serve `id`: its worker stops.
   void HandleLost(const std::string& id, TimePoint now);
+  // The claim for `id` was denied by a majority; `holder` (may be empty) holds
+  // it. Waiting requests go on to the holder once, or fail as unavailable.
+  void HandleDenied(const std::string& id, const std::string& holder, TimePoint now);
+  // The claim for `id` found no majority in time: waiting requests fail.
+  void HandleFailed(const std::string& id, TimePoint now);
   // Passivates workers idle for options.idle.
   void Tick(TimePoint now);
   // Graceful stop: refuse new requests, finish mailboxes, release every worker.

@@ -10,12 +10,14 @@
 namespace tenure::protocol {
 namespace {
 
-constexpr std::array<std::pair<Op, std::string_view>, 5> kOps = {{
+constexpr std::array<std::pair<Op, std::string_view>, 7> kOps = {{
     {Op::kGet, "get"},
     {Op::kSet, "set"},
     {Op::kCreate, "create"},
     {Op::kList, "list"},
     {Op::kNodes, "nodes"},
+    {Op::kWhere, "where"},
+    {Op::kHistory, "history"},
 }};
 
 constexpr std::array<std::pair<Event::Kind, std::string_view>, 5> kEventKinds = {{
@@ -24,6 +26,16 @@ constexpr std::array<std::pair<Event::Kind, std::string_view>, 5> kEventKinds = 
     {Event::Kind::kPassivated, "passivated"},
     {Event::Kind::kNodeUp, "node_up"},
     {Event::Kind::kNodeDown, "node_down"},
+}};
+
+constexpr std::array<std::pair<LockMessage::Kind, std::string_view>, 7> kLockKinds = {{
+    {LockMessage::Kind::kHbAck, "hb_ack"},
+    {LockMessage::Kind::kNack, "nack"},
+    {LockMessage::Kind::kClaim, "claim"},
+    {LockMessage::Kind::kGrant, "grant"},
+    {LockMessage::Kind::kDeny, "deny"},
+    {LockMessage::Kind::kRelease, "release"},
+    {LockMessage::Kind::kReleased, "released"},
 }};
 
 using Packer = msgpack::packer<msgpack::sbuffer>;
@@ -94,9 +106,19 @@ void PackNode(Packer& pk, const NodeView& n) {
   w.Int("heartbeat_age_ms", n.heartbeat_age_ms);
 }
 
+void PackTenure(Packer& pk, const TenureView& t) {
+  pk.pack_map(5);
+  MapWriter w(pk);
+  w.Str("node", t.node);
+  w.Uint("epoch", t.epoch);
+  w.Str("acquired_at", t.acquired_at);
+  w.Str("released_at", t.released_at);
+  w.Str("reason", t.reason);
+}
+
 void PackMessage(Packer& pk, const Request& r) {
   pk.pack_map(3 + Count({!r.entity_id.empty(), !r.state.empty(), !r.expect.empty(),
-                         r.if_version.has_value(), r.limit != 0, !r.via.empty()}));
+                         r.if_version.has_value(), r.limit != 0, !r.via.empty(), r.forwarded}));
   MapWriter w(pk);
   w.Str("t", "req");
   w.Uint("rid", r.request_id);
@@ -119,12 +141,15 @@ void PackMessage(Packer& pk, const Request& r) {
   if (!r.via.empty()) {
     w.Str("via", r.via);
   }
+  if (r.forwarded) {
+    w.Bool("forwarded", true);
+  }
 }
 
 void PackMessage(Packer& pk, const Reply& r) {
-  pk.pack_map(
-      3 + Count({!r.message.empty(), !r.owner.empty(), r.entity.has_value(), !r.entities.empty(),
-                 !r.nodes.empty(), !r.actual_state.empty(), r.actual_version.has_value()}));
+  pk.pack_map(3 + Count({!r.message.empty(), !r.owner.empty(), r.entity.has_value(),
+                         !r.entities.empty(), !r.nodes.empty(), !r.actual_state.empty(),
+                         r.actual_version.has_value(), !r.tenures.empty()}));
   MapWriter w(pk);
   w.Str("t", "rep");
   w.Uint("rid", r.request_id);
@@ -144,6 +169,12 @@ void PackMessage(Packer& pk, const Reply& r) {
       PackEntity(pk, e);
     }
   }
+  if (!r.tenures.empty()) {
+    w.Key("tenures").pack_array(static_cast<std::uint32_t>(r.tenures.size()));
+    for (const TenureView& t : r.tenures) {
+      PackTenure(pk, t);
+    }
+  }
   if (!r.nodes.empty()) {
     w.Key("nodes").pack_array(static_cast<std::uint32_t>(r.nodes.size()));
     for (const NodeView& n : r.nodes) {
@@ -159,7 +190,7 @@ void PackMessage(Packer& pk, const Reply& r) {
 }
 
 void PackMessage(Packer& pk, const Heartbeat& h) {
-  pk.pack_map(7);
+  pk.pack_map(7 + Count({!h.to.empty()}));
   MapWriter w(pk);
   w.Str("t", "hb");
   w.Str("node", h.node);
@@ -168,6 +199,32 @@ void PackMessage(Packer& pk, const Heartbeat& h) {
   w.Int("sent_ms", h.sent_ms);
   w.Bool("voter", h.voter);
   w.Uint("entities", h.entities);
+  if (!h.to.empty()) {
+    w.Str("to", h.to);
+  }
+}
+
+void PackMessage(Packer& pk, const LockMessage& m) {
+  pk.pack_map(9);
+  MapWriter w(pk);
+  w.Str("t", "lock");
+  w.Str("kind", LockKindName(m.kind));
+  w.Str("from", m.from);
+  w.Uint("from_inc", m.from_incarnation);
+  w.Str("to", m.to);
+  w.Uint("to_inc", m.to_incarnation);
+  w.Uint("seq", m.seq);
+  w.Int("sent_ms", m.sent_ms);
+  w.Key("items").pack_array(static_cast<std::uint32_t>(m.items.size()));
+  for (const LockItem& item : m.items) {
+    pk.pack_map(2 + Count({!item.holder.empty()}));
+    MapWriter iw(pk);
+    iw.Str("name", item.name);
+    iw.Uint("claim", item.claim);
+    if (!item.holder.empty()) {
+      iw.Str("holder", item.holder);
+    }
+  }
 }
 
 void PackMessage(Packer& pk, const Event& e) {
@@ -366,6 +423,20 @@ Status DecodeArray(const MapView& m, std::string_view key,
   return Status::Ok();
 }
 
+Result<TenureView> DecodeTenure(const msgpack::object& obj) {
+  Result<MapView> m = MapView::Of(obj, "tenure");
+  if (!m.ok()) {
+    return m.status();
+  }
+  TenureView t;
+  TENURE_RETURN_IF_ERROR(m->Str("node", t.node, true));
+  TENURE_RETURN_IF_ERROR(m->Uint("epoch", t.epoch, true));
+  TENURE_RETURN_IF_ERROR(m->Str("acquired_at", t.acquired_at));
+  TENURE_RETURN_IF_ERROR(m->Str("released_at", t.released_at));
+  TENURE_RETURN_IF_ERROR(m->Str("reason", t.reason));
+  return t;
+}
+
 Result<Message> DecodeRequest(const MapView& m) {
   Request r;
   std::string op;
@@ -382,6 +453,7 @@ Result<Message> DecodeRequest(const MapView& m) {
   TENURE_RETURN_IF_ERROR(m.OptUint("if_version", r.if_version));
   TENURE_RETURN_IF_ERROR(m.Uint("limit", r.limit));
   TENURE_RETURN_IF_ERROR(m.Str("via", r.via));
+  TENURE_RETURN_IF_ERROR(m.Bool("forwarded", r.forwarded));
   return Message(std::move(r));
 }
 
@@ -406,6 +478,7 @@ Result<Message> DecodeReply(const MapView& m) {
   }
   TENURE_RETURN_IF_ERROR(DecodeArray<EntityView>(m, "entities", &DecodeEntity, r.entities));
   TENURE_RETURN_IF_ERROR(DecodeArray<NodeView>(m, "nodes", &DecodeNode, r.nodes));
+  TENURE_RETURN_IF_ERROR(DecodeArray<TenureView>(m, "tenures", &DecodeTenure, r.tenures));
   TENURE_RETURN_IF_ERROR(m.Str("actual_state", r.actual_state));
   TENURE_RETURN_IF_ERROR(m.OptUint("actual_version", r.actual_version));
   return Message(std::move(r));
@@ -419,7 +492,44 @@ Result<Message> DecodeHeartbeat(const MapView& m) {
   TENURE_RETURN_IF_ERROR(m.Int("sent_ms", h.sent_ms, true));
   TENURE_RETURN_IF_ERROR(m.Bool("voter", h.voter));
   TENURE_RETURN_IF_ERROR(m.Uint("entities", h.entities));
+  TENURE_RETURN_IF_ERROR(m.Str("to", h.to));
   return Message(std::move(h));
+}
+
+Result<LockItem> DecodeLockItem(const msgpack::object& obj) {
+  Result<MapView> m = MapView::Of(obj, "lock item");
+  if (!m.ok()) {
+    return m.status();
+  }
+  LockItem item;
+  TENURE_RETURN_IF_ERROR(m->Str("name", item.name, true));
+  TENURE_RETURN_IF_ERROR(m->Uint("claim", item.claim, true));
+  TENURE_RETURN_IF_ERROR(m->Str("holder", item.holder));
+  return item;
+}
+
+Result<Message> DecodeLock(const MapView& m) {
+  LockMessage l;
+  std::string kind;
+  TENURE_RETURN_IF_ERROR(m.Str("kind", kind, true));
+  bool known = false;
+  for (const auto& [k, name] : kLockKinds) {
+    if (name == kind) {
+      l.kind = k;
+      known = true;
+    }
+  }
+  if (!known) {
+    return Status::BadRequest("unknown lock message kind '" + kind + "'");
+  }
+  TENURE_RETURN_IF_ERROR(m.Str("from", l.from, true));
+  TENURE_RETURN_IF_ERROR(m.Uint("from_inc", l.from_incarnation, true));
+  TENURE_RETURN_IF_ERROR(m.Str("to", l.to, true));
+  TENURE_RETURN_IF_ERROR(m.Uint("to_inc", l.to_incarnation));
+  TENURE_RETURN_IF_ERROR(m.Uint("seq", l.seq));
+  TENURE_RETURN_IF_ERROR(m.Int("sent_ms", l.sent_ms));
+  TENURE_RETURN_IF_ERROR(DecodeArray<LockItem>(m, "items", &DecodeLockItem, l.items));
+  return Message(std::move(l));
 }
 
 Result<Message> DecodeEvent(const MapView& m) {
@@ -474,6 +584,16 @@ std::optional<Op> ParseOp(std::string_view name) {
   return std::nullopt;
 }
 
+std::string_view LockKindName(LockMessage::Kind kind) {
+  for (const auto& [k, name] : kLockKinds) {
+    if (k == kind) {
+      return name;
+    }
+  }
+  TENURE_CHECK(false);
+  return {};
+}
+
 std::string_view EventKindName(Event::Kind kind) {
   for (const auto& [k, name] : kEventKinds) {
     if (k == kind) {
@@ -523,6 +643,9 @@ Result<Message> Decode(std::string_view body) {
   }
   if (type == "ev") {
     return DecodeEvent(*m);
+  }
+  if (type == "lock") {
+    return DecodeLock(*m);
   }
   return Status::BadRequest("unknown message type '" + type + "'");
 }

@@ -17,7 +17,7 @@
 namespace tenure::protocol {
 
 // Operations a client may request.
-enum class Op : std::uint8_t { kGet, kSet, kCreate, kList, kNodes };
+enum class Op : std::uint8_t { kGet, kSet, kCreate, kList, kNodes, kWhere, kHistory };
 
 std::string_view OpName(Op op);
 // nullopt means `name` is not an operation.
@@ -33,6 +33,7 @@ struct Request {
   std::optional<std::uint64_t> if_version;  // set: required current version.
   std::uint32_t limit = 0;                  // list: rows wanted; 0 = server default.
   std::string via;                          // Enter through this node; empty = any.
+  bool forwarded = false;                   // Sent on once by a node that does not own the entity.
 
   bool operator==(const Request&) const = default;
 };
@@ -45,6 +46,16 @@ struct EntityView {
   std::uint64_t epoch = 0;
 
   bool operator==(const EntityView&) const = default;
+};
+
+struct TenureView {  // One row of an entity's ownership history.
+  std::string node;
+  std::uint64_t epoch = 0;
+  std::string acquired_at;
+  std::string released_at;  // Empty while the tenure lasts.
+  std::string reason;
+
+  bool operator==(const TenureView&) const = default;
 };
 
 struct NodeView {
@@ -67,13 +78,16 @@ struct Reply {
   std::optional<EntityView> entity;             // get/set/create.
   std::vector<EntityView> entities;             // list.
   std::vector<NodeView> nodes;                  // nodes.
+  std::vector<TenureView> tenures;              // history: oldest first.
   std::string actual_state;                     // conflict: the state found; empty otherwise.
   std::optional<std::uint64_t> actual_version;  // conflict on --if-version.
 
   bool operator==(const Reply&) const = default;
 };
 
-// node -> broker, every heartbeat interval. Keeps the node's session alive.
+// node -> voter (through the broker), every lease/4: keeps the node's session
+// alive at that voter. The broker learns liveness from every heartbeat it
+// routes; one with an empty `to` is for the broker alone.
 struct Heartbeat {
   std::string node;
   std::uint64_t incarnation = 0;
@@ -81,9 +95,45 @@ struct Heartbeat {
   std::int64_t sent_ms = 0;  // The node's monotonic clock, milliseconds.
   bool voter = false;
   std::uint32_t entities = 0;
+  std::string to;  // The voter it is for; empty = the broker only.
 
   bool operator==(const Heartbeat&) const = default;
 };
+
+// One name in a lock message. `holder` is set in DENY only.
+struct LockItem {
+  std::string name;
+  std::uint64_t claim = 0;
+  std::string holder;
+
+  bool operator==(const LockItem&) const = default;
+};
+
+// The lock table protocol of DESIGN §4 (everything but HEARTBEAT), between a
+// node and a voter, routed by the broker on `to`.
+struct LockMessage {
+  enum class Kind : std::uint8_t {
+    kHbAck,     // voter -> node: `seq` received.
+    kNack,      // voter -> node: another incarnation of this id is alive here.
+    kClaim,     // node -> voter: claim `items` (name, claim number); `sent_ms` set.
+    kGrant,     // voter -> node: granted `items`; echoes the CLAIM's `sent_ms`.
+    kDeny,      // voter -> node: denied `items`, each naming its holder.
+    kRelease,   // node -> voter: free `items` if still held under claim <= it.
+    kReleased,  // voter -> node: the RELEASE of `items` was processed.
+  };
+  Kind kind = Kind::kHbAck;
+  std::string from;  // Sender id: a node id, or the broker's witness id.
+  std::uint64_t from_incarnation = 0;
+  std::string to;                    // Receiver id.
+  std::uint64_t to_incarnation = 0;  // Voter replies: the node incarnation answered.
+  std::uint64_t seq = 0;             // kHbAck: the heartbeat acknowledged.
+  std::int64_t sent_ms = 0;          // kClaim: node's clock; kGrant: echoed.
+  std::vector<LockItem> items;
+
+  bool operator==(const LockMessage&) const = default;
+};
+
+std::string_view LockKindName(LockMessage::Kind kind);
 
 // News: node -> broker, then broker PUB -> subscribers.
 struct Event {
@@ -101,6 +151,6 @@ struct Event {
 
 std::string_view EventKindName(Event::Kind kind);
 
-using Message = std::variant<Request, Reply, Heartbeat, Event>;
+using Message = std::variant<Request, Reply, Heartbeat, Event, LockMessage>;
 
 }  // namespace tenure::protocol

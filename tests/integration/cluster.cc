@@ -5,11 +5,39 @@
 
 namespace tenure::testing {
 
-Cluster::Cluster() = default;
+namespace {
+
+std::string Join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const std::string& item : items) {
+    out += (out.empty() ? "" : ",") + item;
+  }
+  return out;
+}
+
+}  // namespace
+
+Cluster::Cluster(ClusterOptions options) : options_(std::move(options)) {}
+
+int Cluster::Kill(Process& p, int signo) {
+  p.Signal(signo);
+  return p.Wait(milliseconds(15000));
+}
+
+std::vector<std::string> Cluster::CommonFlags() const {
+  std::vector<std::string> flags = {"--log-level", "debug", "--lease",
+                                    std::to_string(options_.lease_ms)};
+  if (!options_.voters.empty()) {
+    flags.insert(flags.end(), {"--voters", Join(options_.voters)});
+  }
+  return flags;
+}
 
 Process& Cluster::StartBroker(std::vector<std::string> extra) {
-  std::vector<std::string> argv = {BinDir() + "/broker", "--router", router(), "--pub", pub(),
-                                   "--log-level",        "debug"};
+  std::vector<std::string> argv = {BinDir() + "/broker", "--router", router(), "--pub", pub()};
+  for (const std::string& flag : CommonFlags()) {
+    argv.push_back(flag);
+  }
   argv.insert(argv.end(), extra.begin(), extra.end());
   broker_ = std::make_unique<Process>(argv, path("broker.log"));
   const bool ready = WaitFor(
@@ -22,17 +50,11 @@ Process& Cluster::StartBroker(std::vector<std::string> extra) {
 }
 
 Process& Cluster::StartNode(const std::string& id, std::vector<std::string> extra) {
-  std::vector<std::string> argv = {BinDir() + "/worker_node",
-                                   "--id",
-                                   id,
-                                   "--broker",
-                                   router(),
-                                   "--pub",
-                                   pub(),
-                                   "--db",
-                                   db(id),
-                                   "--log-level",
-                                   "debug"};
+  std::vector<std::string> argv = {
+      BinDir() + "/worker_node", "--id", id, "--broker", router(), "--pub", pub(), "--db", db(id)};
+  for (const std::string& flag : CommonFlags()) {
+    argv.push_back(flag);
+  }
   argv.insert(argv.end(), extra.begin(), extra.end());
   nodes_.erase(id);  // A previous process of this id has been stopped by the test.
   auto process = std::make_unique<Process>(argv, path(id + ".log"));

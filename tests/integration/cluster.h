@@ -1,6 +1,6 @@
 // A local tenure cluster for integration tests: a broker and worker nodes
-// started from the build, talking over ipc:// sockets in a temp directory,
-// each node with its own SQLite file there.
+// started from the build, talking over ipc:// sockets in a temp directory and
+// sharing one SQLite file there, as nodes on one machine do.
 #pragma once
 
 #include <map>
@@ -15,14 +15,19 @@
 
 namespace tenure::testing {
 
+struct ClusterOptions {
+  std::vector<std::string> voters;  // Empty: every node votes for itself alone.
+  int lease_ms = 2000;
+};
+
 class Cluster {
  public:
-  Cluster();
+  explicit Cluster(ClusterOptions options = {});
 
   std::string router() const { return "ipc://" + dir_.path() + "/router"; }
   std::string pub() const { return "ipc://" + dir_.path() + "/pub"; }
   std::string path(const std::string& name) const { return dir_.path() + "/" + name; }
-  std::string db(const std::string& node) const { return path(node + ".db"); }
+  std::string db(const std::string& /*node*/ = {}) const { return path("tenure.db"); }
 
   // Starts the broker and waits for its ready line.
   Process& StartBroker(std::vector<std::string> extra = {});
@@ -39,8 +44,15 @@ class Cluster {
   nlohmann::json ClientJson(std::vector<std::string> args) const;
 
   bool NodeAlive(const std::string& id) const;
+  // Stops a process the test started: SIGKILL (crash) or SIGTERM (graceful).
+  int Kill(Process& p, int signo);
+  const ClusterOptions& options() const { return options_; }
+  milliseconds lease() const { return milliseconds(options_.lease_ms); }
 
  private:
+  std::vector<std::string> CommonFlags() const;
+
+  const ClusterOptions options_;
   TempDir dir_;
   std::unique_ptr<Process> broker_;
   std::map<std::string, std::unique_ptr<Process>> nodes_;

@@ -127,6 +127,8 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::string
   return result;
 }
 
+void Hold(milliseconds duration) { std::this_thread::sleep_for(duration); }
+
 bool WaitFor(const std::function<bool()>& condition, milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {

@@ -49,6 +49,10 @@ struct CommandResult {
 CommandResult RunCommand(const std::vector<std::string>& argv, const std::string& input = {},
                          milliseconds timeout = milliseconds(20000));
 
+// Lets `duration` pass: for faults that last a given time (a process paused for
+// two leases), never to wait for an event.
+void Hold(milliseconds duration);
+
 // Polls `condition` every few milliseconds until it holds or `timeout` passes.
 bool WaitFor(const std::function<bool()>& condition, milliseconds timeout);
 

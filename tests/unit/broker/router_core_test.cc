@@ -112,11 +112,42 @@ TEST_F(RouterCoreTest, PublishesNodeUpAndDownOnce) {
   std::vector<protocol::Event> down = core_.TakeEvents();
   ASSERT_EQ(down.size(), 1u);
   EXPECT_EQ(down[0].kind, protocol::Event::Kind::kNodeDown);
-  // A restarted process (new incarnation) is news even while the old session lives.
+  // A restarted process (new incarnation, the old session lapsed) is news.
   core_.HandleHeartbeat("r-foo2", Hb("foo", 9), t0_ + milliseconds(3100));
-  core_.HandleHeartbeat("r-foo3", Hb("foo", 10), t0_ + milliseconds(3200));
-  EXPECT_EQ(core_.TakeEvents().size(), 2u);
-  EXPECT_EQ(*core_.RouteRequest(Get("x"), t0_ + milliseconds(3200)), "r-foo3");
+  std::vector<protocol::Event> restarted = core_.TakeEvents();
+  ASSERT_EQ(restarted.size(), 1u);
+  EXPECT_EQ(restarted[0].reason, "new incarnation");
+  EXPECT_EQ(*core_.RouteRequest(Get("x"), t0_ + milliseconds(3100)), "r-foo2");
+}
+
+TEST_F(RouterCoreTest, SecondProcessUnderALiveIdDivertsNothing) {
+  core_.HandleHeartbeat("r-first", Hb("foo", 1), t0_);
+  core_.HandleHeartbeat("r-twin", Hb("foo", 2), t0_ + milliseconds(100));
+  EXPECT_EQ(core_.TakeEvents().size(), 1u) << "only the first one's node_up";
+  EXPECT_EQ(*core_.RouteRequest(Get("x"), t0_ + milliseconds(100)), "r-first");
+  EXPECT_EQ(core_.RouteOfNode("foo"), "r-first");
+  EXPECT_EQ(core_.RouteOfNode("foo", 1), "r-first");
+  EXPECT_EQ(core_.RouteOfNode("foo", 2), "r-twin") << "replies to the twin still reach it";
+  EXPECT_EQ(core_.RouteOfNode("foo", 3), std::nullopt);
+  // Once the first one's session lapsed, the newest incarnation takes over.
+  core_.HandleHeartbeat("r-twin", Hb("foo", 2), t0_ + milliseconds(2000));
+  EXPECT_EQ(core_.RouteOfNode("foo"), "r-twin");
+  EXPECT_EQ(core_.RouteOfNode("foo", 1), "r-first");
+}
+
+TEST_F(RouterCoreTest, GoodbyeAndUnreachableStopRoutingAtOnce) {
+  core_.HandleHeartbeat("r-foo", Hb("foo", 1), t0_);
+  core_.HandleHeartbeat("r-bar", Hb("bar", 2), t0_);
+  core_.TakeEvents();
+  core_.HandleGoodbye("r-bar", "foo");  // Not foo's connection: ignored.
+  EXPECT_EQ(core_.live_node_count(t0_), 2u);
+  core_.HandleGoodbye("r-foo", "foo");
+  EXPECT_EQ(core_.live_node_count(t0_), 1u);
+  std::vector<protocol::Event> down = core_.TakeEvents();
+  ASSERT_EQ(down.size(), 1u);
+  EXPECT_EQ(down[0].kind, protocol::Event::Kind::kNodeDown);
+  core_.HandleUnreachable("r-bar");
+  EXPECT_FALSE(core_.RouteRequest(Get("x"), t0_).ok());
 }
 
 TEST_F(RouterCoreTest, NodesListsEveryKnownNodeWithItsLiveness) {

@@ -221,7 +221,7 @@ Reply FullReply() {
   return r;
 }
 
-Heartbeat FullHeartbeat() { return {"node-a", 0x0123456789abcdefULL, 17, -5, true, 3}; }
+Heartbeat FullHeartbeat() { return {"node-a", 0x0123456789abcdefULL, 17, -5, true, 3, "voter-b"}; }
 
 Event FullEvent(Event::Kind kind) {
   return {kind, "entity_1", "finalized", 9, 4, "node-a", "passivated"};
@@ -389,7 +389,7 @@ TEST(CodecRoundTrip, HeartbeatWithAndWithoutOptionalFields) {
                      std::numeric_limits<std::uint64_t>::max(),
                      std::numeric_limits<std::int64_t>::min(),
                      false,
-                     std::numeric_limits<std::uint32_t>::max()};
+                     std::numeric_limits<std::uint32_t>::max(), {}};
   ExpectRoundTrip(extremes);
   extremes.sent_ms = std::numeric_limits<std::int64_t>::max();
   ExpectRoundTrip(extremes);
@@ -765,7 +765,7 @@ TEST(CodecReject, UnknownMessageType) {
 }
 
 TEST(CodecReject, UnknownOp) {
-  for (std::string_view op : {"", "GET", "delete", "watch", "get ", "history"}) {
+  for (std::string_view op : {"", "GET", "delete", "watch", "get ", "forward"}) {
     EXPECT_TRUE(
         IsBadRequest(mp::Map({{"t", mp::Str("req")}, {"rid", mp::Uint(1)}, {"op", mp::Str(op)}})))
         << op;

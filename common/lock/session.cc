@@ -1,0 +1,382 @@
+#include "common/lock/session.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "common/base/check.h"
+
+namespace tenure::lock {
+
+using protocol::LockItem;
+using protocol::LockMessage;
+
+namespace {
+
+// Heartbeat send times kept to turn HB_ACKs into deadlines; older ones would
+// give deadlines in the past anyway.
+constexpr std::size_t kHeartbeatsRemembered = 64;
+
+std::int64_t ToWireMillis(TimePoint t) { return ToMillis(t.time_since_epoch()); }
+
+// Rounds down, so a time read back is never later than the one sent: a grant's
+// claim_sent can only move earlier, which makes the no-break check stricter.
+TimePoint FromWireMillis(std::int64_t ms) { return TimePoint(std::chrono::milliseconds(ms)); }
+
+}  // namespace
+
+Session::Session(SessionOptions options, TimePoint /*start*/)
+    : options_(std::move(options)),
+      majority_(Majority(options_.voters.size())),
+      rng_(options_.seed) {
+  TENURE_CHECK(!options_.node_id.empty());
+  TENURE_CHECK(!options_.voters.empty());
+  TENURE_CHECK(options_.items_per_message_max > 0);
+  for (const std::string& v : options_.voters) {
+    voters_.emplace(v, VoterView{});
+  }
+}
+
+// ------------------------------------------------------------- the rule
+
+Duration Session::DeadlineSpan() const {
+  const LockTiming& t = options_.timing;
+  if (!options_.rules.session_margin) {
+    return t.lease;  // Trusts the voter's clock to run exactly as fast as ours.
+  }
+  const double factor = (1.0 - t.drift) / (1.0 + t.drift);
+  const auto span =
+      std::chrono::duration_cast<Duration>(std::chrono::duration<double, Duration::period>(
+          static_cast<double>(t.lease.count()) * factor));
+  return span - t.margin;
+}
+
+bool Session::Counts(const std::string& voter, const Grant& grant, TimePoint now) const {
+  auto it = voters_.find(voter);
+  if (it == voters_.end()) {
+    return false;
+  }
+  const VoterView& v = it->second;
+  if (v.incarnation == 0 || grant.voter_incarnation != v.incarnation) {
+    return false;  // A grant from an earlier incarnation of the voter is void.
+  }
+  if (!v.deadline || now >= *v.deadline) {
+    return false;
+  }
+  if (options_.rules.no_break && (!v.valid_since || *v.valid_since > grant.claim_sent)) {
+    return false;  // The deadline lapsed after that CLAIM was sent: invariant (2).
+  }
+  return true;
+}
+
+std::size_t Session::Counted(const Name& n, TimePoint now) const {
+  std::size_t count = 0;
+  for (const auto& [voter, grant] : n.grants) {
+    if (Counts(voter, grant, now)) {
+      ++count;
+    }
+  }
+  return count;
+}
+
+bool Session::MayServe(std::string_view name, TimePoint now) const {
+  auto it = names_.find(std::string(name));
+  return it != names_.end() && it->second.phase == Phase::kOwned &&
+         Counted(it->second, now) >= majority_;
+}
+
+std::size_t Session::owned_count() const {
+  return static_cast<std::size_t>(std::count_if(names_.begin(), names_.end(), [](const auto& kv) {
+    return kv.second.phase == Phase::kOwned;
+  }));
+}
+
+bool Session::claiming(const std::string& name) const {
+  auto it = names_.find(name);
+  return it != names_.end() && it->second.phase == Phase::kClaiming;
+}
+
+// ------------------------------------------------------------- inputs
+
+void Session::Tick(TimePoint now) {
+  const std::uint64_t seq = ++heartbeat_seq_;
+  heartbeat_sent_[seq] = now;
+  while (heartbeat_sent_.size() > kHeartbeatsRemembered) {
+    heartbeat_sent_.erase(heartbeat_sent_.begin());
+  }
+  for (const std::string& v : options_.voters) {
+    protocol::Heartbeat hb;
+    hb.node = options_.node_id;
+    hb.incarnation = options_.incarnation;
+    hb.seq = seq;
+    hb.sent_ms = ToWireMillis(now);
+    hb.voter = options_.voter;
+    hb.to = v;
+    effects_.heartbeats.push_back(std::move(hb));
+  }
+
+  for (auto it = names_.begin(); it != names_.end();) {
+    const std::string& name = it->first;
+    Name& n = it->second;
+    if (n.phase == Phase::kOwned && Counted(n, now) < majority_) {
+      effects_.events.push_back({LockEvent::Kind::kLost, name, {}, "serving rule failed"});
+      for (const std::string& v : options_.voters) {
+        QueueRelease(v, name, n.claim);
+      }
+      it = names_.erase(it);
+      continue;
+    }
+    if (n.phase == Phase::kClaiming && now - n.started > options_.timing.claim_timeout()) {
+      GiveUp(name, n, LockEvent::Kind::kFailed, now);
+    } else if (n.phase == Phase::kBackoff && now >= n.backoff_until) {
+      if (!n.wanted) {
+        it = names_.erase(it);
+        continue;
+      }
+      StartClaim(name, n, now);
+    } else if (n.phase != Phase::kBackoff) {
+      // Repair: the same claim number again, to every voter not counted now
+      // (a restarted voter is won back this way, after its quiet period).
+      for (const std::string& v : options_.voters) {
+        auto g = n.grants.find(v);
+        if (g == n.grants.end() || !Counts(v, g->second, now)) {
+          QueueClaim(v, name, n.claim, now);
+        }
+      }
+    }
+    ++it;
+  }
+  if (options_.rules.release_repeat) {
+    for (const auto& [key, claim] : pending_releases_) {
+      release_batch_[key.second].push_back({key.first, claim, {}});
+    }
+  }
+}
+
+void Session::Claim(const std::string& name, TimePoint now) {
+  auto [it, fresh] = names_.try_emplace(name);
+  Name& n = it->second;
+  if (fresh) {
+    StartClaim(name, n, now);
+    return;
+  }
+  switch (n.phase) {
+    case Phase::kClaiming:
+      return;
+    case Phase::kOwned:
+      if (Counted(n, now) >= majority_) {
+        effects_.events.push_back({LockEvent::Kind::kGranted, name, {}, {}});
+      } else {
+        StartClaim(name, n, now);  // The rule broke since the last Tick.
+      }
+      return;
+    case Phase::kBackoff:
+      n.wanted = true;
+      return;
+  }
+}
+
+void Session::Release(const std::string& name, TimePoint /*now*/) {
+  auto it = names_.find(name);
+  if (it == names_.end()) {
+    return;
+  }
+  if (it->second.phase != Phase::kBackoff) {  // GiveUp released a backing-off name already.
+    for (const std::string& v : options_.voters) {
+      QueueRelease(v, name, it->second.claim);
+    }
+  }
+  names_.erase(it);
+}
+
+void Session::Step(const LockMessage& m, TimePoint now) {
+  if (options_.rules.incarnation_echo && m.to_incarnation != options_.incarnation) {
+    return;  // Meant for another incarnation of this node id.
+  }
+  switch (m.kind) {
+    case LockMessage::Kind::kHbAck:
+      OnHbAck(m, now);
+      return;
+    case LockMessage::Kind::kGrant:
+      OnGrant(m, now);
+      return;
+    case LockMessage::Kind::kDeny:
+      OnDeny(m, now);
+      return;
+    case LockMessage::Kind::kReleased:
+      OnReleased(m);
+      return;
+    case LockMessage::Kind::kNack:
+      effects_.events.push_back({LockEvent::Kind::kFatal,
+                                 {},
+                                 m.from,
+                                 "voter " + m.from + " sees another live process with node id '" +
+                                     options_.node_id + "'"});
+      return;
+    case LockMessage::Kind::kClaim:
+    case LockMessage::Kind::kRelease:
+      return;  // For voters.
+  }
+}
+
+void Session::OnHbAck(const LockMessage& m, TimePoint now) {
+  auto it = voters_.find(m.from);
+  if (it == voters_.end()) {
+    return;
+  }
+  VoterView& v = it->second;
+  if (m.from_incarnation != v.incarnation) {
+    // The voter restarted: nothing it said before counts any more.
+    v = VoterView{m.from_incarnation, std::nullopt, std::nullopt};
+  }
+  auto sent = heartbeat_sent_.find(m.seq);
+  if (sent == heartbeat_sent_.end()) {
+    return;
+  }
+  const TimePoint deadline = sent->second + DeadlineSpan();
+  if (deadline <= now) {
+    return;
+  }
+  if (!v.deadline || now >= *v.deadline) {
+    v.valid_since = now;  // A new unbroken stretch starts.
+  }
+  v.deadline = v.deadline ? std::max(*v.deadline, deadline) : deadline;
+  for (auto& [name, n] : names_) {
+    Progress(name, n, now);
+  }
+}
+
+void Session::OnGrant(const LockMessage& m, TimePoint now) {
+  if (voters_.count(m.from) == 0) {
+    return;
+  }
+  for (const LockItem& item : m.items) {
+    auto it = names_.find(item.name);
+    const bool current = it != names_.end() && it->second.phase != Phase::kBackoff &&
+                         (!options_.rules.claim_numbers || item.claim == it->second.claim);
+    if (!current) {
+      // Nobody pursues this claim: free it at that voter.
+      if (options_.rules.release_repeat) {
+        QueueRelease(m.from, item.name, item.claim);
+      }
+      continue;
+    }
+    Name& n = it->second;
+    n.grants[m.from] = Grant{m.from_incarnation, FromWireMillis(m.sent_ms)};
+    n.denials.erase(m.from);
+    Progress(item.name, n, now);
+  }
+}
+
+void Session::OnDeny(const LockMessage& m, TimePoint now) {
+  if (voters_.count(m.from) == 0) {
+    return;
+  }
+  for (const LockItem& item : m.items) {
+    auto it = names_.find(item.name);
+    if (it == names_.end() || it->second.phase != Phase::kClaiming ||
+        (options_.rules.claim_numbers && item.claim != it->second.claim)) {
+      continue;
+    }
+    Name& n = it->second;
+    n.denials.insert(m.from);
+    n.grants.erase(m.from);
+    n.holder = item.holder;
+    if (n.denials.size() > options_.voters.size() - majority_) {
+      GiveUp(item.name, n, LockEvent::Kind::kDenied, now);
+    }
+  }
+}
+
+void Session::OnReleased(const LockMessage& m) {
+  for (const LockItem& item : m.items) {
+    auto it = pending_releases_.find({item.name, m.from});
+    if (it != pending_releases_.end() && it->second <= item.claim) {
+      pending_releases_.erase(it);  // Invariant (3).
+    }
+  }
+}
+
+// ------------------------------------------------------------- helpers
+
+void Session::StartClaim(const std::string& name, Name& n, TimePoint now) {
+  n.phase = Phase::kClaiming;
+  n.claim = next_claim_++;  // Invariant (1).
+  n.started = now;
+  n.wanted = false;
+  n.grants.clear();
+  n.denials.clear();
+  n.holder.clear();
+  for (const std::string& v : options_.voters) {
+    QueueClaim(v, name, n.claim, now);
+  }
+}
+
+void Session::GiveUp(const std::string& name, Name& n, LockEvent::Kind why, TimePoint now) {
+  effects_.events.push_back({why, name, n.holder,
+                             why == LockEvent::Kind::kDenied
+                                 ? "denied by a majority of voters"
+                                 : "no majority within the claim timeout"});
+  for (const std::string& v : options_.voters) {
+    QueueRelease(v, name, n.claim);
+  }
+  const auto jitter_max =
+      std::chrono::duration_cast<std::chrono::microseconds>(options_.timing.lease / 2);
+  std::uniform_int_distribution<std::int64_t> jitter(0, jitter_max.count());
+  n.phase = Phase::kBackoff;
+  n.backoff_until = now + std::chrono::microseconds(jitter(rng_));
+  n.wanted = false;
+  n.grants.clear();
+  n.denials.clear();
+}
+
+void Session::Progress(const std::string& name, Name& n, TimePoint now) {
+  if (n.phase == Phase::kClaiming && Counted(n, now) >= majority_) {
+    n.phase = Phase::kOwned;
+    effects_.events.push_back({LockEvent::Kind::kGranted, name, {}, {}});
+  }
+}
+
+void Session::QueueClaim(const std::string& voter, const std::string& name, std::uint64_t claim,
+                         TimePoint now) {
+  if (!claim_batch_sent_) {
+    claim_batch_sent_ = now;  // The batch's sent time is its earliest: see FromWireMillis.
+  }
+  claim_batch_[voter].push_back({name, claim, {}});
+}
+
+void Session::QueueRelease(const std::string& voter, const std::string& name, std::uint64_t claim) {
+  release_batch_[voter].push_back({name, claim, {}});
+  if (options_.rules.release_repeat) {
+    std::uint64_t& pending = pending_releases_[{name, voter}];
+    pending = std::max(pending, claim);
+  }
+}
+
+SessionEffects Session::TakeEffects(TimePoint /*now*/) {
+  auto flush = [this](std::map<std::string, std::vector<LockItem>>& batch, LockMessage::Kind kind,
+                      std::int64_t sent_ms) {
+    for (auto& [voter, items] : batch) {
+      for (std::size_t i = 0; i < items.size(); i += options_.items_per_message_max) {
+        LockMessage m;
+        m.kind = kind;
+        m.from = options_.node_id;
+        m.from_incarnation = options_.incarnation;
+        m.to = voter;
+        m.sent_ms = sent_ms;
+        const std::size_t end = std::min(items.size(), i + options_.items_per_message_max);
+        m.items.assign(std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(i)),
+                       std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(end)));
+        effects_.messages.push_back(std::move(m));
+      }
+    }
+    batch.clear();
+  };
+  if (claim_batch_sent_) {
+    flush(claim_batch_, LockMessage::Kind::kClaim, ToWireMillis(*claim_batch_sent_));
+    claim_batch_sent_.reset();
+  }
+  flush(release_batch_, LockMessage::Kind::kRelease, 0);
+  return std::exchange(effects_, SessionEffects{});
+}
+
+}  // namespace tenure::lock

@@ -1,0 +1,179 @@
+// Session: a node's side of the quorum name lock table (DESIGN §4), as a pure
+// state machine. It heartbeats every voter, keeps a deadline per voter, claims
+// and releases names in batches, and answers the serving rule: the node may
+// serve `name` only while the voters that granted its current claim for it,
+// in their current incarnation, with their deadline unexpired without a break
+// since that CLAIM was sent, form a majority.
+//
+// Per voter v: deadline_v = sent(newest heartbeat v acknowledged)
+//                           + lease * (1 - d) / (1 + d) - margin.
+// Because v received that heartbeat after it was sent, and no clock runs more
+// than d off real time, the node stops counting on v before v stops counting
+// the node's session (and so before v could give a name away).
+//
+// Name lifecycle:
+//
+//              Claim()          majority counted
+//   (none) -------------> kClaiming ---------------> kOwned
+//      ^                   |   ^  |                    |
+//      |   Release()       |   |  | too many denials,  | rule fails (Tick):
+//      +-------------------+   |  | claim timeout      | Lost, then the name
+//      |                       |  v                    | is released
+//      +------------------- kBackoff <-----------------+
+//          backoff over, not wanted   (wanted: claims again with a new number)
+//
+// | transition              | function                     | event   |
+// |-------------------------|------------------------------|---------|
+// | (none) -> kClaiming      | Claim                        |         |
+// | kClaiming -> kOwned      | Progress (on GRANT, HB_ACK)  | Granted |
+// | kClaiming -> kBackoff    | GiveUp (on DENY, Tick)       | Denied / Failed |
+// | kOwned -> (none)         | Tick (rule failed)           | Lost    |
+// | any -> (none)            | Release                      |         |
+// | kBackoff -> kClaiming    | Tick (still wanted)          |         |
+//
+// Guarantees: MayServe(name) is true only in kOwned and only while the rule
+// holds at `now`; it is evaluated from scratch at every call (no caching).
+//
+// Invariants:
+// (1) Claim numbers are unique per incarnation and increase with each Claim.
+// (2) A grant counts only for the claim number currently pursued for its name,
+//     from the voter incarnation currently known, within a continuous stretch
+//     of that voter's deadline that began before the CLAIM was sent.
+// (3) A name released is in pending_releases_ until every voter acknowledged.
+//
+// Not thread-safe: one owner thread.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/base/time.h"
+#include "common/entity/authority.h"
+#include "common/lock/rules.h"
+#include "common/protocol/messages.h"
+
+namespace tenure::lock {
+
+struct SessionOptions {
+  std::string node_id;
+  std::uint64_t incarnation = 0;
+  std::vector<std::string> voters;  // Every voter, the broker's witness included.
+  bool voter = false;               // This node is one of them.
+  LockTiming timing;
+  LockRules rules;
+  std::uint64_t seed = 1;  // Back-off jitter.
+  std::size_t items_per_message_max = 1000;
+};
+
+struct LockEvent {
+  enum class Kind {
+    kGranted,  // The node may serve `name` now.
+    kLost,     // The rule failed for `name`: its worker must stop now.
+    kDenied,   // A majority is out of reach; `holder` holds it (may be empty).
+    kFailed,   // No majority within the claim timeout.
+    kFatal,    // NACK: another live process has this node id; `reason` says so.
+  };
+  Kind kind = Kind::kGranted;
+  std::string name;
+  std::string holder;
+  std::string reason;
+};
+
+struct SessionEffects {
+  std::vector<protocol::Heartbeat> heartbeats;
+  std::vector<protocol::LockMessage> messages;
+  std::vector<LockEvent> events;
+};
+
+class Session final : public entity::Authority {
+ public:
+  Session(SessionOptions options, TimePoint start);
+
+  // Heartbeats every voter, repairs claims, expires claims and ownerships.
+  // Call every heartbeat_interval() (more often is harmless).
+  void Tick(TimePoint now);
+  // Starts claiming `name` (a no-op if it is claimed or owned already).
+  void Claim(const std::string& name, TimePoint now);
+  // Lets `name` go: RELEASE to every voter, repeated until acknowledged.
+  void Release(const std::string& name, TimePoint now);
+  // A reply from a voter.
+  void Step(const protocol::LockMessage& message, TimePoint now);
+
+  // The serving rule.
+  bool MayServe(std::string_view name, TimePoint now) const override;
+
+  // Sends the claims and releases batched since the last call, and returns
+  // everything produced so far.
+  SessionEffects TakeEffects(TimePoint now);
+
+  // The number of entries in heartbeats: `entities` is set by the shell.
+  std::size_t owned_count() const;
+  bool releases_pending() const { return !pending_releases_.empty(); }
+  bool claiming(const std::string& name) const;
+  const SessionOptions& options() const { return options_; }
+
+ private:
+  enum class Phase { kClaiming, kOwned, kBackoff };
+
+  struct Grant {
+    std::uint64_t voter_incarnation = 0;
+    TimePoint claim_sent{};
+  };
+
+  struct Name {
+    Phase phase = Phase::kClaiming;
+    std::uint64_t claim = 0;
+    TimePoint started{};
+    TimePoint backoff_until{};
+    bool wanted = false;  // Claim again when the back-off ends.
+    std::map<std::string, Grant> grants;
+    std::set<std::string> denials;
+    std::string holder;  // Named by the last DENY.
+  };
+
+  struct VoterView {
+    std::uint64_t incarnation = 0;  // 0: not heard from yet.
+    std::optional<TimePoint> deadline;
+    std::optional<TimePoint> valid_since;  // Start of the current unbroken stretch.
+  };
+
+  std::size_t Counted(const Name& n, TimePoint now) const;
+  bool Counts(const std::string& voter, const Grant& grant, TimePoint now) const;
+  void StartClaim(const std::string& name, Name& n, TimePoint now);
+  void GiveUp(const std::string& name, Name& n, LockEvent::Kind why, TimePoint now);
+  void Progress(const std::string& name, Name& n, TimePoint now);
+  void QueueClaim(const std::string& voter, const std::string& name, std::uint64_t claim,
+                  TimePoint now);
+  void QueueRelease(const std::string& voter, const std::string& name, std::uint64_t claim);
+  void OnHbAck(const protocol::LockMessage& m, TimePoint now);
+  void OnGrant(const protocol::LockMessage& m, TimePoint now);
+  void OnDeny(const protocol::LockMessage& m, TimePoint now);
+  void OnReleased(const protocol::LockMessage& m);
+  Duration DeadlineSpan() const;
+
+  // Constant after construction.
+  const SessionOptions options_;
+  const std::size_t majority_;
+
+  std::mt19937_64 rng_;
+  std::uint64_t next_claim_ = 1;
+  std::uint64_t heartbeat_seq_ = 0;
+  std::map<std::uint64_t, TimePoint> heartbeat_sent_;  // seq -> sent, recent ones only.
+  std::map<std::string, VoterView> voters_;
+  std::map<std::string, Name> names_;
+  // (name, voter) -> newest claim released there and not yet acknowledged.
+  std::map<std::pair<std::string, std::string>, std::uint64_t> pending_releases_;
+
+  // Batches waiting for TakeEffects: voter -> items.
+  std::map<std::string, std::vector<protocol::LockItem>> claim_batch_;
+  std::optional<TimePoint> claim_batch_sent_;
+  std::map<std::string, std::vector<protocol::LockItem>> release_batch_;
+  SessionEffects effects_;
+};
+
+}  // namespace tenure::lock

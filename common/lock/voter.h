@@ -1,0 +1,115 @@
+// Voter: one voter's share of the quorum name lock table (DESIGN §4), as a
+// pure state machine.
+//
+// It keeps a session per node (alive while now - last_seen < lease) and a table
+// name -> (node, incarnation, claim). It answers heartbeats (HB_ACK, or NACK to
+// a second live incarnation of an id), claims (GRANT or DENY naming the
+// holder) and releases (RELEASED). Every reply echoes the node incarnation it
+// answers. A voter starts with an empty table and, for lease + margin (the
+// quiet period), answers no claim at all: every node deadline that counted on
+// its previous incarnation has passed by then.
+//
+// The quiet period runs from the first input this incarnation receives, not
+// from its start. The broker routes a voter id's traffic to one process at a
+// time; a process that becomes that voter later (its predecessor's session
+// lapsed at the broker) must still wait out every deadline that counted on
+// the predecessor, which ran until the predecessor stopped getting traffic.
+//
+//   start ──quiet period──> serving
+//
+// | input      | serving: what changes                                       | function        |
+// |------------|-------------------------------------------------------------|-----------------|
+// | HEARTBEAT  | session of (node, inc) seen now; new incarnation replaces a | OnHeartbeat     |
+// |            | lapsed one and frees its names; NACK if the old one lives   |                 |
+// | CLAIM      | per name: grant if free, holder lapsed, or holder is the    | OnClaim         |
+// |            | claimant with claim <= this one; ignore an older claim of   |                 |
+// |            | the holder; else deny                                       |                 |
+// | RELEASE    | per name: free it if held by the sender's incarnation with  | OnRelease       |
+// |            | claim <= the released one                                   |                 |
+//
+// Invariants:
+// (1) An entry's claim number for a given (node, incarnation) never decreases.
+// (2) A name is granted to a new holder only when its previous holder's
+//     session is not alive at this voter.
+// (3) No GRANT is sent during the quiet period.
+//
+// Not thread-safe: one owner thread.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/base/time.h"
+#include "common/lock/rules.h"
+#include "common/protocol/messages.h"
+
+namespace tenure::lock {
+
+struct VoterOptions {
+  std::string id;
+  std::uint64_t incarnation = 0;
+  LockTiming timing;
+  LockRules rules;
+};
+
+struct Holder {
+  std::string node;
+  std::uint64_t incarnation = 0;
+  std::uint64_t claim = 0;
+
+  bool operator==(const Holder&) const = default;
+};
+
+class Voter {
+ public:
+  // `start` is when this incarnation started; the quiet period runs from the
+  // first input at or after it.
+  Voter(VoterOptions options, TimePoint start);
+
+  void Step(const protocol::Heartbeat& hb, TimePoint now);
+  void Step(const protocol::LockMessage& message, TimePoint now);
+  // Forgets entries and sessions that lapsed long ago (bounded memory).
+  void Tick(TimePoint now);
+
+  // Replies produced so far.
+  std::vector<protocol::LockMessage> TakeOutbox();
+
+  // True while `node`'s session of `incarnation` is alive here.
+  bool HasSession(const std::string& node, std::uint64_t incarnation, TimePoint now) const {
+    return Alive(node, incarnation, now);
+  }
+  // The entry for `name`, alive or not; nullopt means none.
+  std::optional<Holder> HolderOf(const std::string& name) const;
+  // True during the quiet period, and before any input (it has not begun).
+  bool Quiet(TimePoint now) const;
+  const std::string& id() const { return options_.id; }
+  std::uint64_t incarnation() const { return options_.incarnation; }
+
+ private:
+  struct Session {
+    std::uint64_t incarnation = 0;
+    TimePoint last_seen{};
+  };
+
+  bool Alive(const std::string& node, std::uint64_t incarnation, TimePoint now) const;
+  void NoteInput(TimePoint now);
+  void OnClaim(const protocol::LockMessage& m, TimePoint now);
+  void OnRelease(const protocol::LockMessage& m);
+  protocol::LockMessage Reply(protocol::LockMessage::Kind kind, const std::string& node,
+                              std::uint64_t node_incarnation) const;
+
+  // Constant after construction.
+  const VoterOptions options_;
+  const TimePoint start_;
+
+  std::optional<TimePoint> quiet_until_;  // Set by the first input.
+
+  std::map<std::string, Session> sessions_;  // node id -> its newest session.
+  std::map<std::string, Holder> table_;      // name -> holder.
+  std::vector<protocol::LockMessage> outbox_;
+};
+
+}  // namespace tenure::lock

@@ -1,0 +1,60 @@
+#include "tests/sim/sim_options.h"
+
+#include <array>
+#include <utility>
+
+namespace tenure::sim {
+namespace {
+
+constexpr std::array<std::pair<std::string_view, FaultKind>, 4> kKinds = {{
+    {"pause", FaultKind::kPause},
+    {"crash", FaultKind::kCrash},
+    {"cut", FaultKind::kCut},
+    {"twin", FaultKind::kTwin},
+}};
+
+}  // namespace
+
+std::string_view FaultKindName(FaultKind kind) {
+  for (const auto& [name, k] : kKinds) {
+    if (k == kind) {
+      return name;
+    }
+  }
+  return "unknown";
+}
+
+bool ParseFaultKinds(std::string_view text, std::vector<FaultKind>& out) {
+  std::vector<FaultKind> kinds;
+  while (!text.empty()) {
+    const std::size_t comma = text.find(',');
+    const std::string_view name = text.substr(0, comma);
+    bool found = false;
+    for (const auto& [n, k] : kKinds) {
+      if (n == name) {
+        kinds.push_back(k);
+        found = true;
+      }
+    }
+    if (!found) {
+      return false;
+    }
+    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+  }
+  if (kinds.empty()) {
+    return false;
+  }
+  out = std::move(kinds);
+  return true;
+}
+
+std::string FaultKindsToString(const std::vector<FaultKind>& kinds) {
+  std::string out;
+  for (FaultKind k : kinds) {
+    out += out.empty() ? "" : ",";
+    out += FaultKindName(k);
+  }
+  return out;
+}
+
+}  // namespace tenure::sim

@@ -1,0 +1,86 @@
+// SimOptions: every parameter of a simulated run, with the defaults of
+// /work/shared/reference/locksim.py (DESIGN §4). Times are real-time
+// milliseconds unless the name says otherwise.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/lock/rules.h"
+
+namespace tenure::sim {
+
+enum class FaultKind {
+  kPause,  // SIGSTOP: inputs queue, the clock runs; resumed later.
+  kCrash,  // kill -9 and restart: new incarnation, new clock, volatile state lost.
+  kCut,    // One direction between a node and a voter stops carrying messages.
+  kTwin,   // A node is paused and a second process starts under its id.
+};
+
+std::string_view FaultKindName(FaultKind kind);
+// Parses a comma list such as "pause,crash,cut,cut,cut,twin" (repeats weight
+// a kind). False if a name is unknown or the list is empty.
+bool ParseFaultKinds(std::string_view text, std::vector<FaultKind>& out);
+std::string FaultKindsToString(const std::vector<FaultKind>& kinds);
+
+struct SimOptions {
+  // Cluster. Voters are processes of their own ("v1", "v2", ...); an even
+  // count gets the broker's witness voter ("broker") added, as the broker does.
+  // Nodes are "A", "B", ...; the first `voters` of them are flagged as voting
+  // nodes in their heartbeats, the rest are non-voting.
+  int voters = 3;
+  int nodes = 3;
+  int names = 2;
+
+  lock::LockRules rules;     // Safety rules of the lock code (all on by default).
+  bool fence = true;         // The store rejects writes with an old epoch.
+  double lease_ms = 2000.0;  // Heartbeats every lease / 4 of local time.
+  double margin_ms = 50.0;
+  double drift = 0.01;  // |clock rate - 1| bound, per process, against real time.
+
+  double t_fault_ms = 60000.0;  // Faults start in [0, t_fault); then all cuts heal.
+  double t_end_ms = 110000.0;
+
+  // Network, while faults are on (afterwards: no loss, no duplicates, short delays).
+  double drop = 0.05;
+  double dup = 0.03;
+  double delay_min_ms = 1.0;
+  double delay_max_ms = 20.0;
+  double p_long = 0.05;  // Chance of a long delay, up to long_max (reorders).
+  double long_max_ms = 3000.0;
+
+  // Faults: one every Exponential(fault_gap), its kind drawn from `kinds`.
+  double fault_gap_ms = 1500.0;
+  std::vector<FaultKind> kinds = {FaultKind::kPause, FaultKind::kCrash, FaultKind::kCut,
+                                  FaultKind::kCut, FaultKind::kCut, FaultKind::kTwin};
+  double pause_max_leases = 3.0;
+  double down_max_leases = 2.0;
+  double cut_max_leases = 3.0;
+
+  // Store: each operation takes a short delay, sometimes a long one while
+  // faults are on (a slow disk or a lock wait).
+  double store_min_ms = 0.5;
+  double store_max_ms = 5.0;
+  double store_slow_p = 0.03;
+  double store_slow_min_ms = 100.0;
+  double store_slow_max_ms = 3000.0;
+
+  // Workload and workers.
+  double request_gap_min_ms = 20.0;
+  double request_gap_max_ms = 150.0;
+  double get_fraction = 0.7;
+  // Chance that a request goes to the node that last served its name (the
+  // broker's route cache, DESIGN §5) instead of a node picked at random.
+  double route_to_owner = 0.5;
+  double process_max_ms = 5.0;  // Check-to-act gap of a request (local time).
+  double idle_ms = 5000.0;      // Passivation.
+
+  double liveness_bound_leases = 4.0;  // After heal, every name served this often.
+
+  std::size_t tail = 40;  // Trace lines kept for the report.
+  bool verbose = false;   // Print every trace line as it happens.
+};
+
+}  // namespace tenure::sim

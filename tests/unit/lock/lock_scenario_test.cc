@@ -1,0 +1,413 @@
+// Scenarios of the name lock table (DESIGN §4) with real Sessions and Voters
+// carried over Net (lock_test_util.h): three voters, nodes that claim, lose,
+// restart and run twice, and messages that are lost, held back and reordered.
+//
+// SessionWithVoters shows the rules at work. LockRulesOff replays, for each
+// rule switch of LockRules, a trace in which that rule is what keeps two
+// nodes from serving one name at once (or, for release_repeat, keeps a name
+// from being blocked for good): with every rule on the outcome is safe, with
+// that one rule off it is not.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "common/lock/session.h"
+#include "common/lock/voter.h"
+#include "tests/unit/lock/lock_test_util.h"
+
+namespace tenure::lock {
+namespace {
+
+using testing::Envelope;
+using testing::Fate;
+using testing::Kind;
+using testing::Net;
+using testing::Rules;
+
+constexpr std::uint64_t kIncA = 0xA1;
+constexpr std::uint64_t kIncA2 = 0xA2;
+constexpr std::uint64_t kIncA3 = 0xA3;
+constexpr std::uint64_t kIncB = 0xB1;
+
+std::string Join(const std::vector<std::string>& labels) {
+  std::string out;
+  for (const std::string& l : labels) {
+    out += (out.empty() ? "" : ",") + l;
+  }
+  return "{" + out + "}";
+}
+
+// Voters v1, v2, v3 (incarnations 0x101..) and nodes A and B; nobody has sent
+// anything yet, and real time is 0.
+std::unique_ptr<Net> ThreeVoters(LockRules rules = {}) {
+  auto net = std::make_unique<Net>(rules);
+  for (int i = 1; i <= 3; ++i) {
+    net->AddVoter("v" + std::to_string(i), 0x100 + i);
+  }
+  net->AddNode("A", "A", kIncA);
+  net->AddNode("B", "B", kIncB, /*seed=*/2);
+  return net;
+}
+
+void ExpectAtMostOneServes(Net& net, const std::string& name) {
+  const std::vector<std::string> serving = net.Serving(name);
+  EXPECT_LE(serving.size(), 1u) << name << " at " << ToMillis(net.real()) << " ms is served by "
+                                << Join(serving);
+}
+
+// ------------------------------------------------------------ the rules at work
+
+TEST(SessionWithVoters, OwnerKeepsItsNameWhileHeartbeatsFlow) {
+  auto net = ThreeVoters();
+  net->TickAll();
+  net->Claim("A", "x");
+  EXPECT_EQ(net->Serving("x"), std::vector<std::string>{"A"});
+  net->RunUntil(milliseconds(30'000), [&] { ExpectAtMostOneServes(*net, "x"); });
+  EXPECT_EQ(net->Serving("x"), std::vector<std::string>{"A"});
+  EXPECT_EQ(net->CountEvents("A", LockEvent::Kind::kLost, "x"), 0u);
+  for (const char* v : {"v1", "v2", "v3"}) {
+    EXPECT_EQ(net->voter(v).HolderOf("x"), (Holder{"A", kIncA, 1})) << v;
+  }
+}
+
+TEST(SessionWithVoters, ClaimantIsDeniedNamingTheHolderAndWinsAfterTheRelease) {
+  auto net = ThreeVoters();
+  net->TickAll();
+  net->Claim("A", "x");
+  net->Advance(milliseconds(10));
+  net->Claim("B", "x");
+  ASSERT_EQ(net->CountEvents("B", LockEvent::Kind::kDenied, "x"), 1u);
+  EXPECT_EQ(net->events("B").back().holder, "A");
+  EXPECT_EQ(net->Serving("x"), std::vector<std::string>{"A"});
+
+  net->Claim("B", "x");  // Wanted again: it waits for its back-off.
+  net->Advance(milliseconds(10));
+  net->Release("A", "x");
+  EXPECT_FALSE(net->node("A").releases_pending());  // Every voter acknowledged.
+  EXPECT_TRUE(net->Serving("x").empty());
+
+  net->RunUntil(milliseconds(2000), [&] { ExpectAtMostOneServes(*net, "x"); });
+  EXPECT_EQ(net->Serving("x"), std::vector<std::string>{"B"});
+  EXPECT_EQ(net->CountEvents("B", LockEvent::Kind::kGranted, "x"), 1u);
+  EXPECT_EQ(net->voter("v2").HolderOf("x"), (Holder{"B", kIncB, 2}));  // B's second claim.
+}
+
+TEST(SessionWithVoters, ManyNamesTravelInOneMessagePerVoter) {
+  auto net = ThreeVoters();
+  net->TickAll();
+  const std::size_t before = net->sent().size();
+  for (int i = 0; i < 500; ++i) {
+    net->node("A").Claim("e" + std::to_string(i), net->Now("A"));
+  }
+  net->Flush();
+  EXPECT_EQ(net->node("A").owned_count(), 500u);
+  EXPECT_EQ(net->sent().size() - before, 6u);  // A CLAIM to and a GRANT from each voter.
+  EXPECT_EQ(net->SentBetween("v1", "A", Kind::kGrant).back().lock()->items.size(), 500u);
+}
+
+TEST(SessionWithVoters, NodeStopsServingBeforeAnyVoterCanGiveItsNameAway) {
+  // Worst drift: the voters' clocks run 1% fast, A's 1% slow.
+  auto net = ThreeVoters();
+  for (const char* v : {"v1", "v2", "v3"}) {
+    net->SetClock(v, 1.01);
+  }
+  net->SetClock("A", 0.99);
+  net->TickAll();
+  net->Claim("A", "x");
+  for (const char* v : {"v1", "v2", "v3"}) {
+    net->Cut("A", v);  // A's heartbeats stop arriving.
+  }
+  bool lapsed_somewhere = false;
+  for (int ms = 1; ms <= 2500; ++ms) {
+    net->AdvanceTo(milliseconds(ms));
+    if (ms % 500 == 0) {
+      net->TickAll();
+    }
+    for (const char* v : {"v1", "v2", "v3"}) {
+      if (!net->voter(v).HasSession("A", kIncA, net->Now(v))) {
+        lapsed_somewhere = true;
+        EXPECT_FALSE(net->MayServe("A", "x")) << "A serves at " << ms << " ms, lapsed at " << v;
+      }
+    }
+  }
+  EXPECT_TRUE(lapsed_somewhere);
+  net->Claim("B", "x");
+  EXPECT_EQ(net->Serving("x"), std::vector<std::string>{"B"});
+}
+
+TEST(SessionWithVoters, RestartedVoterStaysQuietThenRepairWinsItBack) {
+  auto net = ThreeVoters();
+  net->TickAll();
+  net->Claim("A", "x");  // Claim 1, granted by all three.
+  net->AdvanceTo(milliseconds(100));
+  net->RestartVoter("v1", 0x201);
+  const std::size_t restart = net->sent().size();
+
+  // A's heartbeat at 500 ms is the new v1's first input: quiet until 2550 ms.
+  net->RunUntil(milliseconds(2500), [&] { ExpectAtMostOneServes(*net, "x"); });
+  std::size_t repairs = 0;
+  for (std::size_t i = restart; i < net->sent().size(); ++i) {
+    const Envelope& e = net->sent()[i];
+    if (e.from == "v1") {
+      EXPECT_TRUE(e.Is(Kind::kHbAck)) << "v1 answered a claim during its quiet period";
+      EXPECT_EQ(e.lock()->from_incarnation, 0x201u);
+    }
+    if (e.Between("A", "v1") && e.Is(Kind::kClaim)) {
+      ++repairs;  // A repair: the claim in progress, same number.
+      EXPECT_EQ(e.lock()->items, (std::vector<protocol::LockItem>{{"x", 1, {}}}));
+    }
+  }
+  EXPECT_EQ(repairs, 4u);  // At 1000, 1500, 2000 and 2500 ms.
+  EXPECT_EQ(net->voter("v1").HolderOf("x"), std::nullopt);
+  EXPECT_EQ(net->Serving("x"), std::vector<std::string>{"A"});  // v2 and v3.
+
+  net->RunUntil(milliseconds(3000));  // The repair at 3000 ms is answered.
+  EXPECT_EQ(net->voter("v1").HolderOf("x"), (Holder{"A", kIncA, 1}));
+
+  // v1 counts again: A keeps x when v2 stops hearing from it.
+  net->Cut("A", "v2");
+  net->RunUntil(milliseconds(8000), [&] { ExpectAtMostOneServes(*net, "x"); });
+  EXPECT_EQ(net->Serving("x"), std::vector<std::string>{"A"});
+  EXPECT_EQ(net->CountEvents("A", LockEvent::Kind::kLost, "x"), 0u);
+}
+
+TEST(SessionWithVoters, NodeStopsCountingARestartedVoterAsSoonAsItSeesTheNewIncarnation) {
+  auto net = ThreeVoters();
+  net->Cut("A", "v3");
+  net->TickAll();
+  net->Claim("A", "x");  // v1 and v2 only: a bare majority.
+  EXPECT_EQ(net->Serving("x"), std::vector<std::string>{"A"});
+  net->AdvanceTo(milliseconds(100));
+  net->RestartVoter("v1", 0x201);
+  net->AdvanceTo(milliseconds(500));
+  net->Tick("A");  // Its HB_ACK names v1's new incarnation.
+  EXPECT_FALSE(net->MayServe("A", "x"));
+  net->AdvanceTo(milliseconds(1000));
+  net->Tick("A");
+  EXPECT_EQ(net->CountEvents("A", LockEvent::Kind::kLost, "x"), 1u);
+}
+
+TEST(SessionWithVoters, SecondLiveProcessIsRefusedAndASuccessorAcceptedOnceTheOldSessionLapsed) {
+  auto net = ThreeVoters();
+  net->TickAll();
+  net->Claim("A", "x");
+  net->AdvanceTo(milliseconds(100));
+  net->AddNode("A#2", "A", kIncA2);  // Same node id, started by mistake.
+  net->Tick("A#2");
+  EXPECT_EQ(net->CountEvents("A#2", LockEvent::Kind::kFatal, ""), 3u);  // One NACK per voter.
+  EXPECT_EQ(net->CountEvents("A", LockEvent::Kind::kFatal, ""), 0u);  // Not meant for A.
+  EXPECT_EQ(net->Serving("x"), std::vector<std::string>{"A"});
+  net->Crash("A#2");  // It exits, as kFatal says.
+
+  net->AdvanceTo(milliseconds(200));
+  net->Crash("A");  // The first process dies; its last heartbeat reached the voters at 0.
+  net->AdvanceTo(milliseconds(2000));
+  net->AddNode("A#3", "A", kIncA3);  // The supervisor's restart, once the session lapsed.
+  net->Tick("A#3");
+  EXPECT_EQ(net->CountEvents("A#3", LockEvent::Kind::kFatal, ""), 0u);
+  for (const char* v : {"v1", "v2", "v3"}) {
+    EXPECT_EQ(net->voter(v).HolderOf("x"), std::nullopt) << v;  // Freed by the new session.
+  }
+  net->Claim("A#3", "x");
+  EXPECT_EQ(net->Serving("x"), std::vector<std::string>{"A#3"});
+}
+
+// ------------------------------------------------------------ each rule switched off
+
+// claim_numbers: A releases claim 1 and claims again (claim 2); the RELEASE of
+// claim 1 reaches v1 and v2 late; then B claims.
+std::vector<std::string> LateReleaseTrace(LockRules rules) {
+  auto net = ThreeVoters(rules);
+  net->TickAll();
+  net->Claim("A", "x");
+  const int hold = net->AddRule([](const Envelope& e) {
+    return e.from == "A" && e.to != "v3" && e.Is(Kind::kRelease) ? Fate::kHold : Fate::kDeliver;
+  });
+  net->Advance(milliseconds(10));
+  net->Release("A", "x");
+  net->RemoveRule(hold);
+  net->Advance(milliseconds(10));
+  net->Claim("A", "x");
+  EXPECT_EQ(net->Serving("x"), std::vector<std::string>{"A"});
+  net->Advance(milliseconds(10));
+  net->DeliverHeld();
+  net->Advance(milliseconds(10));
+  net->Claim("B", "x");
+  return net->Serving("x");
+}
+
+TEST(LockRulesOff, WithoutClaimNumbersALateReleaseFreesANewerGrantAndTwoNodesServe) {
+  EXPECT_EQ(LateReleaseTrace(Rules("all")), std::vector<std::string>{"A"});
+  EXPECT_EQ(LateReleaseTrace(Rules("all-claim_numbers")), (std::vector<std::string>{"A", "B"}));
+}
+
+// claim_numbers: A's GRANTs for claim 1 are held back; A releases claim 1 and
+// claims again (claim 2, whose CLAIMs are lost); the old GRANTs arrive; then
+// B claims the name the voters hold for nobody.
+std::vector<std::string> LateGrantTrace(LockRules rules) {
+  auto net = ThreeVoters(rules);
+  net->TickAll();
+  const int hold = net->Filter(Kind::kGrant, "", Fate::kHold, "A");
+  net->Advance(milliseconds(10));
+  net->Claim("A", "x");
+  net->Advance(milliseconds(10));
+  net->Release("A", "x");
+  net->RemoveRule(hold);
+  net->Filter(Kind::kClaim, "A", Fate::kDrop);
+  net->Advance(milliseconds(10));
+  net->Claim("A", "x");
+  net->Advance(milliseconds(10));
+  EXPECT_EQ(net->held_count(), 3u);
+  net->DeliverHeld();
+  net->Advance(milliseconds(10));
+  net->Claim("B", "x");
+  return net->Serving("x");
+}
+
+TEST(LockRulesOff, WithoutClaimNumbersALateGrantOfAReleasedClaimCountsAndTwoNodesServe) {
+  EXPECT_EQ(LateGrantTrace(Rules("all")), std::vector<std::string>{"B"});
+  EXPECT_EQ(LateGrantTrace(Rules("all-claim_numbers")), (std::vector<std::string>{"A", "B"}));
+}
+
+// no_break: A owns x at v1, v2, v3. A's heartbeats stop reaching v1 (0 ms to
+// 2250 ms), which expires A's session at 2000 ms; B claims x and gets v1 (its
+// other CLAIMs are lost until 2999 ms). A's heartbeats reach v1 again, so
+// its deadline there is renewed. Then A's heartbeats stop reaching v2 (from
+// 1001 ms): v2 expires A at 3000 ms and grants B's repair. A still has v3 and
+// the grant it got from v1 before the break.
+std::vector<std::string> BreakTrace(LockRules rules) {
+  auto net = ThreeVoters(rules);
+  net->TickAll();
+  net->Claim("A", "x");
+  const int a_v1 = net->Cut("A", "v1");
+  const int b_v2 = net->Filter(Kind::kClaim, "B", Fate::kDrop, "v2");
+  net->Cut("B", "v3");
+  net->RunUntil(milliseconds(1000));
+  net->Cut("A", "v2");
+  net->RunUntil(milliseconds(2100));
+  net->Claim("B", "x");
+  EXPECT_EQ(net->voter("v1").HolderOf("x"), (Holder{"B", kIncB, 1}));
+  net->RunUntil(milliseconds(2250));
+  net->RemoveRule(a_v1);
+  net->RunUntil(milliseconds(2999));
+  EXPECT_TRUE(net->voter("v1").HasSession("A", kIncA, net->Now("v1")));  // Renewed.
+  net->RemoveRule(b_v2);
+  net->RunUntil(milliseconds(3000));
+  EXPECT_TRUE(net->MayServe("B", "x"));
+  return net->Serving("x");
+}
+
+TEST(LockRulesOff, WithoutNoBreakAGrantComesBackToLifeAndTwoNodesServe) {
+  EXPECT_EQ(BreakTrace(Rules("all")), std::vector<std::string>{"B"});
+  EXPECT_EQ(BreakTrace(Rules("all-no_break")), (std::vector<std::string>{"A", "B"}));
+}
+
+// incarnation_echo: A (incarnation A1) claims x, but its CLAIMs are lost. A
+// second process with id A (incarnation A2) claims x before its first
+// heartbeat; the voters grant it, and the broker hands the GRANTs for A to
+// both processes. Then B claims x: the voters see no live session of A2.
+std::vector<std::string> TwinTrace(LockRules rules) {
+  auto net = ThreeVoters(rules);
+  net->TickAll();
+  net->Filter(Kind::kClaim, "A", Fate::kDrop);
+  net->Advance(milliseconds(50));
+  net->Claim("A", "x");
+  net->AddNode("A#2", "A", kIncA2);
+  net->Advance(milliseconds(50));
+  net->Claim("A#2", "x");
+  EXPECT_EQ(net->voter("v1").HolderOf("x"), (Holder{"A", kIncA2, 1}));
+  net->Advance(milliseconds(50));
+  net->Claim("B", "x");
+  return net->Serving("x");
+}
+
+TEST(LockRulesOff, WithoutIncarnationEchoAProcessTakesItsTwinsGrantsAndTwoNodesServe) {
+  EXPECT_EQ(TwinTrace(Rules("all")), std::vector<std::string>{"B"});
+  EXPECT_EQ(TwinTrace(Rules("all-incarnation_echo")), (std::vector<std::string>{"A", "B"}));
+}
+
+// quiet_period: A owns x through v1 and v2 (it never reaches v3). v1
+// restarts; B's heartbeat tells B of v1's new incarnation, and B claims x
+// before A's next heartbeat tells A.
+std::unique_ptr<Net> RestartTrace(LockRules rules) {
+  auto net = ThreeVoters(rules);
+  net->Cut("A", "v3");
+  net->TickAll();
+  net->Claim("A", "x");
+  net->AdvanceTo(milliseconds(100));
+  net->RestartVoter("v1", 0x201);
+  net->AdvanceTo(milliseconds(120));
+  net->Tick("B");
+  net->AdvanceTo(milliseconds(150));
+  net->Claim("B", "x");
+  return net;
+}
+
+TEST(LockRulesOff, WithoutQuietPeriodARestartedVoterVouchesForTwoHolders) {
+  auto on = RestartTrace(Rules("all"));
+  EXPECT_EQ(on->Serving("x"), std::vector<std::string>{"A"});
+  on->RunUntil(milliseconds(8000), [&] { ExpectAtMostOneServes(*on, "x"); });
+  EXPECT_EQ(on->Serving("x"), std::vector<std::string>{"B"});  // A lost x; B got it.
+
+  auto off = RestartTrace(Rules("all-quiet_period"));
+  EXPECT_EQ(off->Serving("x"), (std::vector<std::string>{"A", "B"}));
+}
+
+// session_margin: as in NodeStopsServingBeforeAnyVoterCanGiveItsNameAway, A's
+// clock runs 1% slow and the voters' 1% fast; A's heartbeats stop after 0 ms.
+// At 1981 ms of real time every voter has expired A's session, and B claims.
+std::vector<std::string> DriftTrace(LockRules rules) {
+  auto net = ThreeVoters(rules);
+  for (const char* v : {"v1", "v2", "v3"}) {
+    net->SetClock(v, 1.01);
+  }
+  net->SetClock("A", 0.99);
+  net->TickAll();
+  net->Claim("A", "x");
+  for (const char* v : {"v1", "v2", "v3"}) {
+    net->Cut("A", v);
+  }
+  net->RunUntil(milliseconds(1981));
+  net->Tick("B");
+  net->Claim("B", "x");
+  return net->Serving("x");
+}
+
+TEST(LockRulesOff, WithoutSessionMarginANodeOutlivesItsSessionAtAFastVoterAndTwoNodesServe) {
+  EXPECT_EQ(DriftTrace(Rules("all")), std::vector<std::string>{"B"});
+  EXPECT_EQ(DriftTrace(Rules("all-session_margin")), (std::vector<std::string>{"A", "B"}));
+}
+
+// release_repeat: A owns x and releases it, but that RELEASE is lost on the
+// way to v1 and v2. B wants x and claims it again after every refusal.
+bool ReleaseLossTrace(LockRules rules) {
+  auto net = ThreeVoters(rules);
+  net->TickAll();
+  net->Claim("A", "x");
+  net->AddRule([&n = *net](const Envelope& e) {
+    return e.from == "A" && e.to != "v3" && e.Is(Kind::kRelease) && n.real() < milliseconds(100)
+               ? Fate::kDrop
+               : Fate::kDeliver;
+  });
+  net->Advance(milliseconds(10));
+  net->Release("A", "x");
+  net->Advance(milliseconds(10));
+  bool served = false;
+  net->Claim("B", "x");
+  net->RunUntil(milliseconds(20'000), [&] {
+    net->Claim("B", "x");
+    served = served || net->MayServe("B", "x");
+  });
+  return served;
+}
+
+TEST(LockRulesOff, WithoutReleaseRepeatALostReleaseBlocksTheNameForGood) {
+  EXPECT_TRUE(ReleaseLossTrace(Rules("all")));
+  EXPECT_FALSE(ReleaseLossTrace(Rules("all-release_repeat")));  // Liveness lost, not safety.
+}
+
+}  // namespace
+}  // namespace tenure::lock

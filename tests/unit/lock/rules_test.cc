@@ -1,0 +1,128 @@
+// Tests of the pure quorum helpers of the lock table (common/lock/rules.h):
+// Majority, the rule switches' parser, and the timing defaults of DESIGN §4.
+#include "common/lock/rules.h"
+
+#include <cstddef>
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace tenure::lock {
+namespace {
+
+struct MajorityCase {
+  std::size_t voters;
+  std::size_t needed;
+};
+
+TEST(Majority, IsAStrictMajorityOfTheVoters) {
+  const MajorityCase cases[] = {
+      {0, 1},  // By convention an empty voter set needs one vote, which it never gets.
+      {1, 1},  // A sole voter decides alone.
+      {2, 2},  // Two voters: both (this is why the broker joins as witness).
+      {3, 2},  // The usual set: one voter may be down.
+      {4, 3},  // Even: half is not enough.
+      {5, 3},  // Two voters may be down.
+      {6, 4},  // Even again: half plus one.
+  };
+  for (const MajorityCase& c : cases) {
+    EXPECT_EQ(Majority(c.voters), c.needed) << c.voters << " voters";
+  }
+}
+
+TEST(Majority, TwoMajoritiesOfOneSetAlwaysShareAVoter) {
+  for (std::size_t n = 1; n <= 6; ++n) {
+    EXPECT_GT(2 * Majority(n), n) << n << " voters";
+  }
+}
+
+TEST(LockRules, DefaultSwitchesEveryRuleOn) {
+  const LockRules rules;
+  EXPECT_TRUE(rules.claim_numbers);
+  EXPECT_TRUE(rules.no_break);
+  EXPECT_TRUE(rules.incarnation_echo);
+  EXPECT_TRUE(rules.quiet_period);
+  EXPECT_TRUE(rules.session_margin);
+  EXPECT_TRUE(rules.release_repeat);
+  EXPECT_EQ(rules.ToString(),
+            "claim_numbers,no_break,incarnation_echo,quiet_period,session_margin,release_repeat");
+}
+
+TEST(LockRules, ParsesAll) {
+  LockRules rules;
+  rules.no_break = false;
+  ASSERT_TRUE(LockRules::Parse("all", rules));
+  EXPECT_EQ(rules.ToString(), LockRules().ToString());
+}
+
+TEST(LockRules, ParsesNone) {
+  LockRules rules;
+  ASSERT_TRUE(LockRules::Parse("none", rules));
+  EXPECT_FALSE(rules.claim_numbers);
+  EXPECT_FALSE(rules.no_break);
+  EXPECT_FALSE(rules.incarnation_echo);
+  EXPECT_FALSE(rules.quiet_period);
+  EXPECT_FALSE(rules.session_margin);
+  EXPECT_FALSE(rules.release_repeat);
+  EXPECT_EQ(rules.ToString(), "none");
+}
+
+TEST(LockRules, ParsesAllButOne) {
+  LockRules rules;
+  ASSERT_TRUE(LockRules::Parse("all-no_break", rules));
+  EXPECT_FALSE(rules.no_break);
+  EXPECT_TRUE(rules.claim_numbers);
+  EXPECT_TRUE(rules.incarnation_echo);
+  EXPECT_TRUE(rules.quiet_period);
+  EXPECT_TRUE(rules.session_margin);
+  EXPECT_TRUE(rules.release_repeat);
+}
+
+TEST(LockRules, ParsesAllButSeveral) {
+  LockRules rules;
+  ASSERT_TRUE(LockRules::Parse("all-quiet_period,release_repeat", rules));
+  EXPECT_EQ(rules.ToString(), "claim_numbers,no_break,incarnation_echo,session_margin");
+}
+
+TEST(LockRules, ParsesAListOfRulesToSwitchOn) {
+  LockRules rules;
+  ASSERT_TRUE(LockRules::Parse("claim_numbers,no_break", rules));
+  EXPECT_TRUE(rules.claim_numbers);
+  EXPECT_TRUE(rules.no_break);
+  EXPECT_FALSE(rules.incarnation_echo);
+  EXPECT_FALSE(rules.quiet_period);
+  EXPECT_FALSE(rules.session_margin);
+  EXPECT_FALSE(rules.release_repeat);
+}
+
+TEST(LockRules, ToStringParsesBackToTheSameRules) {
+  for (const char* text : {"all", "none", "all-no_break", "claim_numbers,no_break",
+                           "incarnation_echo", "session_margin,release_repeat"}) {
+    LockRules rules;
+    ASSERT_TRUE(LockRules::Parse(text, rules)) << text;
+    LockRules again;
+    ASSERT_TRUE(LockRules::Parse(rules.ToString(), again)) << rules.ToString();
+    EXPECT_EQ(again.ToString(), rules.ToString()) << text;
+  }
+}
+
+TEST(LockRules, RejectsUnknownNamesAndLeavesTheOutputAlone) {
+  for (const char* text :
+       {"cid", "no-break", "all-cid", "claim_numbers,bogus", "ALL", "all-no_break,x", ",no_break"}) {
+    LockRules rules;
+    rules.quiet_period = false;
+    EXPECT_FALSE(LockRules::Parse(text, rules)) << text;
+    EXPECT_FALSE(rules.quiet_period) << text;
+    EXPECT_TRUE(rules.claim_numbers) << text;
+  }
+}
+
+TEST(LockTiming, DefaultsFollowTheDesign) {
+  const LockTiming timing;
+  EXPECT_EQ(timing.lease, milliseconds(2000));
+  EXPECT_EQ(timing.heartbeat_interval(), milliseconds(500));  // lease / 4
+  EXPECT_EQ(timing.quiet_period(), milliseconds(2050));       // lease + margin
+}
+
+}  // namespace
+}  // namespace tenure::lock

@@ -1,0 +1,908 @@
+// Tests of a node's side of the name lock table (common/lock/session.h,
+// DESIGN §4): heartbeats and per-voter deadlines, claims and their numbers,
+// the serving rule with its no-break condition, releases repeated until
+// acknowledged, the incarnation echo, and back-off after a failed claim. The
+// voters' replies are built by hand; time is TimePoint values made up here.
+#include "common/lock/session.h"
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "tests/unit/lock/lock_test_util.h"
+
+namespace tenure::lock {
+namespace {
+
+using std::chrono::nanoseconds;
+using testing::FromVoter;
+using testing::Kind;
+using testing::kNanosecond;
+using testing::LockItem;
+using testing::LockMessage;
+using testing::Ms;
+using testing::Rules;
+
+constexpr std::uint64_t kInc = 0xA1;
+constexpr std::uint64_t kOtherInc = 0xA2;
+constexpr std::int64_t kT = 10'000;
+// The default deadline span: 2000 ms * (1 - 0.01) / (1 + 0.01) - 50 ms, in
+// nanoseconds rounded down (2000e6 * 99 / 101 = 1960396039.6).
+constexpr Duration kSpan = nanoseconds(1'960'396'039) - milliseconds(50);
+
+std::uint64_t VoterInc(const std::string& voter) { return 0x100 + (voter.back() - '0'); }
+
+std::int64_t WireMs(TimePoint t) { return ToMillis(t.time_since_epoch()); }
+
+SessionOptions Options(LockRules rules = {}, LockTiming timing = {}, std::uint64_t seed = 1,
+                       std::vector<std::string> voters = {"v1", "v2", "v3"}) {
+  SessionOptions options;
+  options.node_id = "A";
+  options.incarnation = kInc;
+  options.voters = std::move(voters);
+  options.timing = timing;
+  options.rules = rules;
+  options.seed = seed;
+  return options;
+}
+
+// The lock messages of `kind` in `fx`, to `voter` if given.
+std::vector<LockMessage> Sent(const SessionEffects& fx, Kind kind, const std::string& voter = "") {
+  std::vector<LockMessage> out;
+  for (const LockMessage& m : fx.messages) {
+    if (m.kind == kind && (voter.empty() || m.to == voter)) {
+      out.push_back(m);
+    }
+  }
+  return out;
+}
+
+// The voters that `fx` sends a message of `kind` naming `name` to.
+std::set<std::string> SentTo(const SessionEffects& fx, Kind kind, const std::string& name) {
+  std::set<std::string> out;
+  for (const LockMessage& m : fx.messages) {
+    for (const LockItem& item : m.items) {
+      if (m.kind == kind && item.name == name) {
+        out.insert(m.to);
+      }
+    }
+  }
+  return out;
+}
+
+std::size_t CountEvents(const SessionEffects& fx, LockEvent::Kind kind) {
+  std::size_t n = 0;
+  for (const LockEvent& e : fx.events) {
+    n += e.kind == kind ? 1 : 0;
+  }
+  return n;
+}
+
+const std::set<std::string> kAll = {"v1", "v2", "v3"};
+
+class SessionTest : public ::testing::Test {
+ protected:
+  SessionTest() { Make(Options()); }
+
+  void Make(SessionOptions options) {
+    voters_ = options.voters;
+    session_ = std::make_unique<Session>(std::move(options), Ms(0));
+  }
+  Session& s() { return *session_; }
+  SessionEffects Take(TimePoint now) { return s().TakeEffects(now); }
+
+  // Tick: returns the heartbeat seq sent.
+  std::uint64_t Beat(TimePoint now) {
+    s().Tick(now);
+    last_ = Take(now);
+    EXPECT_EQ(last_.heartbeats.size(), voters_.size());
+    return last_.heartbeats.empty() ? 0 : last_.heartbeats.front().seq;
+  }
+  void Ack(const std::string& voter, std::uint64_t seq, TimePoint now) {
+    s().Step(FromVoter(Kind::kHbAck, voter, VoterInc(voter), "A", kInc, {}, 0, seq), now);
+  }
+  void AckAll(std::uint64_t seq, TimePoint now) {
+    for (const std::string& v : voters_) {
+      Ack(v, seq, now);
+    }
+  }
+  void Grant(const std::string& voter, std::vector<LockItem> items, TimePoint sent,
+             TimePoint now) {
+    s().Step(FromVoter(Kind::kGrant, voter, VoterInc(voter), "A", kInc, std::move(items),
+                       WireMs(sent)),
+             now);
+  }
+  void Deny(const std::string& voter, std::vector<LockItem> items, TimePoint now) {
+    s().Step(FromVoter(Kind::kDeny, voter, VoterInc(voter), "A", kInc, std::move(items)), now);
+  }
+  void Released(const std::string& voter, std::vector<LockItem> items, TimePoint now) {
+    s().Step(FromVoter(Kind::kReleased, voter, VoterInc(voter), "A", kInc, std::move(items)),
+             now);
+  }
+  // Heartbeat acknowledged by every voter, then `name` claimed and granted by
+  // `granting` voters, all at `now`. Returns the claim number.
+  std::uint64_t Own(const std::string& name, TimePoint now,
+                    const std::vector<std::string>& granting = {"v1", "v2", "v3"}) {
+    AckAll(Beat(now), now);
+    s().Claim(name, now);
+    const SessionEffects fx = Take(now);
+    const std::vector<LockMessage> claims = Sent(fx, Kind::kClaim);
+    EXPECT_FALSE(claims.empty());
+    const std::uint64_t claim = claims.empty() ? 0 : claims.front().items.front().claim;
+    for (const std::string& v : granting) {
+      Grant(v, {{name, claim, {}}}, now, now);
+    }
+    last_ = Take(now);
+    return claim;
+  }
+
+  std::vector<std::string> voters_;
+  std::unique_ptr<Session> session_;
+  SessionEffects last_;
+};
+
+// ------------------------------------------------------------ heartbeats
+
+TEST_F(SessionTest, TickHeartbeatsEveryVoterWithIncreasingSeq) {
+  s().Tick(Ms(kT));
+  SessionEffects fx = Take(Ms(kT));
+  ASSERT_EQ(fx.heartbeats.size(), 3u);
+  std::set<std::string> to;
+  for (const protocol::Heartbeat& hb : fx.heartbeats) {
+    EXPECT_EQ(hb.node, "A");
+    EXPECT_EQ(hb.incarnation, kInc);
+    EXPECT_EQ(hb.seq, 1u);
+    EXPECT_EQ(hb.sent_ms, kT);
+    to.insert(hb.to);
+  }
+  EXPECT_EQ(to, kAll);
+  s().Tick(Ms(kT + 500));
+  fx = Take(Ms(kT + 500));
+  ASSERT_EQ(fx.heartbeats.size(), 3u);
+  EXPECT_EQ(fx.heartbeats[0].seq, 2u);
+  EXPECT_EQ(fx.heartbeats[0].sent_ms, kT + 500);
+}
+
+// ------------------------------------------------------------ claims
+
+TEST_F(SessionTest, ClaimSendsEveryVoterANewClaimNumberAndTheSentTime) {
+  const TimePoint now = Ms(kT + 123) + std::chrono::microseconds(456);
+  s().Claim("x", now);
+  SessionEffects fx = Take(now);
+  const std::vector<LockMessage> claims = Sent(fx, Kind::kClaim);
+  ASSERT_EQ(claims.size(), 3u);
+  for (const LockMessage& m : claims) {
+    EXPECT_EQ(m.from, "A");
+    EXPECT_EQ(m.from_incarnation, kInc);
+    EXPECT_EQ(m.sent_ms, kT + 123);  // Rounded down to the millisecond.
+    EXPECT_EQ(m.items, (std::vector<LockItem>{{"x", 1, {}}}));
+  }
+  EXPECT_EQ(SentTo(fx, Kind::kClaim, "x"), kAll);
+  EXPECT_TRUE(s().claiming("x"));
+
+  s().Claim("x", now);  // Claimed already: nothing new.
+  EXPECT_TRUE(Take(now).messages.empty());
+
+  s().Claim("y", now);
+  fx = Take(now);
+  ASSERT_EQ(Sent(fx, Kind::kClaim).size(), 3u);
+  EXPECT_EQ(Sent(fx, Kind::kClaim)[0].items, (std::vector<LockItem>{{"y", 2, {}}}));
+}
+
+TEST_F(SessionTest, GrantedOnceAMajorityGrantedWithLiveDeadlines) {
+  AckAll(Beat(Ms(kT)), Ms(kT));
+  s().Claim("x", Ms(kT));
+  Take(Ms(kT));
+  Grant("v1", {{"x", 1, {}}}, Ms(kT), Ms(kT + 5));
+  EXPECT_EQ(CountEvents(Take(Ms(kT + 5)), LockEvent::Kind::kGranted), 0u);
+  EXPECT_FALSE(s().MayServe("x", Ms(kT + 5)));
+
+  Grant("v3", {{"x", 1, {}}}, Ms(kT), Ms(kT + 6));
+  const SessionEffects fx = Take(Ms(kT + 6));
+  ASSERT_EQ(fx.events.size(), 1u);
+  EXPECT_EQ(fx.events[0].kind, LockEvent::Kind::kGranted);
+  EXPECT_EQ(fx.events[0].name, "x");
+  EXPECT_TRUE(s().MayServe("x", Ms(kT + 6)));
+  EXPECT_FALSE(s().claiming("x"));
+  EXPECT_EQ(s().owned_count(), 1u);
+  EXPECT_FALSE(s().MayServe("y", Ms(kT + 6)));
+}
+
+TEST_F(SessionTest, NeedsAMajorityOfALargerVoterSet) {
+  Make(Options({}, {}, 1, {"v1", "v2", "v3", "v4", "v5"}));
+  AckAll(Beat(Ms(kT)), Ms(kT));
+  s().Claim("x", Ms(kT));
+  Grant("v1", {{"x", 1, {}}}, Ms(kT), Ms(kT));
+  Grant("v2", {{"x", 1, {}}}, Ms(kT), Ms(kT));
+  EXPECT_FALSE(s().MayServe("x", Ms(kT)));
+  Grant("v4", {{"x", 1, {}}}, Ms(kT), Ms(kT));
+  EXPECT_TRUE(s().MayServe("x", Ms(kT)));
+}
+
+TEST_F(SessionTest, GrantsWithoutADeadlineDoNotCount) {
+  s().Claim("x", Ms(kT));
+  Take(Ms(kT));
+  for (const std::string& v : voters_) {
+    Grant(v, {{"x", 1, {}}}, Ms(kT), Ms(kT + 1));
+  }
+  EXPECT_FALSE(s().MayServe("x", Ms(kT + 1)));
+  EXPECT_EQ(CountEvents(Take(Ms(kT + 1)), LockEvent::Kind::kGranted), 0u);
+}
+
+TEST_F(SessionTest, RepairsOnlyTheVotersNotCountedWithTheSameClaimNumber) {
+  const std::uint64_t claim = Own("x", Ms(kT), {"v1", "v3"});
+  s().Tick(Ms(kT + 500));
+  const SessionEffects fx = Take(Ms(kT + 500));
+  const std::vector<LockMessage> claims = Sent(fx, Kind::kClaim);
+  ASSERT_EQ(claims.size(), 1u);
+  EXPECT_EQ(claims[0].to, "v2");
+  EXPECT_EQ(claims[0].sent_ms, kT + 500);
+  EXPECT_EQ(claims[0].items, (std::vector<LockItem>{{"x", claim, {}}}));
+}
+
+// ------------------------------------------------------------ batching
+
+TEST_F(SessionTest, BatchesManyNamesIntoOneClaimAndOneReleasePerVoter) {
+  AckAll(Beat(Ms(kT)), Ms(kT));
+  std::vector<LockItem> items;
+  for (int i = 0; i < 250; ++i) {
+    const std::string name = "e" + std::to_string(1000 + i);
+    s().Claim(name, Ms(kT));
+    items.push_back({name, static_cast<std::uint64_t>(i + 1), {}});
+  }
+  SessionEffects fx = Take(Ms(kT));
+  ASSERT_EQ(fx.messages.size(), 3u);
+  for (const LockMessage& m : fx.messages) {
+    EXPECT_EQ(m.kind, Kind::kClaim);
+    EXPECT_EQ(m.items, items);
+  }
+
+  // One GRANT per voter answers them all.
+  Grant("v1", items, Ms(kT), Ms(kT + 1));
+  Grant("v2", items, Ms(kT), Ms(kT + 1));
+  fx = Take(Ms(kT + 1));
+  EXPECT_EQ(CountEvents(fx, LockEvent::Kind::kGranted), 250u);
+  EXPECT_EQ(s().owned_count(), 250u);
+
+  for (const LockItem& item : items) {
+    s().Release(item.name, Ms(kT + 2));
+  }
+  fx = Take(Ms(kT + 2));
+  ASSERT_EQ(fx.messages.size(), 3u);
+  for (const LockMessage& m : fx.messages) {
+    EXPECT_EQ(m.kind, Kind::kRelease);
+    EXPECT_EQ(m.items, items);
+  }
+  EXPECT_EQ(s().owned_count(), 0u);
+}
+
+TEST_F(SessionTest, SplitsBatchesAtItemsPerMessageMax) {
+  SessionOptions options = Options();
+  options.items_per_message_max = 100;
+  Make(options);
+  AckAll(Beat(Ms(kT)), Ms(kT));
+  std::vector<LockItem> items;
+  for (int i = 0; i < 250; ++i) {
+    const std::string name = "e" + std::to_string(1000 + i);
+    s().Claim(name, Ms(kT));
+    items.push_back({name, static_cast<std::uint64_t>(i + 1), {}});
+  }
+  SessionEffects fx = Take(Ms(kT));
+  ASSERT_EQ(fx.messages.size(), 9u);
+  for (const std::string& v : voters_) {
+    const std::vector<LockMessage> claims = Sent(fx, Kind::kClaim, v);
+    ASSERT_EQ(claims.size(), 3u) << v;
+    EXPECT_EQ(claims[0].items.size(), 100u);
+    EXPECT_EQ(claims[1].items.size(), 100u);
+    EXPECT_EQ(claims[2].items.size(), 50u);
+    std::vector<LockItem> joined;
+    for (const LockMessage& m : claims) {
+      EXPECT_EQ(m.sent_ms, kT);
+      joined.insert(joined.end(), m.items.begin(), m.items.end());
+    }
+    EXPECT_EQ(joined, items) << v;
+  }
+
+  for (const LockItem& item : items) {
+    s().Release(item.name, Ms(kT + 1));
+  }
+  fx = Take(Ms(kT + 1));
+  for (const std::string& v : voters_) {
+    const std::vector<LockMessage> releases = Sent(fx, Kind::kRelease, v);
+    ASSERT_EQ(releases.size(), 3u) << v;
+    EXPECT_EQ(releases[0].items.size(), 100u);
+    EXPECT_EQ(releases[2].items.size(), 50u);
+  }
+}
+
+// ------------------------------------------------------------ deadlines
+
+struct DeadlineCase {
+  std::int64_t lease_ms;
+  double drift;
+  std::int64_t margin_ms;
+  std::int64_t span_ns;  // lease * (1 - d) / (1 + d) - margin, rounded down.
+};
+
+TEST_F(SessionTest, DeadlineIsSentPlusLeaseTimesDriftFactorMinusMargin) {
+  const DeadlineCase cases[] = {
+      {2000, 0.01, 50, 1'960'396'039 - 50'000'000},   // The defaults: 1910.396039 ms.
+      {2000, 0.0, 0, 2'000'000'000},                  // Perfect clocks, no margin: the lease.
+      {1000, 0.0, 100, 900'000'000},                  // Only the margin.
+      {2000, 0.25, 50, 1'200'000'000 - 50'000'000},   // Factor 0.75 / 1.25 = 0.6.
+      {10000, 0.05, 0, 9'047'619'047},                // 1e10 * 0.95 / 1.05 = 9047619047.6.
+      {3000, 0.02, 10, 2'882'352'941 - 10'000'000},   // 3e9 * 0.98 / 1.02 = 2882352941.2.
+  };
+  for (const DeadlineCase& c : cases) {
+    SCOPED_TRACE(::testing::Message() << "lease " << c.lease_ms << " drift " << c.drift
+                                      << " margin " << c.margin_ms);
+    LockTiming timing;
+    timing.lease = milliseconds(c.lease_ms);
+    timing.drift = c.drift;
+    timing.margin = milliseconds(c.margin_ms);
+    Make(Options({}, timing));
+    const TimePoint sent = Ms(kT);
+    const TimePoint arrived = Ms(kT + 30);  // The deadline counts from `sent`.
+    AckAll(Beat(sent), arrived);
+    s().Claim("x", arrived);
+    Take(arrived);
+    for (const std::string& v : voters_) {
+      Grant(v, {{"x", 1, {}}}, arrived, arrived);
+    }
+    const TimePoint deadline = sent + nanoseconds(c.span_ns);
+    EXPECT_TRUE(s().MayServe("x", arrived));
+    EXPECT_TRUE(s().MayServe("x", deadline - kNanosecond));
+    EXPECT_FALSE(s().MayServe("x", deadline));
+    EXPECT_FALSE(s().MayServe("x", deadline + milliseconds(1)));
+  }
+}
+
+TEST_F(SessionTest, NodeStopsCountingBeforeTheVoterCouldLapseTheSessionAtWorstDrift) {
+  // The voter received the heartbeat no earlier than it was sent and expires
+  // the session a lease later on its own clock, which may run (1 + d) fast;
+  // the node's clock may run (1 - d) slow. In real time the node's deadline
+  // must still come first, by at least the margin.
+  const LockTiming timing;
+  const double node_real = static_cast<double>(kSpan.count()) / (1.0 - timing.drift);
+  const double voter_real = static_cast<double>(timing.lease.count()) / (1.0 + timing.drift);
+  EXPECT_LE(node_real + static_cast<double>(Duration(timing.margin).count()), voter_real + 1.0);
+}
+
+TEST_F(SessionTest, DeadlinesArePerVoterAndFollowTheNewestAcknowledgedHeartbeat) {
+  Own("x", Ms(kT));  // Everyone acknowledged seq 1, sent at kT.
+  const std::uint64_t seq2 = Beat(Ms(kT + 500));
+  Ack("v1", seq2, Ms(kT + 500));
+  Ack("v2", seq2, Ms(kT + 500));
+  const std::uint64_t seq3 = Beat(Ms(kT + 1000));
+  Ack("v1", seq3, Ms(kT + 1000));
+  Ack("v2", 1, Ms(kT + 1001));  // A late ack of an older heartbeat shortens nothing.
+
+  EXPECT_TRUE(s().MayServe("x", Ms(kT) + kSpan));  // v3 lapsed; v1, v2 remain.
+  EXPECT_TRUE(s().MayServe("x", Ms(kT + 500) + kSpan - kNanosecond));
+  EXPECT_FALSE(s().MayServe("x", Ms(kT + 500) + kSpan));  // Only v1 remains.
+}
+
+TEST_F(SessionTest, AckOfAHeartbeatItNeverSentIsIgnored) {
+  Beat(Ms(kT));
+  for (const std::string& v : voters_) {
+    Ack(v, 77, Ms(kT));
+  }
+  s().Claim("x", Ms(kT));
+  for (const std::string& v : voters_) {
+    Grant(v, {{"x", 1, {}}}, Ms(kT), Ms(kT));
+  }
+  EXPECT_FALSE(s().MayServe("x", Ms(kT)));
+}
+
+TEST_F(SessionTest, AckArrivingAfterTheDeadlineItWouldGiveIsIgnored) {
+  const std::uint64_t seq = Beat(Ms(kT));
+  AckAll(seq, Ms(kT) + kSpan);  // Too late to be of use.
+  s().Claim("x", Ms(kT) + kSpan);
+  for (const std::string& v : voters_) {
+    Grant(v, {{"x", 1, {}}}, Ms(kT) + kSpan, Ms(kT) + kSpan);
+  }
+  EXPECT_FALSE(s().MayServe("x", Ms(kT) + kSpan));
+}
+
+TEST_F(SessionTest, MayServeIsEvaluatedAtEveryCallNotAtTicks) {
+  Own("x", Ms(kT));
+  s().Tick(Ms(kT + 500));  // Nobody answers any more; no further Tick.
+  EXPECT_TRUE(s().MayServe("x", Ms(kT) + kSpan - kNanosecond));
+  EXPECT_FALSE(s().MayServe("x", Ms(kT) + kSpan));
+}
+
+TEST_F(SessionTest, LosesANameAtTheFirstTickAfterTheRuleFailedAndReleasesIt) {
+  const std::uint64_t claim = Own("x", Ms(kT));
+  s().Tick(Ms(kT) + kSpan - kNanosecond);
+  EXPECT_EQ(CountEvents(Take(Ms(kT + 1900)), LockEvent::Kind::kLost), 0u);
+
+  s().Tick(Ms(kT) + kSpan);
+  const SessionEffects fx = Take(Ms(kT) + kSpan);
+  ASSERT_EQ(fx.events.size(), 1u);
+  EXPECT_EQ(fx.events[0].kind, LockEvent::Kind::kLost);
+  EXPECT_EQ(fx.events[0].name, "x");
+  EXPECT_EQ(SentTo(fx, Kind::kRelease, "x"), kAll);
+  for (const LockMessage& m : Sent(fx, Kind::kRelease)) {
+    for (const LockItem& item : m.items) {
+      EXPECT_EQ(item, (LockItem{"x", claim, {}}));
+    }
+  }
+  EXPECT_EQ(s().owned_count(), 0u);
+  EXPECT_TRUE(Sent(fx, Kind::kClaim).empty());  // Re-claiming is the owner's call.
+}
+
+// ------------------------------------------------------------ no break
+
+TEST_F(SessionTest, OnlyAGrantOfAClaimSentWhileTheDeadlineRanCounts) {
+  // The CLAIM leaves before any deadline: its grants are void, however fresh
+  // the deadline that follows.
+  s().Claim("x", Ms(kT));
+  Take(Ms(kT));
+  const std::uint64_t seq = Beat(Ms(kT));
+  AckAll(seq, Ms(kT + 10));  // The deadlines start here.
+  for (const std::string& v : voters_) {
+    Grant(v, {{"x", 1, {}}}, Ms(kT), Ms(kT + 11));
+  }
+  EXPECT_FALSE(s().MayServe("x", Ms(kT + 11)));
+  Grant("v1", {{"x", 1, {}}}, Ms(kT + 9), Ms(kT + 12));  // One millisecond too early.
+  EXPECT_FALSE(s().MayServe("x", Ms(kT + 12)));
+
+  // The repair at the next Tick goes out inside the deadlines.
+  s().Tick(Ms(kT + 500));
+  const SessionEffects fx = Take(Ms(kT + 500));
+  EXPECT_EQ(SentTo(fx, Kind::kClaim, "x"), kAll);
+  EXPECT_EQ(Sent(fx, Kind::kClaim)[0].items, (std::vector<LockItem>{{"x", 1, {}}}));
+  Grant("v1", {{"x", 1, {}}}, Ms(kT + 10), Ms(kT + 501));  // Sent as the deadline began.
+  Grant("v2", {{"x", 1, {}}}, Ms(kT + 500), Ms(kT + 501));
+  EXPECT_TRUE(s().MayServe("x", Ms(kT + 501)));
+  EXPECT_EQ(CountEvents(Take(Ms(kT + 501)), LockEvent::Kind::kGranted), 1u);
+}
+
+class SessionBreakTest : public SessionTest {
+ protected:
+  // Everyone grants x at kT, then heartbeats go out every 500 ms: v1's
+  // deadline lapses at kT + span and is renewed at kT + 2010 (a break); v2
+  // acknowledges nothing after kT + 1000; v3 acknowledges every one. Returns
+  // the time v2's deadline lapses.
+  TimePoint LapseAndRenewV1() {
+    Own("x", Ms(kT));
+    const bool no_break = s().options().rules.no_break;
+    for (std::int64_t t = kT + 500; t <= kT + 2500; t += 500) {
+      const std::uint64_t seq = Beat(Ms(t));
+      // v1 is repaired while it is not counted: after its deadline lapsed,
+      // and after the break too unless the no-break rule is off.
+      if (t == kT + 2000 || (t == kT + 2500 && no_break)) {
+        EXPECT_EQ(SentTo(last_, Kind::kClaim, "x"), std::set<std::string>{"v1"}) << t;
+      } else {
+        EXPECT_TRUE(Sent(last_, Kind::kClaim).empty()) << t;
+      }
+      repair_sent_ = Ms(t);
+      Ack("v3", seq, Ms(t));
+      if (t <= kT + 1000) {
+        Ack("v2", seq, Ms(t));
+      }
+      if (t == kT + 2000) {
+        Ack("v1", seq, Ms(t + 10));  // v1's deadline lapsed at kT + span: a break.
+      }
+      EXPECT_EQ(CountEvents(Take(Ms(t)), LockEvent::Kind::kLost), 0u) << t;
+    }
+    return Ms(kT + 1000) + kSpan;
+  }
+  TimePoint repair_sent_{};
+};
+
+TEST_F(SessionBreakTest, GrantFromALapsedVoterNoLongerCounts) {
+  const TimePoint v2_lapse = LapseAndRenewV1();
+  EXPECT_TRUE(s().MayServe("x", v2_lapse - kNanosecond));  // v2, v3.
+  EXPECT_FALSE(s().MayServe("x", v2_lapse));  // v3 only: v1's grant died with its deadline.
+}
+
+TEST_F(SessionBreakTest, RepairClaimSentAfterTheBreakWinsTheVoterBack) {
+  const TimePoint v2_lapse = LapseAndRenewV1();
+  Grant("v1", {{"x", 1, {}}}, repair_sent_, repair_sent_ + milliseconds(1));
+  EXPECT_TRUE(s().MayServe("x", v2_lapse));  // v1, v3.
+  s().Tick(v2_lapse);
+  const SessionEffects fx = Take(v2_lapse);
+  EXPECT_EQ(CountEvents(fx, LockEvent::Kind::kLost), 0u);
+  EXPECT_EQ(SentTo(fx, Kind::kClaim, "x"), std::set<std::string>{"v2"});
+}
+
+// ------------------------------------------------------------ claim numbers
+
+TEST_F(SessionTest, LateGrantOfAnOlderClaimDoesNotCountAndIsReleased) {
+  AckAll(Beat(Ms(kT)), Ms(kT));
+  s().Claim("x", Ms(kT));  // Claim 1.
+  s().Release("x", Ms(kT + 1));
+  s().Claim("x", Ms(kT + 2));  // Claim 2.
+  Take(Ms(kT + 2));
+  Grant("v1", {{"x", 1, {}}}, Ms(kT), Ms(kT + 3));
+  Grant("v2", {{"x", 1, {}}}, Ms(kT), Ms(kT + 3));
+  EXPECT_FALSE(s().MayServe("x", Ms(kT + 3)));
+  SessionEffects fx = Take(Ms(kT + 3));
+  EXPECT_TRUE(fx.events.empty());
+  EXPECT_EQ(SentTo(fx, Kind::kRelease, "x"), (std::set<std::string>{"v1", "v2"}));
+  EXPECT_EQ(Sent(fx, Kind::kRelease, "v1")[0].items, (std::vector<LockItem>{{"x", 1, {}}}));
+
+  Grant("v1", {{"x", 2, {}}}, Ms(kT + 2), Ms(kT + 4));
+  Grant("v2", {{"x", 2, {}}}, Ms(kT + 2), Ms(kT + 4));
+  EXPECT_TRUE(s().MayServe("x", Ms(kT + 4)));
+}
+
+TEST_F(SessionTest, LateDenyOfAnOlderClaimChangesNothing) {
+  AckAll(Beat(Ms(kT)), Ms(kT));
+  s().Claim("x", Ms(kT));
+  s().Release("x", Ms(kT + 1));
+  s().Claim("x", Ms(kT + 2));
+  Take(Ms(kT + 2));
+  for (const std::string& v : voters_) {
+    Deny(v, {{"x", 1, "B"}}, Ms(kT + 3));
+  }
+  EXPECT_TRUE(Take(Ms(kT + 3)).events.empty());
+  EXPECT_TRUE(s().claiming("x"));
+  Grant("v1", {{"x", 2, {}}}, Ms(kT + 2), Ms(kT + 4));
+  Grant("v3", {{"x", 2, {}}}, Ms(kT + 2), Ms(kT + 4));
+  EXPECT_TRUE(s().MayServe("x", Ms(kT + 4)));
+}
+
+TEST_F(SessionTest, LateReleasedOfAnOlderClaimDoesNotEndTheRepetition) {
+  AckAll(Beat(Ms(kT)), Ms(kT));
+  s().Claim("x", Ms(kT));
+  s().Release("x", Ms(kT));
+  s().Claim("x", Ms(kT));
+  s().Release("x", Ms(kT));  // Claim 2 released.
+  Take(Ms(kT));
+  for (const std::string& v : voters_) {
+    Released(v, {{"x", 1, {}}}, Ms(kT + 1));
+  }
+  EXPECT_TRUE(s().releases_pending());
+  for (const std::string& v : voters_) {
+    Released(v, {{"x", 2, {}}}, Ms(kT + 2));
+  }
+  EXPECT_FALSE(s().releases_pending());
+}
+
+// ------------------------------------------------------------ releases
+
+TEST_F(SessionTest, ReleaseIsRepeatedWithEachTickUntilReleasedArrives) {
+  const std::uint64_t claim = Own("x", Ms(kT));
+  s().Release("x", Ms(kT + 100));
+  SessionEffects fx = Take(Ms(kT + 100));
+  EXPECT_EQ(SentTo(fx, Kind::kRelease, "x"), kAll);
+  EXPECT_EQ(Sent(fx, Kind::kRelease, "v2")[0].items, (std::vector<LockItem>{{"x", claim, {}}}));
+  EXPECT_FALSE(s().MayServe("x", Ms(kT + 100)));
+  EXPECT_TRUE(s().releases_pending());
+
+  Beat(Ms(kT + 500));  // All lost: all repeated.
+  EXPECT_EQ(SentTo(last_, Kind::kRelease, "x"), kAll);
+
+  Released("v1", {{"x", claim, {}}}, Ms(kT + 600));
+  Beat(Ms(kT + 1000));
+  EXPECT_EQ(SentTo(last_, Kind::kRelease, "x"), (std::set<std::string>{"v2", "v3"}));
+
+  Released("v2", {{"x", claim, {}}}, Ms(kT + 1100));
+  Released("v3", {{"x", claim, {}}}, Ms(kT + 1100));
+  EXPECT_FALSE(s().releases_pending());
+  Beat(Ms(kT + 1500));
+  EXPECT_TRUE(Sent(last_, Kind::kRelease).empty());
+}
+
+TEST_F(SessionTest, GrantThatMatchesNoClaimIsAnsweredWithReleaseUntilReleased) {
+  AckAll(Beat(Ms(kT)), Ms(kT));
+  Grant("v2", {{"z", 9, {}}}, Ms(kT), Ms(kT + 1));
+  SessionEffects fx = Take(Ms(kT + 1));
+  ASSERT_EQ(fx.messages.size(), 1u);
+  EXPECT_EQ(fx.messages[0].kind, Kind::kRelease);
+  EXPECT_EQ(fx.messages[0].to, "v2");
+  EXPECT_EQ(fx.messages[0].items, (std::vector<LockItem>{{"z", 9, {}}}));
+  EXPECT_FALSE(s().MayServe("z", Ms(kT + 1)));
+
+  Beat(Ms(kT + 500));
+  EXPECT_EQ(SentTo(last_, Kind::kRelease, "z"), std::set<std::string>{"v2"});
+  Released("v2", {{"z", 9, {}}}, Ms(kT + 501));
+  Beat(Ms(kT + 1000));
+  EXPECT_TRUE(Sent(last_, Kind::kRelease).empty());
+  EXPECT_FALSE(s().releases_pending());
+}
+
+TEST_F(SessionTest, GrantArrivingDuringBackoffIsAnsweredWithRelease) {
+  AckAll(Beat(Ms(kT)), Ms(kT));
+  s().Claim("x", Ms(kT));
+  Deny("v1", {{"x", 1, "B"}}, Ms(kT + 1));
+  Deny("v2", {{"x", 1, "B"}}, Ms(kT + 1));
+  Take(Ms(kT + 1));
+  Grant("v3", {{"x", 1, {}}}, Ms(kT), Ms(kT + 2));
+  const SessionEffects fx = Take(Ms(kT + 2));
+  EXPECT_EQ(SentTo(fx, Kind::kRelease, "x"), std::set<std::string>{"v3"});
+  EXPECT_FALSE(s().MayServe("x", Ms(kT + 2)));
+}
+
+TEST_F(SessionTest, ReleaseOfANameNotHeldSendsNothing) {
+  s().Release("nope", Ms(kT));
+  EXPECT_TRUE(Take(Ms(kT)).messages.empty());
+  EXPECT_FALSE(s().releases_pending());
+}
+
+// ------------------------------------------------------------ incarnations
+
+TEST_F(SessionTest, IgnoresRepliesMeantForAnotherIncarnation) {
+  const std::uint64_t seq = Beat(Ms(kT));
+  for (const std::string& v : voters_) {  // HB_ACK: no deadline.
+    s().Step(FromVoter(Kind::kHbAck, v, VoterInc(v), "A", kOtherInc, {}, 0, seq), Ms(kT));
+  }
+  s().Claim("x", Ms(kT));
+  Take(Ms(kT));
+  for (const std::string& v : voters_) {
+    Grant(v, {{"x", 1, {}}}, Ms(kT), Ms(kT));
+  }
+  EXPECT_FALSE(s().MayServe("x", Ms(kT)));
+
+  AckAll(Beat(Ms(kT + 500)), Ms(kT + 500));
+  s().Claim("y", Ms(kT + 500));
+  Take(Ms(kT + 500));
+  for (const std::string& v : voters_) {  // GRANT: not counted, not even released.
+    s().Step(FromVoter(Kind::kGrant, v, VoterInc(v), "A", kOtherInc, {{"y", 2, {}}}, kT + 500),
+             Ms(kT + 500));
+  }
+  EXPECT_FALSE(s().MayServe("y", Ms(kT + 500)));
+  for (const std::string& v : voters_) {  // DENY: no give-up.
+    s().Step(FromVoter(Kind::kDeny, v, VoterInc(v), "A", kOtherInc, {{"y", 2, "B"}}),
+             Ms(kT + 500));
+  }
+  EXPECT_TRUE(s().claiming("y"));
+  s().Release("y", Ms(kT + 500));
+  for (const std::string& v : voters_) {  // RELEASED: the repetition goes on.
+    s().Step(FromVoter(Kind::kReleased, v, VoterInc(v), "A", kOtherInc, {{"y", 2, {}}}),
+             Ms(kT + 500));
+  }
+  EXPECT_TRUE(s().releases_pending());
+  s().Step(FromVoter(Kind::kNack, "v1", VoterInc("v1"), "A", kOtherInc), Ms(kT + 500));
+  const SessionEffects fx = Take(Ms(kT + 500));
+  EXPECT_TRUE(fx.events.empty());  // Not fatal either.
+  EXPECT_EQ(SentTo(fx, Kind::kRelease, "y"), kAll);  // Only the Release above.
+  EXPECT_EQ(Sent(fx, Kind::kRelease).size(), 3u);
+}
+
+TEST_F(SessionTest, NackForItsOwnIncarnationIsFatal) {
+  Beat(Ms(kT));
+  s().Step(FromVoter(Kind::kNack, "v2", VoterInc("v2"), "A", kInc), Ms(kT));
+  const SessionEffects fx = Take(Ms(kT));
+  ASSERT_EQ(fx.events.size(), 1u);
+  EXPECT_EQ(fx.events[0].kind, LockEvent::Kind::kFatal);
+  EXPECT_NE(fx.events[0].reason.find("v2"), std::string::npos) << fx.events[0].reason;
+  EXPECT_NE(fx.events[0].reason.find("'A'"), std::string::npos) << fx.events[0].reason;
+  EXPECT_NE(fx.events[0].reason.find("another live process"), std::string::npos);
+}
+
+TEST_F(SessionTest, NewVoterIncarnationVoidsItsOldGrantsAtOnce) {
+  Own("x", Ms(kT), {"v1", "v2"});
+  EXPECT_TRUE(s().MayServe("x", Ms(kT + 500)));
+  const std::uint64_t seq = Beat(Ms(kT + 500));
+  // v1 restarted: its ack gives a fresh deadline, but for a new incarnation.
+  s().Step(FromVoter(Kind::kHbAck, "v1", 0x201, "A", kInc, {}, 0, seq), Ms(kT + 510));
+  EXPECT_FALSE(s().MayServe("x", Ms(kT + 510)));
+  // A delayed GRANT from the old incarnation changes nothing.
+  Grant("v1", {{"x", 1, {}}}, Ms(kT + 500), Ms(kT + 511));
+  EXPECT_FALSE(s().MayServe("x", Ms(kT + 511)));
+  s().Tick(Ms(kT + 1000));
+  EXPECT_EQ(CountEvents(Take(Ms(kT + 1000)), LockEvent::Kind::kLost), 1u);
+}
+
+// ------------------------------------------------------------ giving up and back-off
+
+TEST_F(SessionTest, DeniedByAMajorityReportsTheHolderAndReleasesWhatItGot) {
+  AckAll(Beat(Ms(kT)), Ms(kT));
+  s().Claim("x", Ms(kT));
+  Take(Ms(kT));
+  Grant("v3", {{"x", 1, {}}}, Ms(kT), Ms(kT + 1));
+  Deny("v1", {{"x", 1, "B"}}, Ms(kT + 2));
+  EXPECT_TRUE(Take(Ms(kT + 2)).events.empty());  // A majority is still possible.
+  Deny("v2", {{"x", 1, "B"}}, Ms(kT + 3));
+  const SessionEffects fx = Take(Ms(kT + 3));
+  ASSERT_EQ(fx.events.size(), 1u);
+  EXPECT_EQ(fx.events[0].kind, LockEvent::Kind::kDenied);
+  EXPECT_EQ(fx.events[0].name, "x");
+  EXPECT_EQ(fx.events[0].holder, "B");
+  EXPECT_EQ(SentTo(fx, Kind::kRelease, "x"), kAll);
+  EXPECT_FALSE(s().claiming("x"));
+  EXPECT_FALSE(s().MayServe("x", Ms(kT + 3)));
+}
+
+TEST_F(SessionTest, GivesUpAsSoonAsAMajorityIsOutOfReach) {
+  for (std::size_t n = 1; n <= 6; ++n) {
+    std::vector<std::string> voters;
+    for (std::size_t i = 1; i <= n; ++i) {
+      voters.push_back("v" + std::to_string(i));
+    }
+    Make(Options({}, {}, 1, voters));
+    s().Claim("x", Ms(kT));
+    const std::size_t denials_needed = n - Majority(n) + 1;
+    for (std::size_t i = 0; i < denials_needed; ++i) {
+      EXPECT_TRUE(s().claiming("x")) << n << " voters, " << i << " denials";
+      Deny(voters[i], {{"x", 1, "B"}}, Ms(kT));
+    }
+    EXPECT_FALSE(s().claiming("x")) << n << " voters";
+    EXPECT_EQ(CountEvents(Take(Ms(kT)), LockEvent::Kind::kDenied), 1u) << n << " voters";
+  }
+}
+
+TEST_F(SessionTest, ClaimFailsWithoutAMajorityWithinTheClaimTimeout) {
+  const Duration timeout = LockTiming().claim_timeout();
+  AckAll(Beat(Ms(kT)), Ms(kT));
+  s().Claim("x", Ms(kT));
+  Take(Ms(kT));
+  Grant("v1", {{"x", 1, {}}}, Ms(kT), Ms(kT + 1));
+  s().Tick(Ms(kT) + timeout);
+  EXPECT_TRUE(Take(Ms(kT) + timeout).events.empty());
+  EXPECT_TRUE(s().claiming("x"));
+
+  s().Tick(Ms(kT) + timeout + kNanosecond);
+  const SessionEffects fx = Take(Ms(kT) + timeout + kNanosecond);
+  ASSERT_EQ(fx.events.size(), 1u);
+  EXPECT_EQ(fx.events[0].kind, LockEvent::Kind::kFailed);
+  EXPECT_EQ(fx.events[0].name, "x");
+  EXPECT_EQ(SentTo(fx, Kind::kRelease, "x"), kAll);
+  EXPECT_TRUE(Sent(fx, Kind::kClaim).empty());
+  EXPECT_FALSE(s().claiming("x"));
+}
+
+// Denied at kT, claimed again at once; returns how long after kT the next
+// CLAIM went out, probing with a Tick every millisecond.
+Duration BackoffAfterDenial(std::uint64_t seed) {
+  Session s(Options({}, {}, seed), Ms(0));
+  s.Claim("x", Ms(kT));
+  s.TakeEffects(Ms(kT));
+  for (const char* v : {"v1", "v2"}) {
+    s.Step(FromVoter(Kind::kDeny, v, VoterInc(v), "A", kInc, {{"x", 1, "B"}}), Ms(kT));
+  }
+  s.Claim("x", Ms(kT));  // Wanted again: waits for the back-off.
+  SessionEffects fx = s.TakeEffects(Ms(kT));
+  EXPECT_TRUE(Sent(fx, Kind::kClaim).empty());
+  for (std::int64_t ms = 0; ms <= 1001; ++ms) {
+    s.Tick(Ms(kT + ms));
+    fx = s.TakeEffects(Ms(kT + ms));
+    const std::vector<LockMessage> claims = Sent(fx, Kind::kClaim);
+    if (!claims.empty()) {
+      EXPECT_EQ(SentTo(fx, Kind::kClaim, "x"), kAll);
+      EXPECT_EQ(claims[0].items, (std::vector<LockItem>{{"x", 2, {}}}));  // A new number.
+      EXPECT_TRUE(s.claiming("x"));
+      return milliseconds(ms);
+    }
+  }
+  ADD_FAILURE() << "no claim within lease / 2 of the denial";
+  return Duration::max();
+}
+
+TEST_F(SessionTest, ClaimDuringBackoffWaitsAndClaimsAgainWhenBackoffEnds) {
+  const Duration backoff = BackoffAfterDenial(1);
+  EXPECT_LE(backoff, milliseconds(1000) + milliseconds(1));  // Jitter is within lease / 2.
+}
+
+TEST_F(SessionTest, BackoffJitterIsDeterministicPerSeedAndDiffersAcrossSeeds) {
+  std::set<Duration> seen;
+  for (std::uint64_t seed = 1; seed <= 8; ++seed) {
+    const Duration backoff = BackoffAfterDenial(seed);
+    EXPECT_EQ(BackoffAfterDenial(seed), backoff) << "seed " << seed;
+    EXPECT_LE(backoff, milliseconds(1001)) << "seed " << seed;
+    seen.insert(backoff);
+  }
+  EXPECT_GE(seen.size(), 4u);
+}
+
+TEST_F(SessionTest, NameNotWantedAfterBackoffIsForgottenAndClaimedAfreshLater) {
+  s().Claim("x", Ms(kT));
+  Deny("v1", {{"x", 1, "B"}}, Ms(kT));
+  Deny("v2", {{"x", 1, "B"}}, Ms(kT));
+  Take(Ms(kT));
+  for (std::int64_t ms = 0; ms <= 1500; ms += 100) {
+    s().Tick(Ms(kT + ms));
+    EXPECT_TRUE(Sent(Take(Ms(kT + ms)), Kind::kClaim).empty()) << ms;
+  }
+  s().Claim("x", Ms(kT + 1600));  // No back-off pending: at once.
+  const SessionEffects fx = Take(Ms(kT + 1600));
+  EXPECT_EQ(SentTo(fx, Kind::kClaim, "x"), kAll);
+  EXPECT_EQ(Sent(fx, Kind::kClaim)[0].items, (std::vector<LockItem>{{"x", 2, {}}}));
+}
+
+// ------------------------------------------------------------ claims of owned names
+
+TEST_F(SessionTest, ClaimOfAnOwnedNameReportsGrantedAgain) {
+  Own("x", Ms(kT));
+  s().Claim("x", Ms(kT + 1));
+  const SessionEffects fx = Take(Ms(kT + 1));
+  EXPECT_TRUE(fx.messages.empty());
+  ASSERT_EQ(fx.events.size(), 1u);
+  EXPECT_EQ(fx.events[0].kind, LockEvent::Kind::kGranted);
+}
+
+TEST_F(SessionTest, ClaimOfAnOwnedNameWhoseRuleBrokeClaimsWithANewNumber) {
+  Own("x", Ms(kT));
+  s().Claim("x", Ms(kT) + kSpan);  // No Tick noticed the failure yet.
+  const SessionEffects fx = Take(Ms(kT) + kSpan);
+  EXPECT_EQ(SentTo(fx, Kind::kClaim, "x"), kAll);
+  EXPECT_EQ(Sent(fx, Kind::kClaim)[0].items, (std::vector<LockItem>{{"x", 2, {}}}));
+  EXPECT_FALSE(s().MayServe("x", Ms(kT) + kSpan));
+}
+
+// ------------------------------------------------------------ rules switched off
+
+TEST_F(SessionBreakTest, WithoutNoBreakAStaleGrantCountsAgain) {
+  Make(Options(Rules("all-no_break")));
+  const TimePoint v2_lapse = LapseAndRenewV1();
+  // Unsafe: v1 expired the session meanwhile and may have given x away.
+  EXPECT_TRUE(s().MayServe("x", v2_lapse));
+}
+
+TEST_F(SessionTest, WithoutNoBreakAGrantOfAClaimSentBeforeTheDeadlineCounts) {
+  Make(Options(Rules("all-no_break")));
+  s().Claim("x", Ms(kT));
+  Take(Ms(kT));
+  AckAll(Beat(Ms(kT)), Ms(kT + 10));
+  Grant("v1", {{"x", 1, {}}}, Ms(kT), Ms(kT + 11));
+  Grant("v2", {{"x", 1, {}}}, Ms(kT), Ms(kT + 11));
+  EXPECT_TRUE(s().MayServe("x", Ms(kT + 11)));
+}
+
+TEST_F(SessionTest, WithoutClaimNumbersALateGrantOfAReleasedClaimCounts) {
+  Make(Options(Rules("all-claim_numbers")));
+  AckAll(Beat(Ms(kT)), Ms(kT));
+  s().Claim("x", Ms(kT));
+  s().Release("x", Ms(kT + 1));  // The voters free claim 1...
+  s().Claim("x", Ms(kT + 2));
+  Take(Ms(kT + 2));
+  Grant("v1", {{"x", 1, {}}}, Ms(kT), Ms(kT + 3));  // ...but its grants still count.
+  Grant("v2", {{"x", 1, {}}}, Ms(kT), Ms(kT + 3));
+  EXPECT_TRUE(s().MayServe("x", Ms(kT + 3)));
+}
+
+TEST_F(SessionTest, WithoutClaimNumbersALateDenyEndsTheNewClaim) {
+  Make(Options(Rules("all-claim_numbers")));
+  s().Claim("x", Ms(kT));
+  s().Release("x", Ms(kT + 1));
+  s().Claim("x", Ms(kT + 2));
+  Deny("v1", {{"x", 1, "B"}}, Ms(kT + 3));
+  Deny("v2", {{"x", 1, "B"}}, Ms(kT + 3));
+  EXPECT_FALSE(s().claiming("x"));
+  EXPECT_EQ(CountEvents(Take(Ms(kT + 3)), LockEvent::Kind::kDenied), 1u);
+}
+
+TEST_F(SessionTest, WithoutIncarnationEchoGrantsForAnotherIncarnationCount) {
+  Make(Options(Rules("all-incarnation_echo")));
+  AckAll(Beat(Ms(kT)), Ms(kT));
+  s().Claim("x", Ms(kT));
+  for (const char* v : {"v1", "v2"}) {
+    s().Step(FromVoter(Kind::kGrant, v, VoterInc(v), "A", kOtherInc, {{"x", 1, {}}}, kT), Ms(kT));
+  }
+  EXPECT_TRUE(s().MayServe("x", Ms(kT)));  // Unsafe: the voters hold x for the other one.
+}
+
+TEST_F(SessionTest, WithoutIncarnationEchoTheOldProcessDiesOfItsReplacementsNack) {
+  Make(Options(Rules("all-incarnation_echo")));
+  s().Step(FromVoter(Kind::kNack, "v1", VoterInc("v1"), "A", kOtherInc), Ms(kT));
+  EXPECT_EQ(CountEvents(Take(Ms(kT)), LockEvent::Kind::kFatal), 1u);
+}
+
+TEST_F(SessionTest, WithoutSessionMarginTheDeadlineIsSentPlusTheWholeLease) {
+  Make(Options(Rules("all-session_margin")));
+  Own("x", Ms(kT));
+  EXPECT_TRUE(s().MayServe("x", Ms(kT) + kSpan));
+  EXPECT_TRUE(s().MayServe("x", Ms(kT + 2000) - kNanosecond));
+  EXPECT_FALSE(s().MayServe("x", Ms(kT + 2000)));
+}
+
+TEST_F(SessionTest, WithoutReleaseRepeatReleasesOnceAndLeavesStrayGrantsHeld) {
+  Make(Options(Rules("all-release_repeat")));
+  Own("x", Ms(kT));
+  s().Release("x", Ms(kT + 1));
+  EXPECT_EQ(SentTo(Take(Ms(kT + 1)), Kind::kRelease, "x"), kAll);
+  EXPECT_FALSE(s().releases_pending());
+  Beat(Ms(kT + 500));
+  EXPECT_TRUE(Sent(last_, Kind::kRelease).empty());  // Lost once, lost for good.
+  Grant("v2", {{"z", 9, {}}}, Ms(kT), Ms(kT + 501));
+  EXPECT_TRUE(Take(Ms(kT + 501)).messages.empty());  // v2 keeps z for a node that does not want it.
+}
+
+}  // namespace
+}  // namespace tenure::lock

@@ -1,0 +1,421 @@
+// Tests of one voter's share of the name lock table (common/lock/voter.h,
+// DESIGN §4): sessions and their expiry, grants and denials, claim numbers,
+// releases, second incarnations of a node id, and the quiet period after a
+// start. Messages are built by hand; time is TimePoint values made up here.
+#include "common/lock/voter.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "tests/unit/lock/lock_test_util.h"
+
+namespace tenure::lock {
+namespace {
+
+using testing::FromNode;
+using testing::Kind;
+using testing::kNanosecond;
+using testing::LockItem;
+using testing::LockMessage;
+using testing::MakeHeartbeat;
+using testing::Ms;
+using testing::Rules;
+
+constexpr std::uint64_t kVoterInc = 0x7001;
+constexpr std::uint64_t kIncA = 0xA1;
+constexpr std::uint64_t kIncA2 = 0xA2;
+constexpr std::uint64_t kIncB = 0xB1;
+// Well after the quiet period of a voter started at Ms(0).
+constexpr std::int64_t kT = 10'000;
+
+class VoterTest : public ::testing::Test {
+ protected:
+  explicit VoterTest(LockRules rules = {})
+      : voter_(VoterOptions{"v1", kVoterInc, {}, rules}, Ms(0)) {
+    testing::Wake(voter_, Ms(0));  // Its quiet period ends at Ms(2050).
+  }
+
+  void Beat(const std::string& node, std::uint64_t inc, TimePoint now, std::uint64_t seq = 1) {
+    voter_.Step(MakeHeartbeat(node, inc, seq, "v1", now), now);
+  }
+  void Claim(const std::string& node, std::uint64_t inc, std::vector<LockItem> items,
+             TimePoint now) {
+    voter_.Step(FromNode(Kind::kClaim, node, inc, "v1", std::move(items),
+                         ToMillis(now.time_since_epoch())),
+                now);
+  }
+  void ReleaseNames(const std::string& node, std::uint64_t inc, std::vector<LockItem> items,
+                    TimePoint now) {
+    voter_.Step(FromNode(Kind::kRelease, node, inc, "v1", std::move(items)), now);
+  }
+  // `node` (incarnation `inc`) heartbeats and holds `name` under `claim`.
+  void Hold(const std::string& node, std::uint64_t inc, const std::string& name,
+            std::uint64_t claim, TimePoint now) {
+    Beat(node, inc, now);
+    Claim(node, inc, {{name, claim, {}}}, now);
+    ASSERT_EQ(voter_.HolderOf(name), (Holder{node, inc, claim}));
+    voter_.TakeOutbox();
+  }
+
+  Voter voter_;
+};
+
+// ------------------------------------------------------------ sessions
+
+TEST_F(VoterTest, AnswersAHeartbeatWithAnAckEchoingTheNodeIncarnationAndSeq) {
+  Beat("A", kIncA, Ms(kT), 42);
+  const std::vector<LockMessage> out = voter_.TakeOutbox();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].kind, Kind::kHbAck);
+  EXPECT_EQ(out[0].from, "v1");
+  EXPECT_EQ(out[0].from_incarnation, kVoterInc);
+  EXPECT_EQ(out[0].to, "A");
+  EXPECT_EQ(out[0].to_incarnation, kIncA);
+  EXPECT_EQ(out[0].seq, 42u);
+  EXPECT_TRUE(voter_.TakeOutbox().empty());
+}
+
+TEST_F(VoterTest, HolderWhoseSessionLapsedLosesItsNamesToANewClaimant) {
+  Hold("A", kIncA, "x", 1, Ms(kT));
+  const TimePoint lapse = Ms(kT) + milliseconds(2000);  // last_seen + lease.
+  Beat("B", kIncB, lapse - kNanosecond);
+  voter_.TakeOutbox();
+  EXPECT_TRUE(voter_.HasSession("A", kIncA, lapse - kNanosecond));
+  EXPECT_FALSE(voter_.HasSession("A", kIncA, lapse));
+  EXPECT_FALSE(voter_.HasSession("A", kIncA2, lapse - kNanosecond));
+
+  Claim("B", kIncB, {{"x", 7, {}}}, lapse - kNanosecond);  // Still alive: now - seen < lease.
+  std::vector<LockMessage> out = voter_.TakeOutbox();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].kind, Kind::kDeny);
+  EXPECT_EQ(voter_.HolderOf("x"), (Holder{"A", kIncA, 1}));
+
+  Claim("B", kIncB, {{"x", 7, {}}}, lapse);
+  out = voter_.TakeOutbox();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].kind, Kind::kGrant);
+  EXPECT_EQ(out[0].to, "B");
+  EXPECT_EQ(out[0].items, (std::vector<LockItem>{{"x", 7, {}}}));
+  EXPECT_EQ(voter_.HolderOf("x"), (Holder{"B", kIncB, 7}));
+}
+
+TEST_F(VoterTest, HolderThatKeepsHeartbeatingKeepsItsNames) {
+  Hold("A", kIncA, "x", 1, Ms(kT));
+  Beat("B", kIncB, Ms(kT));
+  for (std::int64_t t = kT + 500; t <= kT + 20'000; t += 500) {
+    Beat("A", kIncA, Ms(t));
+    Beat("B", kIncB, Ms(t));
+    voter_.Tick(Ms(t));
+    Claim("B", kIncB, {{"x", 2, {}}}, Ms(t) + milliseconds(250));
+  }
+  EXPECT_EQ(voter_.HolderOf("x"), (Holder{"A", kIncA, 1}));
+}
+
+TEST_F(VoterTest, TickForgetsEntriesOfLapsedHoldersOnly) {
+  Hold("A", kIncA, "x", 1, Ms(kT));
+  Hold("B", kIncB, "y", 1, Ms(kT) + milliseconds(1500));
+  voter_.Tick(Ms(kT) + milliseconds(2000));
+  EXPECT_EQ(voter_.HolderOf("x"), std::nullopt);
+  EXPECT_EQ(voter_.HolderOf("y"), (Holder{"B", kIncB, 1}));
+  EXPECT_TRUE(voter_.TakeOutbox().empty());  // Tick sends nothing.
+}
+
+// ------------------------------------------------------------ grants and denials
+
+TEST_F(VoterTest, GrantsAFreeNameEchoingTheClaimAndItsSentTime) {
+  Beat("A", kIncA, Ms(kT));
+  voter_.TakeOutbox();
+  voter_.Step(FromNode(Kind::kClaim, "A", kIncA, "v1", {{"x", 3, {}}}, 9876), Ms(kT));
+  const std::vector<LockMessage> out = voter_.TakeOutbox();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].kind, Kind::kGrant);
+  EXPECT_EQ(out[0].from, "v1");
+  EXPECT_EQ(out[0].from_incarnation, kVoterInc);
+  EXPECT_EQ(out[0].to, "A");
+  EXPECT_EQ(out[0].to_incarnation, kIncA);
+  EXPECT_EQ(out[0].sent_ms, 9876);
+  EXPECT_EQ(out[0].items, (std::vector<LockItem>{{"x", 3, {}}}));
+  EXPECT_EQ(voter_.HolderOf("x"), (Holder{"A", kIncA, 3}));
+}
+
+TEST_F(VoterTest, DeniesANameHeldByALiveSessionNamingTheHolder) {
+  Hold("A", kIncA, "x", 1, Ms(kT));
+  Beat("B", kIncB, Ms(kT));
+  voter_.TakeOutbox();
+  Claim("B", kIncB, {{"x", 4, {}}}, Ms(kT) + milliseconds(100));
+  const std::vector<LockMessage> out = voter_.TakeOutbox();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].kind, Kind::kDeny);
+  EXPECT_EQ(out[0].to, "B");
+  EXPECT_EQ(out[0].to_incarnation, kIncB);
+  EXPECT_EQ(out[0].items, (std::vector<LockItem>{{"x", 4, "A"}}));
+  EXPECT_EQ(voter_.HolderOf("x"), (Holder{"A", kIncA, 1}));
+}
+
+TEST_F(VoterTest, AnswersABatchOfNamesWithOneGrantAndOneDeny) {
+  Hold("B", kIncB, "y", 1, Ms(kT));
+  Beat("A", kIncA, Ms(kT));
+  voter_.TakeOutbox();
+  Claim("A", kIncA, {{"w", 5, {}}, {"x", 6, {}}, {"y", 7, {}}, {"z", 8, {}}}, Ms(kT));
+  const std::vector<LockMessage> out = voter_.TakeOutbox();
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].kind, Kind::kGrant);
+  EXPECT_EQ(out[0].items, (std::vector<LockItem>{{"w", 5, {}}, {"x", 6, {}}, {"z", 8, {}}}));
+  EXPECT_EQ(out[1].kind, Kind::kDeny);
+  EXPECT_EQ(out[1].items, (std::vector<LockItem>{{"y", 7, "B"}}));
+}
+
+TEST_F(VoterTest, GrantsTheHolderAgainUnderTheSameOrANewerClaim) {
+  Hold("A", kIncA, "x", 3, Ms(kT));
+  Claim("A", kIncA, {{"x", 3, {}}}, Ms(kT) + milliseconds(10));  // A repair.
+  std::vector<LockMessage> out = voter_.TakeOutbox();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].kind, Kind::kGrant);
+  EXPECT_EQ(out[0].items, (std::vector<LockItem>{{"x", 3, {}}}));
+
+  Claim("A", kIncA, {{"x", 9, {}}}, Ms(kT) + milliseconds(20));  // A re-claim.
+  out = voter_.TakeOutbox();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].kind, Kind::kGrant);
+  EXPECT_EQ(voter_.HolderOf("x"), (Holder{"A", kIncA, 9}));
+}
+
+TEST_F(VoterTest, ALateClaimOfAnOlderClaimNumberChangesNothing) {
+  Hold("A", kIncA, "x", 5, Ms(kT));
+  Claim("A", kIncA, {{"x", 4, {}}}, Ms(kT) + milliseconds(10));
+  EXPECT_TRUE(voter_.TakeOutbox().empty());  // Neither GRANT nor DENY.
+  EXPECT_EQ(voter_.HolderOf("x"), (Holder{"A", kIncA, 5}));
+}
+
+TEST_F(VoterTest, IgnoresRepliesMeantForNodes) {
+  Hold("A", kIncA, "x", 5, Ms(kT));
+  for (Kind kind : {Kind::kHbAck, Kind::kNack, Kind::kGrant, Kind::kDeny, Kind::kReleased}) {
+    voter_.Step(FromNode(kind, "A", kIncA, "v1", {{"x", 9, {}}}), Ms(kT));
+  }
+  EXPECT_TRUE(voter_.TakeOutbox().empty());
+  EXPECT_EQ(voter_.HolderOf("x"), (Holder{"A", kIncA, 5}));
+}
+
+// ------------------------------------------------------------ releases
+
+TEST_F(VoterTest, ReleaseFreesANameHeldUnderTheSameOrAnOlderClaim) {
+  Hold("A", kIncA, "x", 5, Ms(kT));
+  Hold("A", kIncA, "y", 5, Ms(kT));
+  ReleaseNames("A", kIncA, {{"x", 5, {}}, {"y", 6, {}}}, Ms(kT));
+  EXPECT_EQ(voter_.HolderOf("x"), std::nullopt);
+  EXPECT_EQ(voter_.HolderOf("y"), std::nullopt);
+  const std::vector<LockMessage> out = voter_.TakeOutbox();
+  ASSERT_EQ(out.size(), 1u);  // One RELEASED for the batch.
+  EXPECT_EQ(out[0].kind, Kind::kReleased);
+  EXPECT_EQ(out[0].to, "A");
+  EXPECT_EQ(out[0].to_incarnation, kIncA);
+  EXPECT_EQ(out[0].items, (std::vector<LockItem>{{"x", 5, {}}, {"y", 6, {}}}));
+}
+
+TEST_F(VoterTest, ALateReleaseOfAnOlderClaimDoesNotFreeANewerGrant) {
+  Hold("A", kIncA, "x", 5, Ms(kT));
+  ReleaseNames("A", kIncA, {{"x", 4, {}}}, Ms(kT));
+  EXPECT_EQ(voter_.HolderOf("x"), (Holder{"A", kIncA, 5}));
+  // It is still acknowledged, or the node would repeat it forever.
+  const std::vector<LockMessage> out = voter_.TakeOutbox();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].kind, Kind::kReleased);
+  EXPECT_EQ(out[0].items, (std::vector<LockItem>{{"x", 4, {}}}));
+}
+
+TEST_F(VoterTest, ReleaseFromAnotherNodeOrIncarnationFreesNothing) {
+  Hold("A", kIncA, "x", 5, Ms(kT));
+  ReleaseNames("B", kIncB, {{"x", 99, {}}}, Ms(kT));
+  ReleaseNames("A", kIncA2, {{"x", 99, {}}}, Ms(kT));
+  EXPECT_EQ(voter_.HolderOf("x"), (Holder{"A", kIncA, 5}));
+}
+
+TEST_F(VoterTest, ReleaseOfAFreeNameIsAcknowledged) {
+  ReleaseNames("A", kIncA, {{"x", 1, {}}}, Ms(kT));
+  const std::vector<LockMessage> out = voter_.TakeOutbox();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].kind, Kind::kReleased);
+}
+
+// ------------------------------------------------------------ incarnations
+
+TEST_F(VoterTest, NacksASecondLiveIncarnationOfANodeId) {
+  Hold("A", kIncA, "x", 1, Ms(kT));
+  Beat("A", kIncA2, Ms(kT) + milliseconds(2000) - kNanosecond, 1);
+  const std::vector<LockMessage> out = voter_.TakeOutbox();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].kind, Kind::kNack);
+  EXPECT_EQ(out[0].from, "v1");
+  EXPECT_EQ(out[0].to, "A");
+  EXPECT_EQ(out[0].to_incarnation, kIncA2);  // Addressed to the newcomer.
+  EXPECT_EQ(voter_.HolderOf("x"), (Holder{"A", kIncA, 1}));
+
+  // The refused newcomer did not renew the old session, and the old one
+  // stays in charge: it is still acknowledged.
+  Beat("A", kIncA, Ms(kT) + milliseconds(2000) - kNanosecond, 2);
+  const std::vector<LockMessage> again = voter_.TakeOutbox();
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].kind, Kind::kHbAck);
+  EXPECT_EQ(again[0].to_incarnation, kIncA);
+}
+
+TEST_F(VoterTest, ClaimsOfARefusedIncarnationCannotTakeTheLiveIncarnationsNames) {
+  Hold("A", kIncA, "x", 1, Ms(kT));
+  Beat("A", kIncA2, Ms(kT) + milliseconds(100));
+  voter_.TakeOutbox();
+  Claim("A", kIncA2, {{"x", 1, {}}}, Ms(kT) + milliseconds(100));
+  const std::vector<LockMessage> out = voter_.TakeOutbox();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].kind, Kind::kDeny);
+  EXPECT_EQ(out[0].to_incarnation, kIncA2);
+  EXPECT_EQ(voter_.HolderOf("x"), (Holder{"A", kIncA, 1}));
+}
+
+TEST_F(VoterTest, AcceptsANewIncarnationOnceTheOldSessionLapsedAndFreesItsNames) {
+  Hold("A", kIncA, "x", 1, Ms(kT));
+  Hold("A", kIncA, "y", 2, Ms(kT));
+  Hold("B", kIncB, "z", 1, Ms(kT) + milliseconds(1000));
+  const TimePoint lapse = Ms(kT) + milliseconds(2000);
+
+  Beat("A", kIncA2, lapse);  // No Tick in between: the heartbeat alone frees them.
+  const std::vector<LockMessage> out = voter_.TakeOutbox();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].kind, Kind::kHbAck);
+  EXPECT_EQ(out[0].to_incarnation, kIncA2);
+  EXPECT_EQ(voter_.HolderOf("x"), std::nullopt);
+  EXPECT_EQ(voter_.HolderOf("y"), std::nullopt);
+  EXPECT_EQ(voter_.HolderOf("z"), (Holder{"B", kIncB, 1}));
+
+  // The old incarnation is the stranger now.
+  Beat("A", kIncA, lapse + milliseconds(1));
+  const std::vector<LockMessage> old = voter_.TakeOutbox();
+  ASSERT_EQ(old.size(), 1u);
+  EXPECT_EQ(old[0].kind, Kind::kNack);
+  EXPECT_EQ(old[0].to_incarnation, kIncA);
+
+  Claim("A", kIncA2, {{"x", 1, {}}}, lapse + milliseconds(2));
+  EXPECT_EQ(voter_.HolderOf("x"), (Holder{"A", kIncA2, 1}));
+}
+
+TEST_F(VoterTest, ANewIncarnationTakesOverALapsedSessionEvenAfterItWasForgotten) {
+  Hold("A", kIncA, "x", 1, Ms(kT));
+  voter_.Tick(Ms(kT) + milliseconds(20'000));  // Forgets the session and the entry.
+  Beat("A", kIncA2, Ms(kT) + milliseconds(20'000));
+  const std::vector<LockMessage> out = voter_.TakeOutbox();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].kind, Kind::kHbAck);
+  EXPECT_EQ(voter_.HolderOf("x"), std::nullopt);
+}
+
+// ------------------------------------------------------------ quiet period
+
+TEST(Voter, IsQuietForLeasePlusMarginFromItsFirstInput) {
+  Voter voter(VoterOptions{"v1", kVoterInc, {}, {}}, Ms(1000));
+  EXPECT_TRUE(voter.Quiet(Ms(1000)));
+  EXPECT_TRUE(voter.Quiet(Ms(60'000)));  // No input yet: the quiet period has not begun.
+  voter.Step(MakeHeartbeat("A", kIncA, 1, "v1", Ms(3000)), Ms(3000));
+  EXPECT_TRUE(voter.Quiet(Ms(3000 + 2050) - kNanosecond));
+  EXPECT_FALSE(voter.Quiet(Ms(3000 + 2050)));
+  voter.Step(MakeHeartbeat("A", kIncA, 2, "v1", Ms(6000)), Ms(6000));  // Only the first counts.
+  EXPECT_FALSE(voter.Quiet(Ms(6000)));
+}
+
+TEST(Voter, QuietPeriodNeverEndsBeforeLeasePlusMarginAfterItsStart) {
+  Voter voter(VoterOptions{"v1", kVoterInc, {}, {}}, Ms(1000));
+  voter.Step(MakeHeartbeat("A", kIncA, 1, "v1", Ms(400)), Ms(400));  // Input dated before start.
+  EXPECT_TRUE(voter.Quiet(Ms(1000 + 2050) - kNanosecond));
+  EXPECT_FALSE(voter.Quiet(Ms(1000 + 2050)));
+}
+
+TEST(Voter, AnswersNoClaimAtAllDuringTheQuietPeriod) {
+  Voter voter(VoterOptions{"v1", kVoterInc, {}, {}}, Ms(0));
+  const TimePoint quiet_end = Ms(2050);
+  // Heartbeats are acknowledged, so that nodes learn the new incarnation.
+  voter.Step(MakeHeartbeat("A", kIncA, 1, "v1", Ms(0)), Ms(0));
+  std::vector<LockMessage> out = voter.TakeOutbox();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].kind, Kind::kHbAck);
+  EXPECT_EQ(out[0].from_incarnation, kVoterInc);
+
+  for (TimePoint t : {Ms(0), Ms(1000), quiet_end - kNanosecond}) {
+    voter.Step(MakeHeartbeat("A", kIncA, 2, "v1", t), t);
+    voter.TakeOutbox();
+    voter.Step(FromNode(Kind::kClaim, "A", kIncA, "v1", {{"x", 1, {}}}, 0), t);
+    EXPECT_TRUE(voter.TakeOutbox().empty());  // Not even a DENY.
+    EXPECT_EQ(voter.HolderOf("x"), std::nullopt);
+  }
+
+  voter.Step(FromNode(Kind::kClaim, "A", kIncA, "v1", {{"x", 1, {}}}, 2050), quiet_end);
+  out = voter.TakeOutbox();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].kind, Kind::kGrant);
+  EXPECT_EQ(voter.HolderOf("x"), (Holder{"A", kIncA, 1}));
+}
+
+TEST(Voter, AcknowledgesReleasesDuringTheQuietPeriod) {
+  Voter voter(VoterOptions{"v1", kVoterInc, {}, {}}, Ms(0));
+  voter.Step(FromNode(Kind::kRelease, "A", kIncA, "v1", {{"x", 1, {}}}), Ms(10));
+  const std::vector<LockMessage> out = voter.TakeOutbox();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].kind, Kind::kReleased);
+}
+
+// ------------------------------------------------------------ rules switched off
+
+class VoterWithout : public VoterTest {
+ protected:
+  explicit VoterWithout(const char* rules) : VoterTest(Rules(rules)) {}
+};
+
+class VoterWithoutClaimNumbers : public VoterWithout {
+ protected:
+  VoterWithoutClaimNumbers() : VoterWithout("all-claim_numbers") {}
+};
+
+TEST_F(VoterWithoutClaimNumbers, ALateReleaseOfAnOlderClaimFreesANewerGrant) {
+  Hold("A", kIncA, "x", 5, Ms(kT));
+  ReleaseNames("A", kIncA, {{"x", 4, {}}}, Ms(kT));
+  EXPECT_EQ(voter_.HolderOf("x"), std::nullopt);  // Unsafe: the node still counts claim 5.
+}
+
+TEST_F(VoterWithoutClaimNumbers, ALateClaimRewindsTheEntryToAnOlderClaim) {
+  Hold("A", kIncA, "x", 5, Ms(kT));
+  Claim("A", kIncA, {{"x", 4, {}}}, Ms(kT));
+  EXPECT_EQ(voter_.HolderOf("x"), (Holder{"A", kIncA, 4}));
+  const std::vector<LockMessage> out = voter_.TakeOutbox();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].kind, Kind::kGrant);
+}
+
+class VoterWithoutQuietPeriod : public VoterWithout {
+ protected:
+  VoterWithoutQuietPeriod() : VoterWithout("all-quiet_period") {}
+};
+
+TEST_F(VoterWithoutQuietPeriod, GrantsAsSoonAsItStarts) {
+  EXPECT_FALSE(voter_.Quiet(Ms(0)));  // Woken at Ms(0) by the fixture.
+  Beat("A", kIncA, Ms(0));
+  voter_.TakeOutbox();
+  Claim("A", kIncA, {{"x", 1, {}}}, Ms(0));
+  const std::vector<LockMessage> out = voter_.TakeOutbox();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].kind, Kind::kGrant);  // Unsafe: a node may still count its previous life.
+}
+
+class VoterWithoutReleaseRepeat : public VoterWithout {
+ protected:
+  VoterWithoutReleaseRepeat() : VoterWithout("all-release_repeat") {}
+};
+
+TEST_F(VoterWithoutReleaseRepeat, FreesButNeverAcknowledges) {
+  Hold("A", kIncA, "x", 5, Ms(kT));
+  ReleaseNames("A", kIncA, {{"x", 5, {}}}, Ms(kT));
+  EXPECT_EQ(voter_.HolderOf("x"), std::nullopt);
+  EXPECT_TRUE(voter_.TakeOutbox().empty());
+}
+
+}  // namespace
+}  // namespace tenure::lock
