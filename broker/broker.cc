@@ -2,12 +2,16 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <fstream>
 #include <optional>
 #include <random>
+#include <sstream>
 
+#include <spdlog/fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <zmq.hpp>
 
+#include "broker/partition.h"
 #include "broker/router_core.h"
 #include "common/base/signals.h"
 #include "common/lock/rules.h"
@@ -85,6 +89,7 @@ class Broker {
       }
       const TimePoint now = Clock::now();
       if (now >= next_tick) {
+        LoadFaults();
         core_.Tick(now);
         if (witness_) {
           witness_->Tick(now);
@@ -118,6 +123,9 @@ class Broker {
     }
     const TimePoint now = Clock::now();
     if (auto* hb = std::get_if<protocol::Heartbeat>(&decoded.value())) {
+      if (!hb->to.empty() && partition_.Blocks(hb->node, hb->to)) {
+        return;
+      }
       if (hb->to.empty()) {
         core_.HandleHeartbeat(peer, *hb, now);
       } else if (hb->to == lock::kWitnessId && witness_) {
@@ -127,6 +135,9 @@ class Broker {
         ToNode(hb->to, env->body);
       }
     } else if (auto* lock = std::get_if<protocol::LockMessage>(&decoded.value())) {
+      if (partition_.Blocks(lock->from, lock->to)) {
+        return;
+      }
       if (lock->to == lock::kWitnessId && witness_) {
         witness_->Step(*lock, now);
         FlushWitness();
@@ -195,8 +206,30 @@ class Broker {
     net::Send(router_, {*route, kSignature, body});
   }
 
+  // Re-reads the test-only fault file; a missing file means no faults.
+  void LoadFaults() {
+    if (config_.fault_file.empty()) {
+      return;
+    }
+    std::ifstream in(config_.fault_file);
+    std::stringstream text;
+    text << in.rdbuf();
+    if (text.str() == fault_text_) {
+      return;
+    }
+    fault_text_ = text.str();
+    if (Status s = partition_.Load(fault_text_); !s.ok()) {
+      spdlog::error("{}", s.message());
+      return;
+    }
+    spdlog::warn("fault file: isolated [{}]", fmt::join(partition_.isolated(), ","));
+  }
+
   void FlushWitness() {
     for (const protocol::LockMessage& m : witness_->TakeOutbox()) {
+      if (partition_.Blocks(m.from, m.to)) {
+        continue;
+      }
       ToNode(m.to, protocol::Encode(m), m.to_incarnation);
     }
   }
@@ -232,6 +265,8 @@ class Broker {
   zmq::socket_t pub_;
   std::uint64_t bad_messages_ = 0;
   std::optional<lock::Voter> witness_;  // Set when the voter list is even.
+  Partition partition_;                 // Test-only faults (--fault-file).
+  std::string fault_text_;
 };
 
 }  // namespace

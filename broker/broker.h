@@ -17,6 +17,7 @@ struct BrokerConfig {
   std::string pub = "tcp://127.0.0.1:5556";
   std::vector<std::string> voters;
   Duration lease = std::chrono::milliseconds(2000);
+  std::string fault_file;  // Test only: see partition.h. Empty = no faults.
 };
 
 // Binds, prints "broker ready router=<endpoint> pub=<endpoint>" on stdout, and

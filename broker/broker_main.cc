@@ -25,6 +25,9 @@ int main(int argc, char** argv) {
       ->delimiter(',')
       ->check(tenure::config::NodeIdValidator());
   app.add_option("--lease", lease, "Session lease (ms, or with a unit: 2s)");
+  app.add_option("--fault-file", config.fault_file,
+                 "TESTS ONLY: a file of 'isolate NODE' lines, re-read every tick, that drops "
+                 "lock traffic across the partition");
   app.add_option("--log-level", log_level, "Log level")
       ->check(CLI::IsMember(tenure::log::LevelNames()));
   tenure::config::AddConfigFile(app, "broker");

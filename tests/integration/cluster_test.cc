@@ -3,6 +3,7 @@
 #include "tests/integration/cluster.h"
 
 #include <chrono>
+#include <fstream>
 #include <map>
 #include <set>
 
@@ -189,6 +190,61 @@ TEST_F(ThreeNodes, RestartedVoterIsWonBackWithoutDoubleOwnership) {
   nlohmann::json e = cluster_.ClientJson({"get", "entity_1", "--via", "foo"});
   EXPECT_EQ(e["owner"], "foo");
   EXPECT_EQ(e["epoch"], 1) << "foo never lost it: no second tenure";
+}
+
+TEST(MinorityPartition, MinorityStopsServingAndTheMajorityTakesOver) {
+  Cluster cluster(ClusterOptions{kThree, 2000});
+  const std::string faults = cluster.path("faults");
+  std::ofstream(faults) << "";
+  cluster.StartBroker({"--fault-file", faults});
+  for (const std::string& id : kThree) cluster.StartNode(id);
+  ASSERT_EQ(cluster.Client({"create", "entity_1", "initialized", "--via", "foo"}).exit, 0);
+
+  std::ofstream(faults) << "isolate foo\n";  // foo alone: a minority of one.
+  ASSERT_TRUE(
+      WaitFor([&] { return cluster.broker().Log().find("isolated [foo]") != std::string::npos; },
+              milliseconds(5000)));
+  // Writes through bar are forwarded to foo while foo's grants last; then the
+  // majority takes over. Write until a node of the majority answers as owner.
+  std::uint64_t version = 0;
+  const bool taken = WaitFor(
+      [&] {
+        CommandResult r = RunCommand({BinDir() + "/client", "--broker", cluster.router(), "--json",
+                                      "--timeout", "1000", "set", "entity_1",
+                                      version % 2 == 0 ? "working" : "finalized", "--via", "bar"});
+        nlohmann::json e = nlohmann::json::parse(r.out, nullptr, false);
+        if (r.exit != 0 || !e.is_object()) return false;
+        version = e["version"].get<std::uint64_t>();
+        return e["owner"] != "foo";
+      },
+      milliseconds(15000));
+  ASSERT_TRUE(taken) << cluster.node("bar").Log();
+  // From then on foo never answers with an older version.
+  for (int i = 0; i < 5; ++i) {
+    CommandResult r = RunCommand({BinDir() + "/client", "--broker", cluster.router(), "--json",
+                                  "--timeout", "1000", "get", "entity_1", "--via", "foo"});
+    nlohmann::json e = nlohmann::json::parse(r.out, nullptr, false);
+    ASSERT_TRUE(e.is_object()) << r.out << r.err;
+    if (r.exit == 0) {
+      EXPECT_GE(e["version"].get<std::uint64_t>(), version) << r.out;
+    } else {
+      EXPECT_EQ(e["error"], "unavailable") << r.out;
+    }
+  }
+  EXPECT_TRUE(WaitFor(
+      [&] { return cluster.node("foo").Log().find("lost 'entity_1'") != std::string::npos; },
+      milliseconds(5000)));
+
+  std::ofstream(faults) << "";  // Heal: foo rejoins and reads the new state.
+  const bool healed = WaitFor(
+      [&] {
+        CommandResult r = RunCommand({BinDir() + "/client", "--broker", cluster.router(), "--json",
+                                      "--timeout", "1000", "get", "entity_1", "--via", "foo"});
+        nlohmann::json e = nlohmann::json::parse(r.out, nullptr, false);
+        return r.exit == 0 && e.is_object() && e["version"].get<std::uint64_t>() == version;
+      },
+      milliseconds(15000));
+  EXPECT_TRUE(healed);
 }
 
 TEST(EarlyStart, NodeWithoutQuorumServesNothingUntilOneArrives) {
