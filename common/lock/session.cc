@@ -170,6 +170,13 @@ void Session::Claim(const std::string& name, TimePoint now) {
       }
       return;
     case Phase::kBackoff:
+      if (!n.holder.empty()) {
+        // Denied moments ago: send this request to the holder now rather
+        // than claim again (and be denied again) after the back-off.
+        effects_.events.push_back(
+            {LockEvent::Kind::kDenied, name, n.holder, "held by another node"});
+        return;
+      }
       n.wanted = true;
       return;
   }

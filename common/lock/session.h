@@ -30,6 +30,7 @@
 // | kOwned -> (none)         | Tick (rule failed)           | Lost    |
 // | any -> (none)            | Release                      |         |
 // | kBackoff -> kClaiming    | Tick (still wanted)          |         |
+// | kBackoff (holder known)  | Claim                        | Denied  |
 //
 // Guarantees: MayServe(name) is true only in kOwned and only while the rule
 // holds at `now`; it is evaluated from scratch at every call (no caching).
