@@ -160,6 +160,10 @@ class Broker {
         core_.HandleGoodbye(peer, ev->node);  // Published with the broker's own news.
         return;
       }
+      if (ev->entity_id.empty()) {
+        Drop("membership news comes from the broker only");
+        return;
+      }
       const std::string topic = protocol::TopicFor(*ev);
       net::Send(pub_, {topic, kSignature, env->body});
     }

@@ -86,8 +86,8 @@ struct Reply {
 };
 
 // node -> voter (through the broker), every lease/4: keeps the node's session
-// alive at that voter. The broker learns liveness from every heartbeat it
-// routes; one with an empty `to` is for the broker alone.
+// alive at that voter. One with an empty `to` is for the broker alone: only
+// those tell the broker a node is alive.
 struct Heartbeat {
   std::string node;
   std::uint64_t incarnation = 0;

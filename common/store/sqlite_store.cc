@@ -284,9 +284,9 @@ constexpr std::array<std::string_view, kSqlCount> kSqlText = {
     // kList
     "SELECT id, state, version, owner_node, owner_epoch, updated_at FROM entities"
     " WHERE id > ?1 ORDER BY id LIMIT ?2",
-    // kHistory
-    "SELECT id, node, epoch, acquired_at, released_at, reason FROM ownership"
-    " WHERE id = ?1 ORDER BY epoch",
+    // kHistory: the newest 1000 tenures (what one reply can carry), oldest first.
+    "SELECT id, node, epoch, acquired_at, released_at, reason FROM ("
+    "SELECT * FROM ownership WHERE id = ?1 ORDER BY epoch DESC LIMIT 1000) ORDER BY epoch",
 };
 
 using Param = std::variant<std::int64_t, std::string_view>;

@@ -86,7 +86,7 @@ struct ListOp {
   std::string after;
 };
 
-// Read the tenures of `id`, oldest first.
+// Read the newest 1000 tenures of `id` (what one reply carries), oldest first.
 struct HistoryOp {
   std::string id;
 };

@@ -194,6 +194,15 @@ NodeView FullNode(std::string id) {
   return {std::move(id), true, true, 0xfeedfacecafebeefULL, 12, 250};
 }
 
+TenureView FullTenure(std::uint64_t epoch) {
+  return {"node-a", epoch, "2024-05-01T12:00:00.000Z", "2024-05-01T12:10:00.250Z", "passivated"};
+}
+
+// The tenure that lasts: no end, no reason yet.
+TenureView OpenTenure(std::uint64_t epoch) {
+  return {"node-b", epoch, "2024-05-01T12:10:00.300Z", "", ""};
+}
+
 Request FullRequest(Op op) {
   Request r;
   r.request_id = 99;
@@ -204,6 +213,7 @@ Request FullRequest(Op op) {
   r.if_version = 3;
   r.limit = 50;
   r.via = "node-b";
+  r.forwarded = true;
   return r;
 }
 
@@ -216,6 +226,7 @@ Reply FullReply() {
   r.entity = FullEntity("entity_1");
   r.entities = {FullEntity("a"), FullEntity("b")};
   r.nodes = {FullNode("node-a"), FullNode("node-b")};
+  r.tenures = {FullTenure(1), OpenTenure(2)};
   r.actual_state = "working";
   r.actual_version = 0;  // Present although zero.
   return r;
@@ -227,7 +238,40 @@ Event FullEvent(Event::Kind kind) {
   return {kind, "entity_1", "finalized", 9, 4, "node-a", "passivated"};
 }
 
-constexpr Op kAllOps[] = {Op::kGet, Op::kSet, Op::kCreate, Op::kList, Op::kNodes};
+// A lock message with several items, the holder set on some and absent on
+// others (the codec does not tie `holder` to DENY; the voter does).
+LockMessage FullLock(LockMessage::Kind kind) {
+  LockMessage m;
+  m.kind = kind;
+  m.from = "node-a";
+  m.from_incarnation = 0x0123456789abcdefULL;
+  m.to = "@broker";
+  m.to_incarnation = 0xfedcba9876543210ULL;
+  m.seq = 17;
+  m.sent_ms = 123456789;
+  m.items = {{"entity_1", 3, "node-b"},
+             {"entity_2", 4, ""},
+             {std::string("a\0b\xff", 4), std::numeric_limits<std::uint64_t>::max(), "node-c"},
+             {"entity_4", 0, ""}};
+  return m;
+}
+
+// Only the required keys set: kind, from, from_inc, to.
+LockMessage MinimalLock(LockMessage::Kind kind) {
+  LockMessage m;
+  m.kind = kind;
+  m.from = "v";
+  m.from_incarnation = 1;
+  m.to = "n";
+  return m;
+}
+
+constexpr Op kAllOps[] = {Op::kGet,   Op::kSet,   Op::kCreate, Op::kList,
+                          Op::kNodes, Op::kWhere, Op::kHistory};
+constexpr LockMessage::Kind kAllLockKinds[] = {
+    LockMessage::Kind::kHbAck,   LockMessage::Kind::kNack, LockMessage::Kind::kClaim,
+    LockMessage::Kind::kGrant,   LockMessage::Kind::kDeny, LockMessage::Kind::kRelease,
+    LockMessage::Kind::kReleased};
 constexpr Event::Kind kAllKinds[] = {Event::Kind::kChanged, Event::Kind::kActivated,
                                      Event::Kind::kPassivated, Event::Kind::kNodeUp,
                                      Event::Kind::kNodeDown};
@@ -256,6 +300,13 @@ std::vector<std::string> ValidBodies() {
   out.push_back(Encode(entity_only));
   out.push_back(Encode(FullHeartbeat()));
   out.push_back(Encode(Heartbeat{}));
+  Reply history;
+  history.tenures = {FullTenure(1), OpenTenure(2)};
+  out.push_back(Encode(history));
+  for (LockMessage::Kind kind : kAllLockKinds) {
+    out.push_back(Encode(FullLock(kind)));
+    out.push_back(Encode(MinimalLock(kind)));
+  }
   for (Event::Kind kind : kAllKinds) {
     out.push_back(Encode(FullEvent(kind)));
     Event minimal;
@@ -290,13 +341,14 @@ TEST(CodecRoundTrip, RequestWithEachOptionalFieldAlone) {
   Request base;
   base.request_id = 5;
   base.op = Op::kSet;
-  std::vector<Request> cases(6, base);
+  std::vector<Request> cases(7, base);
   cases[0].entity_id = "e";
   cases[1].state = "working";
   cases[2].expect = "finalized";
   cases[3].if_version = 0;  // Zero is a real version to compare against, not "absent".
   cases[4].limit = 1;
   cases[5].via = "n";
+  cases[6].forwarded = true;
   for (const Request& r : cases) ExpectRoundTrip(r);
 }
 
@@ -389,7 +441,8 @@ TEST(CodecRoundTrip, HeartbeatWithAndWithoutOptionalFields) {
                      std::numeric_limits<std::uint64_t>::max(),
                      std::numeric_limits<std::int64_t>::min(),
                      false,
-                     std::numeric_limits<std::uint32_t>::max(), {}};
+                     std::numeric_limits<std::uint32_t>::max(),
+                     {}};
   ExpectRoundTrip(extremes);
   extremes.sent_ms = std::numeric_limits<std::int64_t>::max();
   ExpectRoundTrip(extremes);
@@ -408,6 +461,132 @@ TEST(CodecRoundTrip, EventOfEveryKindWithAndWithoutOptionalFields) {
 
 TEST(CodecRoundTrip, NodeEventAsTheBrokerPublishesIt) {
   ExpectRoundTrip(Event{Event::Kind::kNodeDown, {}, {}, 0, 0, "node-a", "session expired"});
+}
+
+TEST(CodecRoundTrip, HeartbeatToAVoterAndToTheBroker) {
+  Heartbeat to_voter{"node-a", 5, 6, 7, true, 2, "node-b"};
+  ExpectRoundTrip(to_voter);
+  EXPECT_EQ(static_cast<unsigned char>(Encode(to_voter)[0]), 0x88);  // Seven keys and `to`.
+  to_voter.to = "@broker";  // The witness voter (lock::kWitnessId).
+  ExpectRoundTrip(to_voter);
+  Heartbeat to_broker = to_voter;
+  to_broker.to.clear();
+  ExpectRoundTrip(to_broker);
+  // For the broker alone: `to` is left out, not sent empty.
+  EXPECT_EQ(static_cast<unsigned char>(Encode(to_broker)[0]), 0x87);
+  EXPECT_EQ(Encode(to_broker).find("\xa2to"), std::string::npos);
+}
+
+TEST(CodecRoundTrip, ForwardedRequestAsANodeSendsIt) {
+  Request r;
+  r.request_id = 41;
+  r.op = Op::kSet;
+  r.entity_id = "entity_1";
+  r.state = "working";
+  r.via = "node-b";  // The holder.
+  r.forwarded = true;
+  ExpectRoundTrip(r);
+  EXPECT_EQ(Hex(Encode(r)), Hex(mp::Map({{"t", mp::Str("req")},
+                                         {"rid", mp::Uint(41)},
+                                         {"op", mp::Str("set")},
+                                         {"id", mp::Str("entity_1")},
+                                         {"state", mp::Str("working")},
+                                         {"via", mp::Str("node-b")},
+                                         {"forwarded", mp::Bool(true)}})));
+  // Not forwarded: the key is left out, and an explicit false means the same.
+  r.forwarded = false;
+  ExpectRoundTrip(r);
+  EXPECT_EQ(Encode(r).find("forwarded"), std::string::npos);
+  const std::string explicit_false = mp::Map({{"t", mp::Str("req")},
+                                              {"rid", mp::Uint(41)},
+                                              {"op", mp::Str("get")},
+                                              {"forwarded", mp::Bool(false)}});
+  EXPECT_FALSE(DecodeAs<Request>(explicit_false).forwarded);
+}
+
+TEST(CodecRoundTrip, WhereAndHistoryRequests) {
+  for (Op op : {Op::kWhere, Op::kHistory}) {
+    SCOPED_TRACE(std::string(OpName(op)));
+    Request r;
+    r.request_id = 3;
+    r.op = op;
+    r.entity_id = "entity_1";
+    ExpectRoundTrip(r);
+    EXPECT_EQ(DecodeAs<Request>(Encode(r)).op, op);
+  }
+}
+
+TEST(CodecRoundTrip, HistoryReplyWithTenures) {
+  Reply r;
+  r.request_id = 6;
+  r.tenures = {FullTenure(1), FullTenure(2), OpenTenure(3)};
+  r.tenures[1].reason = "lost";
+  r.tenures[0].epoch = std::numeric_limits<std::uint64_t>::max();
+  ExpectRoundTrip(r);
+  const Reply decoded = DecodeAs<Reply>(Encode(r));
+  ASSERT_EQ(decoded.tenures.size(), 3u);
+  EXPECT_EQ(decoded.tenures[1].reason, "lost");  // Order kept: oldest first.
+  EXPECT_TRUE(decoded.tenures[2].released_at.empty());
+  EXPECT_FALSE(decoded.entity.has_value());
+}
+
+TEST(CodecRoundTrip, HistoryReplyWithExactlyTheMaximumTenures) {
+  Reply r;
+  r.request_id = 7;
+  for (std::size_t i = 0; i < kListRowsMax; ++i) r.tenures.push_back(FullTenure(i + 1));
+  ExpectRoundTrip(r);
+}
+
+TEST(CodecRoundTrip, LockMessageOfEveryKindWithSeveralItems) {
+  for (LockMessage::Kind kind : kAllLockKinds) {
+    SCOPED_TRACE(std::string(LockKindName(kind)));
+    const LockMessage m = FullLock(kind);
+    ExpectRoundTrip(m);
+    const LockMessage decoded = DecodeAs<LockMessage>(Encode(m));
+    EXPECT_EQ(decoded.kind, kind);
+    ASSERT_EQ(decoded.items.size(), 4u);
+    EXPECT_EQ(decoded.items[0].holder, "node-b");
+    EXPECT_TRUE(decoded.items[1].holder.empty());
+    EXPECT_EQ(decoded.items[2].claim, std::numeric_limits<std::uint64_t>::max());
+  }
+}
+
+TEST(CodecRoundTrip, LockMessageOfEveryKindWithOnlyRequiredFields) {
+  for (LockMessage::Kind kind : kAllLockKinds) {
+    SCOPED_TRACE(std::string(LockKindName(kind)));
+    ExpectRoundTrip(MinimalLock(kind));
+    // Every key is sent, zero or not; `items` is an empty array.
+    EXPECT_EQ(static_cast<unsigned char>(Encode(MinimalLock(kind))[0]), 0x89);
+    // A peer that leaves the optional keys out is understood too.
+    const LockMessage decoded =
+        DecodeAs<LockMessage>(mp::Map({{"t", mp::Str("lock")},
+                                       {"kind", mp::Str(LockKindName(kind))},
+                                       {"from", mp::Str("v")},
+                                       {"from_inc", mp::Uint(1)},
+                                       {"to", mp::Str("n")}}));
+    EXPECT_EQ(decoded, MinimalLock(kind));
+  }
+}
+
+TEST(CodecRoundTrip, LockMessageIntegerExtremes) {
+  LockMessage m = FullLock(LockMessage::Kind::kGrant);
+  m.from_incarnation = std::numeric_limits<std::uint64_t>::max();
+  m.to_incarnation = std::numeric_limits<std::uint64_t>::max();
+  m.seq = std::numeric_limits<std::uint64_t>::max();
+  m.sent_ms = std::numeric_limits<std::int64_t>::min();
+  ExpectRoundTrip(m);
+  m.sent_ms = std::numeric_limits<std::int64_t>::max();
+  ExpectRoundTrip(m);
+  m.sent_ms = -1;
+  ExpectRoundTrip(m);
+}
+
+TEST(CodecRoundTrip, LockMessageWithExactlyTheMaximumItems) {
+  LockMessage m = MinimalLock(LockMessage::Kind::kClaim);
+  for (std::size_t i = 0; i < kListRowsMax; ++i) {
+    m.items.push_back({"entity_" + std::to_string(i), i, i % 2 == 0 ? "" : "node-b"});
+  }
+  ExpectRoundTrip(m);
 }
 
 TEST(CodecRoundTrip, BodyOfExactlyTheMaximumSizeIsAccepted) {
@@ -429,6 +608,11 @@ TEST(CodecNames, OpNamesRoundTrip) {
   EXPECT_EQ(OpName(Op::kCreate), "create");
   EXPECT_EQ(OpName(Op::kList), "list");
   EXPECT_EQ(OpName(Op::kNodes), "nodes");
+  EXPECT_EQ(OpName(Op::kWhere), "where");
+  EXPECT_EQ(OpName(Op::kHistory), "history");
+  EXPECT_EQ(ParseOp("where"), Op::kWhere);
+  EXPECT_EQ(ParseOp("history"), Op::kHistory);
+  EXPECT_FALSE(ParseOp("watch").has_value());  // A subscription, not an op.
   EXPECT_FALSE(ParseOp("GET").has_value());
   EXPECT_FALSE(ParseOp("").has_value());
   EXPECT_FALSE(ParseOp("delete").has_value());
@@ -440,6 +624,27 @@ TEST(CodecNames, EventKindNames) {
   EXPECT_EQ(EventKindName(Event::Kind::kPassivated), "passivated");
   EXPECT_EQ(EventKindName(Event::Kind::kNodeUp), "node_up");
   EXPECT_EQ(EventKindName(Event::Kind::kNodeDown), "node_down");
+}
+
+TEST(CodecNames, LockKindNames) {
+  EXPECT_EQ(LockKindName(LockMessage::Kind::kHbAck), "hb_ack");
+  EXPECT_EQ(LockKindName(LockMessage::Kind::kNack), "nack");
+  EXPECT_EQ(LockKindName(LockMessage::Kind::kClaim), "claim");
+  EXPECT_EQ(LockKindName(LockMessage::Kind::kGrant), "grant");
+  EXPECT_EQ(LockKindName(LockMessage::Kind::kDeny), "deny");
+  EXPECT_EQ(LockKindName(LockMessage::Kind::kRelease), "release");
+  EXPECT_EQ(LockKindName(LockMessage::Kind::kReleased), "released");
+  // Each name decodes back to its kind.
+  for (LockMessage::Kind kind : kAllLockKinds) {
+    LockMessage m = MinimalLock(kind);
+    EXPECT_EQ(DecodeAs<LockMessage>(mp::Map({{"t", mp::Str("lock")},
+                                             {"kind", mp::Str(LockKindName(kind))},
+                                             {"from", mp::Str("v")},
+                                             {"from_inc", mp::Uint(1)},
+                                             {"to", mp::Str("n")}}))
+                  .kind,
+              kind);
+  }
 }
 
 // ------------------------------------------------------------ exact bytes
@@ -465,6 +670,57 @@ TEST(CodecBytes, GetReplyMatchesTheProtocolDocument) {
             "6f 6f a6 65 6e 74 69 74 79 85 a2 69 64 a8 65 6e 74 69 74 79 5f 31 a5 73 74 61 74 65 "
             "a7 77 6f 72 6b 69 6e 67 a7 76 65 72 73 69 6f 6e 02 a5 6f 77 6e 65 72 a3 66 6f 6f a5 "
             "65 70 6f 63 68 01");
+}
+
+// The CLAIM example of docs/PROTOCOL.md §10; if this changes, so must the doc.
+TEST(CodecBytes, ClaimMatchesTheProtocolDocument) {
+  LockMessage m;
+  m.kind = LockMessage::Kind::kClaim;
+  m.from = "foo";
+  m.from_incarnation = 7;
+  m.to = "bar";
+  m.sent_ms = 1000;
+  m.items = {{"entity_1", 3, ""}};
+  EXPECT_EQ(Hex(Encode(m)),
+            "89 a1 74 a4 6c 6f 63 6b a4 6b 69 6e 64 a5 63 6c 61 69 6d a4 66 72 6f 6d a3 66 6f 6f "
+            "a8 66 72 6f 6d 5f 69 6e 63 07 a2 74 6f a3 62 61 72 a6 74 6f 5f 69 6e 63 00 a3 73 65 "
+            "71 00 a7 73 65 6e 74 5f 6d 73 cd 03 e8 a5 69 74 65 6d 73 91 82 a4 6e 61 6d 65 a8 65 "
+            "6e 74 69 74 79 5f 31 a5 63 6c 61 69 6d 03");
+}
+
+TEST(CodecBytes, LockMessageCarriesEveryKeyAndItemsLeaveAnAbsentHolderOut) {
+  LockMessage m = MinimalLock(LockMessage::Kind::kDeny);
+  m.items = {{"a", 1, "node-b"}, {"b", 2, ""}};
+  const std::string expected =
+      mp::Map({{"t", mp::Str("lock")},
+               {"kind", mp::Str("deny")},
+               {"from", mp::Str("v")},
+               {"from_inc", mp::Uint(1)},
+               {"to", mp::Str("n")},
+               {"to_inc", mp::Uint(0)},
+               {"seq", mp::Uint(0)},
+               {"sent_ms", mp::Int(0)},
+               {"items", mp::Array({mp::Map({{"name", mp::Str("a")},
+                                             {"claim", mp::Uint(1)},
+                                             {"holder", mp::Str("node-b")}}),
+                                    mp::Map({{"name", mp::Str("b")}, {"claim", mp::Uint(2)}})})}});
+  EXPECT_EQ(Hex(Encode(m)), Hex(expected));
+}
+
+TEST(CodecBytes, TenureObjectsCarryAllTheirKeys) {
+  Reply r;
+  r.request_id = 1;
+  r.tenures = {OpenTenure(2)};
+  const std::string expected =
+      mp::Map({{"t", mp::Str("rep")},
+               {"rid", mp::Uint(1)},
+               {"code", mp::Str("ok")},
+               {"tenures", mp::Array({mp::Map({{"node", mp::Str("node-b")},
+                                               {"epoch", mp::Uint(2)},
+                                               {"acquired_at", mp::Str("2024-05-01T12:10:00.300Z")},
+                                               {"released_at", mp::Str("")},
+                                               {"reason", mp::Str("")}})})}});
+  EXPECT_EQ(Hex(Encode(r)), Hex(expected));
 }
 
 TEST(CodecBytes, EncodeUsesTheSmallestIntegerAndStringForms) {
@@ -551,15 +807,41 @@ TEST(CodecDecode, IgnoresUnknownKeysInsideNestedObjects) {
   EXPECT_EQ(r.nodes[0].id, "n");
 }
 
+TEST(CodecDecode, IgnoresUnknownKeysInLockBodiesItemsAndTenures) {
+  const std::string item = mp::Map(
+      {{"name", mp::Str("e")}, {"claim", mp::Uint(2)}, {"lease_hint", mp::Array({mp::Uint(1)})}});
+  const std::string lock = mp::Map({{"t", mp::Str("lock")},
+                                    {"kind", mp::Str("grant")},
+                                    {"from", mp::Str("v")},
+                                    {"from_inc", mp::Uint(1)},
+                                    {"to", mp::Str("n")},
+                                    {"term", mp::Uint(9)},
+                                    {"items", mp::Array({item})}});
+  const LockMessage m = DecodeAs<LockMessage>(lock);
+  ASSERT_EQ(m.items.size(), 1u);
+  EXPECT_EQ(m.items[0].name, "e");
+  EXPECT_EQ(m.items[0].claim, 2u);
+  const std::string tenure =
+      mp::Map({{"node", mp::Str("n")}, {"epoch", mp::Uint(4)}, {"host", mp::Str("h")}});
+  const Reply r = DecodeAs<Reply>(mp::Map({{"t", mp::Str("rep")},
+                                           {"rid", mp::Uint(1)},
+                                           {"code", mp::Str("ok")},
+                                           {"tenures", mp::Array({tenure})}}));
+  ASSERT_EQ(r.tenures.size(), 1u);
+  EXPECT_EQ(r.tenures[0], (TenureView{"n", 4, "", "", ""}));
+}
+
 TEST(CodecDecode, EmptyListsAreTheSameAsAbsentOnes) {
   const std::string body = mp::Map({{"t", mp::Str("rep")},
                                     {"rid", mp::Uint(1)},
                                     {"code", mp::Str("ok")},
                                     {"entities", mp::Array({})},
-                                    {"nodes", mp::Array({})}});
+                                    {"nodes", mp::Array({})},
+                                    {"tenures", mp::Array({})}});
   Reply r = DecodeAs<Reply>(body);
   EXPECT_TRUE(r.entities.empty());
   EXPECT_TRUE(r.nodes.empty());
+  EXPECT_TRUE(r.tenures.empty());
 }
 
 TEST(CodecDecode, TypeIsDecidedByTheTKeyOnly) {
@@ -786,10 +1068,154 @@ TEST(CodecReject, UnknownEventKind) {
   }
 }
 
+TEST(CodecReject, UnknownLockKind) {
+  for (std::string_view kind : {"", "HB_ACK", "hb-ack", "ack", "heartbeat", "grant ", "Claim",
+                                "releases", "nak", "forward"}) {
+    EXPECT_TRUE(IsBadRequest(mp::Map({{"t", mp::Str("lock")},
+                                      {"kind", mp::Str(kind)},
+                                      {"from", mp::Str("v")},
+                                      {"from_inc", mp::Uint(1)},
+                                      {"to", mp::Str("n")}})))
+        << kind;
+  }
+}
+
+// ------------------------------------------------------------ rejections: lock bodies
+
+// A valid CLAIM body with one item, as hand-built fields to break one by one.
+mp::Fields LockFields(const std::string& items) {
+  return {{"t", mp::Str("lock")},    {"kind", mp::Str("claim")}, {"from", mp::Str("node-a")},
+          {"from_inc", mp::Uint(5)}, {"to", mp::Str("node-b")},  {"to_inc", mp::Uint(0)},
+          {"seq", mp::Uint(0)},      {"sent_ms", mp::Int(1000)}, {"items", items}};
+}
+
+std::string ItemMap(const std::string& claim) {
+  return mp::Map({{"name", mp::Str("entity_1")}, {"claim", claim}});
+}
+
+TEST(CodecLock, HandBuiltBodyIsValid) {
+  const LockMessage m =
+      DecodeAs<LockMessage>(mp::Map(LockFields(mp::Array({ItemMap(mp::Uint(3))}))));
+  EXPECT_EQ(m.kind, LockMessage::Kind::kClaim);
+  EXPECT_EQ(m.from, "node-a");
+  EXPECT_EQ(m.from_incarnation, 5u);
+  EXPECT_EQ(m.to, "node-b");
+  EXPECT_EQ(m.sent_ms, 1000);
+  ASSERT_EQ(m.items.size(), 1u);
+  EXPECT_EQ(m.items[0], (LockItem{"entity_1", 3, ""}));
+}
+
+TEST(CodecLock, RejectsAMissingKindFromFromIncOrTo) {
+  const mp::Fields valid = LockFields(mp::Array({ItemMap(mp::Uint(3))}));
+  for (std::string_view key : {"kind", "from", "from_inc", "to"}) {
+    EXPECT_TRUE(IsBadRequest(mp::Map(mp::Without(valid, key)))) << key;
+  }
+  // The others may be left out.
+  for (std::string_view key : {"to_inc", "seq", "sent_ms", "items"}) {
+    EXPECT_TRUE(SafeDecode(mp::Map(mp::Without(valid, key))).ok()) << key;
+  }
+}
+
+TEST(CodecLock, RejectsItemsThatAreNotAnArray) {
+  for (const std::string& items :
+       {mp::Nil(), mp::Map({}), ItemMap(mp::Uint(3)), mp::Str("entity_1"), mp::Uint(1),
+        mp::Bin("x"), mp::Bool(true)}) {
+    EXPECT_TRUE(IsBadRequest(mp::Map(LockFields(items)))) << Hex(items);
+  }
+}
+
+TEST(CodecLock, RejectsAnItemThatIsNotAMap) {
+  for (const std::string& item : {mp::Str("entity_1"), mp::Uint(3), mp::Nil(),
+                                  mp::Array({mp::Str("entity_1"), mp::Uint(3)}), mp::Bool(false)}) {
+    EXPECT_TRUE(IsBadRequest(mp::Map(LockFields(mp::Array({item}))))) << Hex(item);
+    // Also after a valid item: every item is checked, not just the first.
+    EXPECT_TRUE(IsBadRequest(mp::Map(LockFields(mp::Array({ItemMap(mp::Uint(3)), item})))))
+        << Hex(item);
+  }
+}
+
+TEST(CodecLock, RejectsAnItemWithoutNameOrClaim) {
+  const std::string no_name = mp::Map({{"claim", mp::Uint(3)}, {"holder", mp::Str("node-b")}});
+  const std::string no_claim = mp::Map({{"name", mp::Str("e")}, {"holder", mp::Str("node-b")}});
+  for (const std::string& item : {no_name, no_claim, mp::Map({})}) {
+    EXPECT_TRUE(IsBadRequest(mp::Map(LockFields(mp::Array({item}))))) << Hex(item);
+    EXPECT_TRUE(IsBadRequest(mp::Map(LockFields(mp::Array({ItemMap(mp::Uint(1)), item})))))
+        << Hex(item);
+  }
+}
+
+TEST(CodecLock, RejectsAClaimNumberThatIsNotANonNegativeInteger) {
+  EXPECT_TRUE(SafeDecode(mp::Map(LockFields(mp::Array({ItemMap(mp::Uint(0))})))).ok());
+  for (const std::string& claim :
+       {mp::Int(-1), mp::Int(-32), mp::Int(std::numeric_limits<std::int64_t>::min()), mp::F64(3.0),
+        mp::Str("3"), mp::Bool(true), mp::Nil(), mp::Array({mp::Uint(3)})}) {
+    EXPECT_TRUE(IsBadRequest(mp::Map(LockFields(mp::Array({ItemMap(claim)}))))) << Hex(claim);
+  }
+}
+
+TEST(CodecLock, RejectsANonStringNameOrHolder) {
+  for (const std::string& bad : {mp::Uint(1), mp::Nil(), mp::Bin("e"), mp::Array({})}) {
+    EXPECT_TRUE(IsBadRequest(
+        mp::Map(LockFields(mp::Array({mp::Map({{"name", bad}, {"claim", mp::Uint(1)}})})))))
+        << Hex(bad);
+    EXPECT_TRUE(IsBadRequest(mp::Map(LockFields(
+        mp::Array({mp::Map({{"name", mp::Str("e")}, {"claim", mp::Uint(1)}, {"holder", bad}})})))))
+        << Hex(bad);
+  }
+}
+
+TEST(CodecLock, RejectsMoreThanTheMaximumItems) {
+  LockMessage m = MinimalLock(LockMessage::Kind::kRelease);
+  m.items.assign(kListRowsMax + 1, LockItem{"e", 1, ""});
+  const std::string body = Encode(m);
+  ASSERT_LE(body.size(), kBodyBytesMax);
+  EXPECT_TRUE(IsBadRequest(body));
+  m.items.pop_back();
+  EXPECT_TRUE(SafeDecode(Encode(m)).ok());
+}
+
+TEST(CodecReject, TenureWithoutNodeOrEpoch) {
+  const auto history = [](const std::string& tenure) {
+    return mp::Map({{"t", mp::Str("rep")},
+                    {"rid", mp::Uint(1)},
+                    {"code", mp::Str("ok")},
+                    {"tenures", mp::Array({tenure})}});
+  };
+  ASSERT_TRUE(SafeDecode(history(mp::Map({{"node", mp::Str("n")}, {"epoch", mp::Uint(1)}}))).ok());
+  EXPECT_TRUE(
+      IsBadRequest(history(mp::Map({{"epoch", mp::Uint(1)}, {"reason", mp::Str("lost")}}))));
+  EXPECT_TRUE(
+      IsBadRequest(history(mp::Map({{"node", mp::Str("n")}, {"reason", mp::Str("lost")}}))));
+  EXPECT_TRUE(IsBadRequest(history(mp::Map({}))));
+  EXPECT_TRUE(IsBadRequest(history(mp::Str("n"))));
+  EXPECT_TRUE(IsBadRequest(mp::Map({{"t", mp::Str("rep")},
+                                    {"rid", mp::Uint(1)},
+                                    {"code", mp::Str("ok")},
+                                    {"tenures", mp::Map({})}})));
+}
+
+TEST(CodecReject, HistoryReplyWithMoreThanTheMaximumTenures) {
+  Reply r;
+  r.request_id = 1;
+  r.tenures.assign(kListRowsMax + 1, TenureView{"n", 1, "", "", ""});
+  EXPECT_TRUE(IsBadRequest(Encode(r)));
+}
+
 // ------------------------------------------------------------ rejections: fields
 
 // What a field holds, for the table-driven field tests below.
-enum class Kind { kStr, kUint64, kUint32, kInt64, kBool, kEntity, kEntityArray, kNodeArray };
+enum class Kind {
+  kStr,
+  kUint64,
+  kUint32,
+  kInt64,
+  kBool,
+  kEntity,
+  kEntityArray,
+  kNodeArray,
+  kTenureArray,
+  kLockItemArray,
+};
 
 struct FieldSpec {
   std::string key;
@@ -834,6 +1260,8 @@ std::vector<std::string> WrongValuesFor(Kind kind) {
       break;
     case Kind::kEntityArray:
     case Kind::kNodeArray:
+    case Kind::kTenureArray:
+    case Kind::kLockItemArray:
       // Not arrays, or arrays of things that are not objects (or objects
       // missing their required id).
       out = {mp::Nil(),
@@ -868,6 +1296,19 @@ std::string NodeMap() {
                   {"heartbeat_age_ms", mp::Int(-1)}});
 }
 
+std::string TenureMap() {
+  return mp::Map({{"node", mp::Str("node-a")},
+                  {"epoch", mp::Uint(1)},
+                  {"acquired_at", mp::Str("2024-05-01T12:00:00.000Z")},
+                  {"released_at", mp::Str("2024-05-01T12:10:00.000Z")},
+                  {"reason", mp::Str("passivated")}});
+}
+
+std::string LockItemMap() {
+  return mp::Map(
+      {{"name", mp::Str("entity_1")}, {"claim", mp::Uint(3)}, {"holder", mp::Str("node-b")}});
+}
+
 std::vector<ObjectSpec> MessageSpecs() {
   return {
       {"req",
@@ -879,7 +1320,8 @@ std::vector<ObjectSpec> MessageSpecs() {
         {"expect", mp::Str("initialized")},
         {"if_version", mp::Uint(1)},
         {"limit", mp::Uint(10)},
-        {"via", mp::Str("node-a")}},
+        {"via", mp::Str("node-a")},
+        {"forwarded", mp::Bool(true)}},
        {{"t", Kind::kStr, true},
         {"rid", Kind::kUint64, true},
         {"op", Kind::kStr, true},
@@ -888,7 +1330,8 @@ std::vector<ObjectSpec> MessageSpecs() {
         {"expect", Kind::kStr, false},
         {"if_version", Kind::kUint64, false},
         {"limit", Kind::kUint32, false},
-        {"via", Kind::kStr, false}}},
+        {"via", Kind::kStr, false},
+        {"forwarded", Kind::kBool, false}}},
       {"rep",
        {{"t", mp::Str("rep")},
         {"rid", mp::Uint(1)},
@@ -898,6 +1341,7 @@ std::vector<ObjectSpec> MessageSpecs() {
         {"entity", EntityMap()},
         {"entities", mp::Array({EntityMap()})},
         {"nodes", mp::Array({NodeMap()})},
+        {"tenures", mp::Array({TenureMap()})},
         {"actual_state", mp::Str("working")},
         {"actual_version", mp::Uint(2)}},
        {{"t", Kind::kStr, true},
@@ -908,6 +1352,7 @@ std::vector<ObjectSpec> MessageSpecs() {
         {"entity", Kind::kEntity, false},
         {"entities", Kind::kEntityArray, false},
         {"nodes", Kind::kNodeArray, false},
+        {"tenures", Kind::kTenureArray, false},
         {"actual_state", Kind::kStr, false},
         {"actual_version", Kind::kUint64, false}}},
       {"hb",
@@ -917,14 +1362,16 @@ std::vector<ObjectSpec> MessageSpecs() {
         {"seq", mp::Uint(6)},
         {"sent_ms", mp::Int(7)},
         {"voter", mp::Bool(true)},
-        {"entities", mp::Uint(8)}},
+        {"entities", mp::Uint(8)},
+        {"to", mp::Str("node-b")}},
        {{"t", Kind::kStr, true},
         {"node", Kind::kStr, true},
         {"inc", Kind::kUint64, true},
         {"seq", Kind::kUint64, true},
         {"sent_ms", Kind::kInt64, true},
         {"voter", Kind::kBool, false},
-        {"entities", Kind::kUint32, false}}},
+        {"entities", Kind::kUint32, false},
+        {"to", Kind::kStr, false}}},
       {"ev",
        {{"t", mp::Str("ev")},
         {"kind", mp::Str("changed")},
@@ -942,6 +1389,25 @@ std::vector<ObjectSpec> MessageSpecs() {
         {"epoch", Kind::kUint64, false},
         {"node", Kind::kStr, false},
         {"reason", Kind::kStr, false}}},
+      {"lock",
+       {{"t", mp::Str("lock")},
+        {"kind", mp::Str("deny")},
+        {"from", mp::Str("node-b")},
+        {"from_inc", mp::Uint(5)},
+        {"to", mp::Str("node-a")},
+        {"to_inc", mp::Uint(6)},
+        {"seq", mp::Uint(7)},
+        {"sent_ms", mp::Int(-8)},
+        {"items", mp::Array({LockItemMap()})}},
+       {{"t", Kind::kStr, true},
+        {"kind", Kind::kStr, true},
+        {"from", Kind::kStr, true},
+        {"from_inc", Kind::kUint64, true},
+        {"to", Kind::kStr, true},
+        {"to_inc", Kind::kUint64, false},
+        {"seq", Kind::kUint64, false},
+        {"sent_ms", Kind::kInt64, false},
+        {"items", Kind::kLockItemArray, false}}},
   };
 }
 
@@ -976,6 +1442,27 @@ ObjectSpec NodeSpec() {
            {"heartbeat_age_ms", Kind::kInt64, false}}};
 }
 
+ObjectSpec TenureSpec() {
+  return {"tenure",
+          {{"node", mp::Str("node-a")},
+           {"epoch", mp::Uint(1)},
+           {"acquired_at", mp::Str("2024-05-01T12:00:00.000Z")},
+           {"released_at", mp::Str("")},
+           {"reason", mp::Str("")}},
+          {{"node", Kind::kStr, true},
+           {"epoch", Kind::kUint64, true},
+           {"acquired_at", Kind::kStr, false},
+           {"released_at", Kind::kStr, false},
+           {"reason", Kind::kStr, false}}};
+}
+
+ObjectSpec LockItemSpec() {
+  return {
+      "lock item",
+      {{"name", mp::Str("entity_1")}, {"claim", mp::Uint(3)}, {"holder", mp::Str("node-b")}},
+      {{"name", Kind::kStr, true}, {"claim", Kind::kUint64, true}, {"holder", Kind::kStr, false}}};
+}
+
 // Wraps a nested object's map so that it becomes a whole message body.
 using Wrap = std::string (*)(const std::string&);
 
@@ -989,6 +1476,17 @@ std::string AsFirstListRow(const std::string& m) {
 }
 std::string AsNodeRow(const std::string& m) {
   return ReplyWith("nodes", mp::Array({NodeMap(), m}));
+}
+std::string AsTenureRow(const std::string& m) {
+  return ReplyWith("tenures", mp::Array({TenureMap(), m}));
+}
+std::string AsLockItem(const std::string& m) {
+  return mp::Map({{"t", mp::Str("lock")},
+                  {"kind", mp::Str("grant")},
+                  {"from", mp::Str("@broker")},
+                  {"from_inc", mp::Uint(1)},
+                  {"to", mp::Str("node-a")},
+                  {"items", mp::Array({LockItemMap(), m})}});
 }
 
 // For each field: valid as given; rejected when a required one is missing,
@@ -1033,6 +1531,10 @@ TEST(CodecFields, EveryEntityFieldIsCheckedWhereverAnEntityAppears) {
 }
 
 TEST(CodecFields, EveryNodeFieldIsChecked) { CheckFields(NodeSpec(), &AsNodeRow); }
+
+TEST(CodecFields, EveryTenureFieldIsChecked) { CheckFields(TenureSpec(), &AsTenureRow); }
+
+TEST(CodecFields, EveryLockItemFieldIsChecked) { CheckFields(LockItemSpec(), &AsLockItem); }
 
 TEST(CodecFields, IntegerBoundsAreExact) {
   const auto request_with_limit = [](const std::string& limit) {

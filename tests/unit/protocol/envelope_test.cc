@@ -110,5 +110,39 @@ TEST(Envelope, CarriesAnEncodedMessageUnchanged) {
   EXPECT_EQ(std::get<Request>(decoded.value()), request);
 }
 
+// The frames of docs/PROTOCOL.md §10: a node forwards [TNR1, req, client
+// route]; lock traffic is [TNR1, lock] with no route.
+TEST(Envelope, CarriesAForwardedRequestWithItsClientRouteAndLockTrafficWithout) {
+  Request forwarded;
+  forwarded.request_id = 9;
+  forwarded.op = Op::kSet;
+  forwarded.entity_id = "entity_1";
+  forwarded.state = "working";
+  forwarded.via = "node-b";
+  forwarded.forwarded = true;
+  const std::string client_route("\x00\x6b\x8b\x45\x67", 5);
+  const std::string request_body = Encode(forwarded);
+  Result<Envelope> env = ParseEnvelope({kSignature, request_body, client_route});
+  ASSERT_TRUE(env.ok()) << env.status().ToString();
+  EXPECT_EQ(env->route, client_route);
+  Result<Message> decoded = Decode(env->body);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(std::get<Request>(decoded.value()), forwarded);
+
+  LockMessage claim;
+  claim.kind = LockMessage::Kind::kClaim;
+  claim.from = "node-a";
+  claim.from_incarnation = 5;
+  claim.to = "@broker";
+  claim.items = {{"entity_1", 1, ""}};
+  const std::string lock_body = Encode(claim);
+  env = ParseEnvelope({kSignature, lock_body});
+  ASSERT_TRUE(env.ok()) << env.status().ToString();
+  EXPECT_TRUE(env->route.empty());
+  decoded = Decode(env->body);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(std::get<LockMessage>(decoded.value()), claim);
+}
+
 }  // namespace
 }  // namespace tenure::protocol
