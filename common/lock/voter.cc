@@ -18,10 +18,21 @@ Voter::Voter(VoterOptions options, TimePoint start) : options_(std::move(options
 bool Voter::Quiet(TimePoint now) const { return !quiet_until_ || now < *quiet_until_; }
 
 void Voter::NoteInput(TimePoint now) {
-  if (!quiet_until_) {
+  // The quiet period runs from the first input, and again from the first one
+  // after a silence of a lease or more: meanwhile the broker may have routed
+  // this voter id to another process, which could grant only after its own
+  // quiet period, and nodes may still count its grants. That quiet period,
+  // read on this clock, is at least (lease + margin) (1 - d) / (1 + d); the
+  // silence that counts is never longer than that.
+  const LockTiming& t = options_.timing;
+  const auto silence_max = std::min<Duration>(
+      t.lease,
+      std::chrono::duration_cast<Duration>(t.quiet_period() * ((1.0 - t.drift) / (1.0 + t.drift))));
+  if (!quiet_until_ || (last_input_ && now - *last_input_ >= silence_max)) {
     const TimePoint from = std::max(now, start_);
     quiet_until_ = options_.rules.quiet_period ? from + options_.timing.quiet_period() : from;
   }
+  last_input_ = now;
 }
 
 bool Voter::Alive(const std::string& node, std::uint64_t incarnation, TimePoint now) const {

@@ -10,10 +10,14 @@
 // its previous incarnation has passed by then.
 //
 // The quiet period runs from the first input this incarnation receives, not
-// from its start. The broker routes a voter id's traffic to one process at a
-// time; a process that becomes that voter later (its predecessor's session
-// lapsed at the broker) must still wait out every deadline that counted on
-// the predecessor, which ran until the predecessor stopped getting traffic.
+// from its start, and again from the first input after a silence of a lease
+// or more. The broker routes a voter id's traffic to one process at a time; a
+// process that becomes that voter later (its predecessor's session lapsed at
+// the broker), or becomes it again (a twin had the id meanwhile), must still
+// wait out every deadline that counted on the other process, which ran until
+// that process stopped getting traffic. Another process can have granted
+// anything only after its own quiet period, so a silence shorter than a
+// lease means nobody else voted under this id meanwhile.
 //
 //   start ──quiet period──> serving
 //
@@ -105,7 +109,8 @@ class Voter {
   const VoterOptions options_;
   const TimePoint start_;
 
-  std::optional<TimePoint> quiet_until_;  // Set by the first input.
+  std::optional<TimePoint> quiet_until_;  // Set by the first input (after a silence).
+  std::optional<TimePoint> last_input_;
 
   std::map<std::string, Session> sessions_;  // node id -> its newest session.
   std::map<std::string, Holder> table_;      // name -> holder.

@@ -46,16 +46,15 @@ std::optional<Violation> CheckRead(const SimStore& store, const std::string& nam
                                                           std::to_string(version) + "=" + value};
   }
   if (version < acked_before) {
-    return Violation{ViolationKind::kStaleRead,
-                     "stale read of " + name + " at " + node + ": v" + std::to_string(version) +
-                         " but v" + std::to_string(acked_before) +
-                         " was acknowledged before the request arrived"};
+    return Violation{ViolationKind::kStaleRead, "stale read of " + name + " at " + node + ": v" +
+                                                    std::to_string(version) + " but v" +
+                                                    std::to_string(acked_before) +
+                                                    " was acknowledged before the request arrived"};
   }
   return std::nullopt;
 }
 
-LivenessChecker::LivenessChecker(const std::vector<std::string>& names, SimTime heal,
-                                 SimTime bound)
+LivenessChecker::LivenessChecker(const std::vector<std::string>& names, SimTime heal, SimTime bound)
     : heal_(heal), bound_(bound) {
   TENURE_CHECK(bound > 0);
   for (const std::string& name : names) {

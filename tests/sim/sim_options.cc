@@ -6,11 +6,12 @@
 namespace tenure::sim {
 namespace {
 
-constexpr std::array<std::pair<std::string_view, FaultKind>, 4> kKinds = {{
+constexpr std::array<std::pair<std::string_view, FaultKind>, 5> kKinds = {{
     {"pause", FaultKind::kPause},
     {"crash", FaultKind::kCrash},
     {"cut", FaultKind::kCut},
     {"twin", FaultKind::kTwin},
+    {"broker", FaultKind::kBroker},
 }};
 
 }  // namespace

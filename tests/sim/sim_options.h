@@ -13,10 +13,22 @@
 namespace tenure::sim {
 
 enum class FaultKind {
-  kPause,  // SIGSTOP: inputs queue, the clock runs; resumed later.
-  kCrash,  // kill -9 and restart: new incarnation, new clock, volatile state lost.
-  kCut,    // One direction between a node and a voter stops carrying messages.
-  kTwin,   // A node is paused and a second process starts under its id.
+  kPause,   // SIGSTOP: inputs queue, the clock runs; resumed later.
+  kCrash,   // kill -9 and restart: new incarnation, new clock, volatile state lost.
+  kCut,     // One direction between a node and a voter stops carrying messages.
+  kTwin,    // A node is paused and a second process starts under its id.
+  kBroker,  // The broker crashes and restarts: routes and its witness voter lost.
+};
+
+// How the broker routes lock traffic for a node id.
+enum class Routing {
+  // As tenure's broker (broker/router_core.h, the real RouterCore): a new
+  // incarnation takes over an id only once the current one's session lapsed
+  // at the broker; replies go to the incarnation they name.
+  kBroker,
+  // As locksim: everything for an id goes to the process that last sent under
+  // it, so a twin and its original receive each other's replies.
+  kLastSender,
 };
 
 std::string_view FaultKindName(FaultKind kind);
@@ -26,13 +38,18 @@ bool ParseFaultKinds(std::string_view text, std::vector<FaultKind>& out);
 std::string FaultKindsToString(const std::vector<FaultKind>& kinds);
 
 struct SimOptions {
-  // Cluster. Voters are processes of their own ("v1", "v2", ...); an even
-  // count gets the broker's witness voter ("broker") added, as the broker does.
-  // Nodes are "A", "B", ...; the first `voters` of them are flagged as voting
-  // nodes in their heartbeats, the rest are non-voting.
+  // Cluster. Nodes are "A", "B", ...; the first `voters` of them are voting
+  // nodes. As tenure runs them, a voting node's process holds the Voter of its
+  // id (one clock; paused, crashed and twinned together) and reaches even its
+  // own voter through the broker. Voters beyond the node count are processes
+  // of their own ("v4", ...). An even count gets the broker's witness voter
+  // ("@broker") added, as the broker does. With `colocate` false every voter
+  // is a process of its own ("v1", "v2", ...), as in locksim.
   int voters = 3;
   int nodes = 3;
   int names = 2;
+  bool colocate = true;
+  Routing routing = Routing::kBroker;
 
   lock::LockRules rules;     // Safety rules of the lock code (all on by default).
   bool fence = true;         // The store rejects writes with an old epoch.
@@ -54,7 +71,8 @@ struct SimOptions {
   // Faults: one every Exponential(fault_gap), its kind drawn from `kinds`.
   double fault_gap_ms = 1500.0;
   std::vector<FaultKind> kinds = {FaultKind::kPause, FaultKind::kCrash, FaultKind::kCut,
-                                  FaultKind::kCut, FaultKind::kCut, FaultKind::kTwin};
+                                  FaultKind::kCut,   FaultKind::kCut,   FaultKind::kTwin,
+                                  FaultKind::kBroker};
   double pause_max_leases = 3.0;
   double down_max_leases = 2.0;
   double cut_max_leases = 3.0;
@@ -77,10 +95,14 @@ struct SimOptions {
   double process_max_ms = 5.0;  // Check-to-act gap of a request (local time).
   double idle_ms = 5000.0;      // Passivation.
 
-  double liveness_bound_leases = 4.0;  // After heal, every name served this often.
+  // After heal, every name is served again within this many leases. The
+  // workload must reach the owner often enough for it: with short leases
+  // raise it (requests arrive every 20-150 ms whatever the lease).
+  double liveness_bound_leases = 4.0;
 
-  std::size_t tail = 40;  // Trace lines kept for the report.
-  bool verbose = false;   // Print every trace line as it happens.
+  std::size_t tail = 40;          // Trace lines kept for the report.
+  bool verbose = false;           // Print every trace line as it happens.
+  bool trace_heartbeats = false;  // Also trace HEARTBEAT and HB_ACK deliveries.
 };
 
 }  // namespace tenure::sim

@@ -54,10 +54,10 @@ SimStore::WriteResult SimStore::Write(const std::string& name, std::uint64_t epo
     return result;  // Zero rows changed.
   }
   if (epoch < r.epoch) {
-    result.violation = Violation{
-        ViolationKind::kDeposedWrite,
-        "deposed write to " + name + " by " + writer + " with epoch " + std::to_string(epoch) +
-            " landed over epoch " + std::to_string(r.epoch) + " (owner " + r.owner + ")"};
+    result.violation = Violation{ViolationKind::kDeposedWrite,
+                                 "deposed write to " + name + " by " + writer + " with epoch " +
+                                     std::to_string(epoch) + " landed over epoch " +
+                                     std::to_string(r.epoch) + " (owner " + r.owner + ")"};
   }
   r.version = r.version + 1;
   r.value = value;

@@ -15,13 +15,15 @@ using protocol::LockMessage;
 
 namespace {
 
-std::vector<std::string> VoterIds(int voters) {
+std::vector<std::string> VoterIds(int voters, const std::vector<std::string>& nodes,
+                                  bool colocate) {
   std::vector<std::string> ids;
   for (int i = 0; i < voters; ++i) {
-    ids.push_back("v" + std::to_string(i + 1));
+    const auto n = static_cast<std::size_t>(i);
+    ids.push_back(colocate && n < nodes.size() ? nodes[n] : "v" + std::to_string(i + 1));
   }
   if (voters % 2 == 0) {
-    ids.push_back("broker");  // The witness keeps the voter count odd.
+    ids.emplace_back(lock::kWitnessId);  // The witness keeps the voter count odd.
   }
   return ids;
 }
@@ -46,10 +48,10 @@ std::vector<std::string> Names(int names) {
 
 lock::LockTiming Timing(const SimOptions& o) {
   lock::LockTiming t;
-  t.lease = std::chrono::duration_cast<Duration>(
-      std::chrono::duration<double, std::milli>(o.lease_ms));
-  t.margin = std::chrono::duration_cast<Duration>(
-      std::chrono::duration<double, std::milli>(o.margin_ms));
+  t.lease =
+      std::chrono::duration_cast<Duration>(std::chrono::duration<double, std::milli>(o.lease_ms));
+  t.margin =
+      std::chrono::duration_cast<Duration>(std::chrono::duration<double, std::milli>(o.margin_ms));
   t.drift = o.drift;
   return t;
 }
@@ -97,8 +99,8 @@ struct SimWorld::Event {
 struct SimWorld::Worker {
   enum class Phase { kNone, kActivating, kActive };
   Phase phase = Phase::kNone;
-  std::uint64_t token = 0;  // Bumped at every start and stop: results carry it.
-  std::uint64_t epoch = 0;  // Fencing token, valid in kActive.
+  std::uint64_t token = 0;    // Bumped at every start and stop: results carry it.
+  std::uint64_t epoch = 0;    // Fencing token, valid in kActive.
   std::uint64_t version = 0;  // The cache, valid in kActive.
   std::string value;
   TimePoint last_used{};
@@ -113,13 +115,17 @@ struct SimWorld::Proc {
 
   std::string id;
   std::string label;
-  bool node = false;
-  bool voting = false;  // A node listed among the voters (the flag in its heartbeats).
+  Kind kind = Kind::kNode;
+  bool node = false;         // kind == kNode.
+  bool voting = false;       // A node listed among the voters (the flag in its heartbeats).
+  bool hosts_voter = false;  // A node process that also runs the Voter of its id.
   Status status = Status::kDown;
   std::uint64_t gen = 0;  // Bumped at every start and crash.
   double rate = 1.0;
   double offset_ns = 0;
   std::uint64_t incarnation = 0;
+  std::string route;  // Its ROUTER identity at the broker, new at every start.
+  std::uint64_t broker_seq = 0;
   std::vector<Pending> pending;  // Inputs queued while paused.
   std::unique_ptr<lock::Voter> voter;
   std::unique_ptr<lock::Session> session;
@@ -132,8 +138,8 @@ SimWorld::SimWorld(const SimOptions& options, std::uint64_t seed)
       timing_(Timing(options)),
       t_fault_(FromMillis(options.t_fault_ms)),
       t_end_(FromMillis(options.t_end_ms)),
-      voter_ids_(VoterIds(options.voters)),
       node_ids_(NodeIds(options.nodes)),
+      voter_ids_(VoterIds(options.voters, node_ids_, options.colocate)),
       names_(Names(options.names)),
       rng_(seed),
       network_(NetOptions(options), rng_),
@@ -145,11 +151,20 @@ SimWorld::SimWorld(const SimOptions& options, std::uint64_t seed)
   TENURE_CHECK(options.names >= 1);
   TENURE_CHECK(options.drift >= 0 && options.drift < 0.5);
   TENURE_CHECK(!options.kinds.empty());
+  broker_ = &AddProc(std::string(lock::kWitnessId), Kind::kBroker, "broker");
+  standalone_[broker_->id] = broker_;
   for (const std::string& v : voter_ids_) {
-    AddProc(v, false, v);
+    if (v != lock::kWitnessId &&
+        std::find(node_ids_.begin(), node_ids_.end(), v) == node_ids_.end()) {
+      standalone_[v] = &AddProc(v, Kind::kVoter, v);
+      fault_ids_.push_back(v);
+    }
   }
   for (std::size_t i = 0; i < node_ids_.size(); ++i) {
-    AddProc(node_ids_[i], true, node_ids_[i]).voting = static_cast<int>(i) < options.voters;
+    Proc& p = AddProc(node_ids_[i], Kind::kNode, node_ids_[i]);
+    p.voting = static_cast<int>(i) < options.voters;
+    p.hosts_voter = options.colocate && p.voting;
+    fault_ids_.push_back(p.id);
   }
   for (const std::string& name : names_) {
     acked_[name] = 0;
@@ -182,7 +197,8 @@ void SimWorld::At(SimTime at, std::function<void()> fn) {
 
 TimePoint SimWorld::LocalNow(const Proc& p) const {
   const double ns = p.offset_ns + p.rate * static_cast<double>(now_) * 1000.0;
-  return TimePoint(std::chrono::duration_cast<Duration>(std::chrono::nanoseconds(std::llround(ns))));
+  return TimePoint(
+      std::chrono::duration_cast<Duration>(std::chrono::nanoseconds(std::llround(ns))));
 }
 
 SimTime SimWorld::AfterLocal(const Proc& p, Duration local) const {
@@ -191,9 +207,12 @@ SimTime SimWorld::AfterLocal(const Proc& p, Duration local) const {
 }
 
 RunResult SimWorld::Run() {
+  At(0, [this] { Restart(*broker_); });
   for (const auto& p : procs_) {
     Proc* pp = p.get();
-    At(FromMillis(rng_.Uniform(0, 50)), [this, pp] { Restart(*pp); });
+    if (pp != broker_) {
+      At(FromMillis(rng_.Uniform(0, 50)), [this, pp] { Restart(*pp); });
+    }
   }
   At(FromMillis(100), [this] { RandomFault(); });
   At(t_fault_, [this] { HealAll(); });
@@ -233,21 +252,26 @@ RunResult SimWorld::Run() {
 
 // ------------------------------------------------------------- processes
 
-SimWorld::Proc& SimWorld::AddProc(const std::string& id, bool node, const std::string& label) {
+SimWorld::Proc& SimWorld::AddProc(const std::string& id, Kind kind, const std::string& label) {
   auto p = std::make_unique<Proc>();
   p->id = id;
   p->label = label;
-  p->node = node;
+  p->kind = kind;
+  p->node = kind == Kind::kNode;
   Proc& ref = *p;
   procs_.push_back(std::move(p));
-  route_.try_emplace(id, &ref);
+  last_sender_.try_emplace(id, &ref);
   return ref;
 }
 
-SimWorld::Proc& SimWorld::Route(const std::string& id) {
-  auto it = route_.find(id);
-  TENURE_CHECK(it != route_.end());
-  return *it->second;
+SimWorld::Proc& SimWorld::Newest(const std::string& id) {
+  for (auto it = procs_.rbegin(); it != procs_.rend(); ++it) {
+    if ((*it)->id == id) {
+      return **it;
+    }
+  }
+  TENURE_CHECK(false);
+  return *procs_.front();
 }
 
 void SimWorld::Start(Proc& p) {
@@ -259,18 +283,34 @@ void SimWorld::Start(Proc& p) {
   p.pending.clear();
   p.workers.clear();
   p.incarnation = rng_.Incarnation();
+  p.route = p.label + "/" + std::to_string(p.gen);
+  routes_[p.route] = Target{&p, p.gen};
   const TimePoint now = LocalNow(p);
   Proc* pp = &p;
   const std::uint64_t gen = p.gen;
-  if (!p.node) {
+  if (p.kind == Kind::kBroker) {
+    router_ =
+        std::make_unique<broker::RouterCore>(broker::RouterOptions{timing_.lease, voter_ids_});
+  }
+  const bool witness = p.kind == Kind::kBroker && std::find(voter_ids_.begin(), voter_ids_.end(),
+                                                            lock::kWitnessId) != voter_ids_.end();
+  if (p.kind == Kind::kVoter || p.hosts_voter || witness) {
     lock::VoterOptions vo;
     vo.id = p.id;
-    vo.incarnation = p.incarnation;
+    vo.incarnation = p.incarnation;  // One process, one incarnation.
     vo.timing = timing_;
     vo.rules = options_.rules;
     p.voter = std::make_unique<lock::Voter>(std::move(vo), now);
+  }
+  if (p.kind == Kind::kBroker) {
     Log(p.label, "start inc=%04x rate=%.4f%s", Short(p.incarnation), p.rate,
-        options_.rules.quiet_period ? " (quiet period)" : "");
+        witness ? " with the witness voter" : "");
+    At(AfterLocal(p, timing_.heartbeat_interval()),
+       [this, pp, gen] { Dispatch(*pp, gen, [this](Proc& q) { BrokerTick(q); }); });
+    return;
+  }
+  if (p.kind == Kind::kVoter) {
+    Log(p.label, "start inc=%04x rate=%.4f", Short(p.incarnation), p.rate);
     At(AfterLocal(p, timing_.heartbeat_interval()),
        [this, pp, gen] { Dispatch(*pp, gen, [this](Proc& q) { VoterTick(q); }); });
     return;
@@ -279,12 +319,13 @@ void SimWorld::Start(Proc& p) {
   so.node_id = p.id;
   so.incarnation = p.incarnation;
   so.voters = voter_ids_;
-  so.voter = p.voting;
+  so.voter = p.hosts_voter;
   so.timing = timing_;
   so.rules = options_.rules;
   so.seed = rng_.Next();
   p.session = std::make_unique<lock::Session>(std::move(so), now);
-  Log(p.label, "start inc=%04x rate=%.4f", Short(p.incarnation), p.rate);
+  Log(p.label, "start inc=%04x rate=%.4f%s", Short(p.incarnation), p.rate,
+      p.voter ? " with its voter" : "");
   Dispatch(p, gen, [this](Proc& q) { NodeTick(q); });
 }
 
@@ -299,7 +340,6 @@ void SimWorld::Restart(Proc& p) {
   }
   // A paused (hung) process under this id does not stop the restart: the
   // supervisor took it for dead, which is how twins come about.
-
   Start(p);
 }
 
@@ -313,6 +353,9 @@ void SimWorld::Crash(Proc& p, double down_ms, const char* why) {
   p.voter.reset();
   p.session.reset();
   p.workers.clear();  // Volatile state is lost.
+  if (p.kind == Kind::kBroker) {
+    router_.reset();  // Every route and liveness record with it.
+  }
   Log(p.label, "CRASHED (%s), restart in %.0f ms", why, down_ms);
   Proc* pp = &p;
   At(now_ + FromMillis(down_ms), [this, pp] { Restart(*pp); });
@@ -353,7 +396,7 @@ void SimWorld::Dispatch(Proc& p, std::uint64_t gen, Input input, bool sweep) {
     p.pending.push_back({gen, std::move(input), sweep});
     return;
   }
-  if (!p.node) {
+  if (!p.node) {  // A voter of its own, or the broker (and its witness).
     input(p);
     FlushVoter(p);
     return;
@@ -362,6 +405,7 @@ void SimWorld::Dispatch(Proc& p, std::uint64_t gen, Input input, bool sweep) {
     Sweep(p);
   }
   input(p);
+  FlushVoter(p);
   if (p.status == Status::kUp) {
     FlushNode(p);
   }
@@ -374,7 +418,7 @@ void SimWorld::Dispatch(Proc& p, std::uint64_t gen, Input input, bool sweep) {
 
 void SimWorld::Send(Proc& from, const std::string& to, Message message) {
   if (from.node) {
-    route_[from.id] = &from;  // The broker routes replies for an id to its last sender.
+    last_sender_[from.id] = &from;
   }
   ++stats_.messages;
   const SimNetwork::Copies copies = network_.Send(from.id, to, Faulty());
@@ -382,31 +426,87 @@ void SimWorld::Send(Proc& from, const std::string& to, Message message) {
     return;
   }
   auto shared = std::make_shared<const Message>(std::move(message));
+  const std::string route = from.route;
   for (int i = 0; i < copies.count; ++i) {
-    At(now_ + copies.delay[i], [this, to, shared] { Deliver(to, *shared); });
+    At(now_ + copies.delay[i], [this, to, shared, route] { Deliver(to, *shared, route); });
   }
 }
 
-void SimWorld::Deliver(const std::string& to, const Message& message) {
-  Proc& target = Route(to);
+SimWorld::Target SimWorld::Resolve(const std::string& id, std::uint64_t incarnation) {
+  if (auto it = standalone_.find(id); it != standalone_.end()) {
+    return Target{it->second, 0};
+  }
+  if (options_.routing == Routing::kLastSender) {
+    auto it = last_sender_.find(id);
+    TENURE_CHECK(it != last_sender_.end());
+    return Target{it->second, 0};
+  }
+  const std::optional<std::string> route = router_->RouteOfNode(id, incarnation);
+  if (!route) {
+    return Target{};  // Never seen (since the broker started): lost.
+  }
+  auto it = routes_.find(*route);
+  TENURE_CHECK(it != routes_.end());
+  const Target target = it->second;
+  if (target.proc->status == Status::kDown || target.proc->gen != target.gen) {
+    router_->HandleUnreachable(*route);  // Its connection closed when it died.
+    return Target{};
+  }
+  return target;
+}
+
+void SimWorld::Deliver(const std::string& to, const Message& message,
+                       const std::string& from_route) {
+  if (broker_->status != Status::kUp) {
+    return;  // Everything passes the broker.
+  }
+  const auto* for_broker = std::get_if<protocol::Heartbeat>(&message);
+  if (for_broker != nullptr && for_broker->to.empty()) {
+    router_->HandleHeartbeat(from_route, *for_broker, LocalNow(*broker_));
+    return;
+  }
+  const auto* lock = std::get_if<LockMessage>(&message);
+  const Target target = Resolve(to, lock != nullptr ? lock->to_incarnation : 0);
+  if (target.proc == nullptr) {
+    return;
+  }
   // The input holds its own copy: it may wait in a paused process's queue.
-  Dispatch(target, 0, [this, message](Proc& p) {
+  Dispatch(*target.proc, target.gen, [this, message](Proc& p) {
     const TimePoint now = LocalNow(p);
     if (const auto* hb = std::get_if<protocol::Heartbeat>(&message)) {
+      if (options_.trace_heartbeats) {
+        Log(p.label, "<- %s/%04x heartbeat seq=%" PRIu64, hb->node.c_str(), Short(hb->incarnation),
+            hb->seq);
+      }
       if (p.voter) {
         p.voter->Step(*hb, now);
       }
       return;
     }
     const LockMessage& m = std::get<LockMessage>(message);
-    if (m.kind != LockMessage::Kind::kHbAck) {
+    if (m.kind != LockMessage::Kind::kHbAck || options_.trace_heartbeats) {
       Log(p.label, "<- %s/%04x %s %s to=%04x", m.from.c_str(), Short(m.from_incarnation),
           std::string(protocol::LockKindName(m.kind)).c_str(), ItemsText(m.items).c_str(),
           Short(m.to_incarnation));
     }
-    if (p.voter) {
+    const bool for_voter =
+        m.kind == LockMessage::Kind::kClaim || m.kind == LockMessage::Kind::kRelease;
+    if (for_voter && p.voter) {
+      std::vector<std::optional<lock::Holder>> before;
+      for (const protocol::LockItem& item : m.items) {
+        before.push_back(p.voter->HolderOf(item.name));
+      }
       p.voter->Step(m, now);
-    } else if (p.session) {
+      for (std::size_t i = 0; i < m.items.size(); ++i) {
+        const std::optional<lock::Holder> after = p.voter->HolderOf(m.items[i].name);
+        if (after && before[i] &&
+            (after->node != before[i]->node || after->incarnation != before[i]->incarnation)) {
+          Log(p.label, "voter %s gives %s from %s/%04x to %s/%04x", p.id.c_str(),
+              m.items[i].name.c_str(), before[i]->node.c_str(), Short(before[i]->incarnation),
+              after->node.c_str(), Short(after->incarnation));
+        }
+      }
+    } else if (!for_voter && p.session) {
       p.session->Step(m, now);
     }
   });
@@ -420,6 +520,19 @@ void SimWorld::VoterTick(Proc& p) {
   const std::uint64_t gen = p.gen;
   At(AfterLocal(p, timing_.heartbeat_interval()),
      [this, pp, gen] { Dispatch(*pp, gen, [this](Proc& q) { VoterTick(q); }); });
+}
+
+void SimWorld::BrokerTick(Proc& p) {
+  const TimePoint now = LocalNow(p);
+  router_->Tick(now);
+  router_->TakeEvents();  // Node up/down news: nobody subscribes here.
+  if (p.voter) {
+    p.voter->Tick(now);
+  }
+  Proc* pp = &p;
+  const std::uint64_t gen = p.gen;
+  At(AfterLocal(p, timing_.heartbeat_interval()),
+     [this, pp, gen] { Dispatch(*pp, gen, [this](Proc& q) { BrokerTick(q); }); });
 }
 
 void SimWorld::FlushVoter(Proc& p) {
@@ -443,6 +556,18 @@ void SimWorld::NodeTick(Proc& p) {
     }
   }
   p.session->Tick(now);
+  if (p.voter) {
+    p.voter->Tick(now);
+  }
+  // The broker's own heartbeat (no voter): liveness and routing, as the node
+  // shell sends it.
+  protocol::Heartbeat hb;
+  hb.node = p.id;
+  hb.incarnation = p.incarnation;
+  hb.seq = ++p.broker_seq;
+  hb.sent_ms = tenure::ToMillis(now.time_since_epoch());
+  hb.voter = p.hosts_voter;
+  Send(p, "", std::move(hb));
   Proc* pp = &p;
   const std::uint64_t gen = p.gen;
   At(AfterLocal(p, timing_.heartbeat_interval()),
@@ -550,7 +675,8 @@ void SimWorld::Activate(Proc& p, const std::string& name, Worker& w) {
       return;
     }
     At(now_ + StoreDelay(), [this, pp, gen, name, token, result] {
-      Dispatch(*pp, gen, [this, name, token, result](Proc& q) { OnActivated(q, name, token, result); });
+      Dispatch(*pp, gen,
+               [this, name, token, result](Proc& q) { OnActivated(q, name, token, result); });
     });
   });
 }
@@ -566,6 +692,7 @@ void SimWorld::OnActivated(Proc& p, const std::string& name, std::uint64_t token
   w.epoch = result.epoch;
   w.version = result.version;
   w.value = result.value;
+  last_server_[name] = p.id;  // Its first reply names it the owner: the broker learns it.
   Log(p.label, "ACTIVE %s epoch %" PRIu64 " v%" PRIu64, name.c_str(), w.epoch, w.version);
 }
 
@@ -683,7 +810,14 @@ void SimWorld::NextRequest() {
   const std::string value = id + "@" + name + ":" + std::to_string(++value_seq_);
   const SimTime delay = FromMillis(rng_.Uniform(options_.delay_min_ms, options_.delay_max_ms));
   At(now_ + delay, [this, id, name, get, value] {
-    Dispatch(Route(id), 0, [this, name, get, value](Proc& q) { OnRequest(q, name, get, value); });
+    if (broker_->status != Status::kUp) {
+      return;  // Clients reach nodes through the broker too.
+    }
+    const Target target = Resolve(id, 0);
+    if (target.proc != nullptr) {
+      Dispatch(*target.proc, target.gen,
+               [this, name, get, value](Proc& q) { OnRequest(q, name, get, value); });
+    }
   });
   At(now_ + FromMillis(rng_.Uniform(options_.request_gap_min_ms, options_.request_gap_max_ms)),
      [this] { NextRequest(); });
@@ -696,19 +830,15 @@ void SimWorld::RandomFault() {
   ++stats_.faults;
   const double lease = options_.lease_ms;
   const FaultKind kind = options_.kinds[rng_.Below(options_.kinds.size())];
-  const std::size_t all = voter_ids_.size() + node_ids_.size();
-  auto any_id = [&]() -> const std::string& {
-    const std::size_t i = rng_.Below(all);
-    return i < voter_ids_.size() ? voter_ids_[i] : node_ids_[i - voter_ids_.size()];
-  };
+  auto any_id = [&]() -> const std::string& { return fault_ids_[rng_.Below(fault_ids_.size())]; };
   switch (kind) {
     case FaultKind::kPause: {
-      Proc& p = Route(any_id());
+      Proc& p = Newest(any_id());
       Pause(p, rng_.Uniform(0, options_.pause_max_leases * lease));
       break;
     }
     case FaultKind::kCrash: {
-      Proc& p = Route(any_id());
+      Proc& p = Newest(any_id());
       Crash(p, rng_.Uniform(0, options_.down_max_leases * lease), "fault");
       break;
     }
@@ -717,11 +847,17 @@ void SimWorld::RandomFault() {
       Twin(id, rng_.Uniform(lease, std::max(lease, options_.pause_max_leases * lease)));
       break;
     }
+    case FaultKind::kBroker:
+      Crash(*broker_, rng_.Uniform(0, options_.down_max_leases * lease), "fault");
+      break;
     case FaultKind::kCut: {
       std::string a = node_ids_[rng_.Below(node_ids_.size())];
       std::string b = voter_ids_[rng_.Below(voter_ids_.size())];
       if (rng_.Chance(0.5)) {
         std::swap(a, b);
+      }
+      if (a == b) {
+        break;  // A node and its own voter: one process.
       }
       network_.Cut(a, b);
       Log("net", "CUT %s->%s", a.c_str(), b.c_str());
@@ -736,7 +872,7 @@ void SimWorld::RandomFault() {
 }
 
 void SimWorld::Twin(const std::string& id, double pause_ms) {
-  Proc& old = Route(id);
+  Proc& old = Newest(id);
   if (old.status != Status::kUp) {
     return;
   }
@@ -746,9 +882,9 @@ void SimWorld::Twin(const std::string& id, double pause_ms) {
     copies += p->id == id ? 1 : 0;
   }
   const std::string old_label = old.label;
-  Proc& twin = AddProc(id, true, id + "#" + std::to_string(copies + 1));
+  Proc& twin = AddProc(id, Kind::kNode, id + "#" + std::to_string(copies + 1));
   twin.voting = old.voting;
-  route_[id] = &twin;
+  twin.hosts_voter = old.hosts_voter;
   Log(twin.label, "second process for id %s starts while %s is paused", id.c_str(),
       old_label.c_str());
   Start(twin);
@@ -805,8 +941,8 @@ void SimWorld::Log(const std::string& who, const char* format, ...) {
   std::vsnprintf(what, sizeof what, format, args);
   va_end(args);
   char line[640];
-  const int n = std::snprintf(line, sizeof line, "%10.3f %-6s %s", ToMillis(now_), who.c_str(),
-                              what);
+  const int n =
+      std::snprintf(line, sizeof line, "%10.3f %-6s %s", ToMillis(now_), who.c_str(), what);
   const std::size_t len = std::min(sizeof line - 1, static_cast<std::size_t>(std::max(n, 0)));
   for (std::size_t i = 0; i < len; ++i) {
     trace_hash_ = (trace_hash_ ^ static_cast<unsigned char>(line[i])) * 1099511628211ULL;

@@ -1,26 +1,31 @@
 // SimWorld: one deterministic run of the quorum name lock table (DESIGN §4)
-// against the real state machines of common/lock, with the faults of
-// /work/shared/reference/locksim.py.
+// against the real state machines of common/lock and the broker's real
+// RouterCore, with the faults of /work/shared/reference/locksim.py.
 //
 // Real time (microseconds) drives an event heap ordered by (time, sequence).
 // Every process has its own clock, local = offset + rate * t with
 // |rate - 1| <= drift, drawn again at every start. Processes are
-//   - voters ("v1".., plus the broker's witness "broker" when the configured
-//     count is even): a lock::Voter each, ticked every lease / 4 local;
 //   - nodes ("A", "B", ..): a lock::Session each, ticked every lease / 4
-//     local, plus a worker model per name (locksim's Node): a request checks
-//     MayServe, then after a short processing gap answers a get from the
-//     cache or writes through the SimStore with the worker's epoch; a request
-//     it may not serve makes it Claim; kGranted starts an activation, whose
-//     result is used only if the rule held without a break from issue to
-//     result (a token bumped at every loss, and the rule is re-checked before
-//     every input the node handles).
-// Messages go through the SimNetwork; a message for a node id goes to the
-// process that last sent under that id (the broker routes that way), so a
-// twin and its original can receive each other's replies. A paused process
-// queues its inputs while its clock runs; a crashed one loses everything and
-// restarts with a new incarnation and a new clock. After every event the
-// checkers of checkers.h run; the first violation ends the run.
+//     local (which also sends the broker its heartbeat), plus a worker model
+//     per name (locksim's Node): a request checks MayServe, then after a short
+//     processing gap answers a get from the cache or writes through the
+//     SimStore with the worker's epoch; a request it may not serve makes it
+//     Claim; kGranted starts an activation, whose result is used only if the
+//     rule held without a break from issue to result (a token bumped at every
+//     loss; the rule is re-checked before every input the node handles). A
+//     voting node's process also holds the lock::Voter of its id;
+//   - voters of their own ("v1", ..) when there are more voters than nodes, or
+//     all of them without `colocate`;
+//   - the broker ("@broker"): every message passes it, and is lost while it
+//     is down. It routes lock traffic for a node id with broker::RouterCore,
+//     fed by the nodes' broker heartbeats (or, with Routing::kLastSender, to
+//     the process that last sent under the id, as locksim does), and holds
+//     the witness voter when the configured voter count is even.
+// Messages go through the SimNetwork in one hop: the broker decides where a
+// message goes as it arrives, on the broker's clock. A paused process queues its inputs
+// while its clock runs; a crashed one loses everything and restarts with a
+// new incarnation and a new clock. After every event the checkers of
+// checkers.h run; the first violation ends the run.
 //
 // Not thread-safe: one run, one thread. Deterministic: the same options and
 // seed give the same run, trace and trace hash.
@@ -36,6 +41,7 @@
 #include <variant>
 #include <vector>
 
+#include "broker/router_core.h"
 #include "common/lock/session.h"
 #include "common/lock/voter.h"
 #include "tests/sim/checkers.h"
@@ -83,8 +89,13 @@ class SimWorld {
 
  private:
   enum class Status { kDown, kUp, kPaused };
+  enum class Kind { kVoter, kNode, kBroker };
   struct Worker;
   struct Proc;
+  struct Target {
+    Proc* proc = nullptr;   // nullptr: the message is lost.
+    std::uint64_t gen = 0;  // The incarnation it is for; 0: whichever runs.
+  };
   using Input = std::function<void(Proc&)>;
   using Message = std::variant<protocol::Heartbeat, protocol::LockMessage>;
 
@@ -95,7 +106,7 @@ class SimWorld {
   bool Faulty() const { return now_ < t_fault_; }
 
   // Processes.
-  Proc& AddProc(const std::string& id, bool node, const std::string& label);
+  Proc& AddProc(const std::string& id, Kind kind, const std::string& label);
   void Start(Proc& p);
   void Restart(Proc& p);
   void Crash(Proc& p, double down_ms, const char* why);
@@ -104,15 +115,21 @@ class SimWorld {
   // Runs `input` in `p` now, queues it if `p` is paused, drops it if `p` is
   // down or (gen != 0) restarted since. `sweep` re-checks the rule first.
   void Dispatch(Proc& p, std::uint64_t gen, Input input, bool sweep = true);
-  Proc& Route(const std::string& id);
+  // The newest process started under `id`.
+  Proc& Newest(const std::string& id);
 
-  // Network.
+  // Network and broker. Every message passes the broker: it is lost while
+  // the broker is down.
   void Send(Proc& from, const std::string& to, Message message);
-  void Deliver(const std::string& to, const Message& message);
+  void Deliver(const std::string& to, const Message& message, const std::string& from_route);
+  // Where a message for `id` goes now; `incarnation` as the broker's
+  // RouteOfNode takes it (0: the current process of the id).
+  Target Resolve(const std::string& id, std::uint64_t incarnation);
 
-  // Voters.
+  // Voters and the broker.
   void VoterTick(Proc& p);
   void FlushVoter(Proc& p);
+  void BrokerTick(Proc& p);
 
   // Nodes and their workers.
   void NodeTick(Proc& p);
@@ -147,8 +164,9 @@ class SimWorld {
   const lock::LockTiming timing_;
   const SimTime t_fault_;
   const SimTime t_end_;
-  std::vector<std::string> voter_ids_;
   std::vector<std::string> node_ids_;
+  std::vector<std::string> voter_ids_;
+  std::vector<std::string> fault_ids_;  // One per process id, voters first.
   std::vector<std::string> names_;
 
   SimRandom rng_;
@@ -162,8 +180,12 @@ class SimWorld {
   std::uint64_t event_seq_ = 0;
 
   std::vector<std::unique_ptr<Proc>> procs_;  // Every process ever started, twins included.
-  std::map<std::string, Proc*> route_;        // id -> the process messages for it reach.
-  std::map<std::string, std::uint64_t> acked_;  // name -> newest version acknowledged.
+  Proc* broker_ = nullptr;
+  std::unique_ptr<broker::RouterCore> router_;      // The broker's; replaced when it restarts.
+  std::map<std::string, Target> routes_;            // ROUTER identity -> process incarnation.
+  std::map<std::string, Proc*> standalone_;         // Voter-only processes and the broker, by id.
+  std::map<std::string, Proc*> last_sender_;        // Routing::kLastSender: id -> process.
+  std::map<std::string, std::uint64_t> acked_;      // name -> newest version acknowledged.
   std::map<std::string, std::string> last_server_;  // name -> node id that served it last.
   std::uint64_t value_seq_ = 0;
 

@@ -128,8 +128,8 @@ int RunMany(const SimOptions& options, std::uint64_t start, std::uint64_t count,
       std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
   std::string kinds;
   for (const auto& [kind, n] : violations) {
-    kinds += (kinds.empty() ? "" : ", ") + kind + "=" + std::to_string(n) +
-             " (first seed " + std::to_string(first[kind]) + ")";
+    kinds += (kinds.empty() ? "" : ", ") + kind + "=" + std::to_string(n) + " (first seed " +
+             std::to_string(first[kind]) + ")";
   }
   std::printf(
       "seeds %llu..%llu rules=%s fence=%s: %llu runs, ok=%llu, violations: %s; liveness "
@@ -182,7 +182,15 @@ int main(int argc, char** argv) {
   app.add_option("--names", options.names, "Entity names")
       ->check(CLI::Range(1, 100))
       ->capture_default_str();
-  app.add_option("--kinds", kinds, "Fault kinds drawn from (repeat to weight)")
+  bool separate_voters = false;
+  std::string routing = "broker";
+  app.add_flag("--separate-voters", separate_voters,
+               "Every voter is a process of its own (locksim), not inside a node");
+  app.add_option("--routing", routing,
+                 "Lock traffic for a node id: broker (RouterCore) | last-sender (locksim)")
+      ->check(CLI::IsMember({"broker", "last-sender"}))
+      ->capture_default_str();
+  app.add_option("--kinds", kinds, "Fault kinds: pause,crash,cut,twin,broker (repeat to weight)")
       ->capture_default_str();
   app.add_option("--drift", options.drift, "Clock rate bound |rate-1|")
       ->check(CLI::Range(0.0, 0.2))
@@ -209,8 +217,13 @@ int main(int argc, char** argv) {
                  "Chance a request goes to the name's last server, not a random node")
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
+  app.add_option("--liveness-leases", options.liveness_bound_leases,
+                 "After heal, every name must be served within this many leases")
+      ->capture_default_str();
   app.add_option("--tail", options.tail, "Trace lines to print")->capture_default_str();
   app.add_flag("--verbose", options.verbose, "Print every trace line as it happens");
+  app.add_flag("--trace-heartbeats", options.trace_heartbeats,
+               "Trace HEARTBEAT and HB_ACK deliveries too");
   CLI11_PARSE(app, argc, argv);
 
   if (!tenure::lock::LockRules::Parse(rules, options.rules)) {
@@ -218,10 +231,13 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (!tenure::sim::ParseFaultKinds(kinds, options.kinds)) {
-    std::fprintf(stderr, "--kinds: expected a comma list of pause,crash,cut,twin\n");
+    std::fprintf(stderr, "--kinds: expected a comma list of pause,crash,cut,twin,broker\n");
     return 2;
   }
   options.fence = !no_fence;
+  options.colocate = !separate_voters;
+  options.routing =
+      routing == "broker" ? tenure::sim::Routing::kBroker : tenure::sim::Routing::kLastSender;
   if (options.t_end_ms <= options.t_fault_ms) {
     std::fprintf(stderr, "--t-end must be after --t-fault\n");
     return 2;

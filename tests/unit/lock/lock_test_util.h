@@ -53,10 +53,16 @@ inline LockRules Rules(std::string_view text) {
   return rules;
 }
 
-// Gives `voter` its first input at `now`, which starts its quiet period. The
-// input is a reply kind, which a voter otherwise ignores.
-inline void Wake(Voter& voter, TimePoint now) {
-  voter.Step(LockMessage{}, now);
+// Brings `voter` to `now` with its quiet period over: it gets an input every
+// half lease from 2 leases before `now` on (its quiet period starts with the
+// first; none is a silence of a lease). The inputs are a reply kind, which a
+// voter otherwise ignores. REQUIRES: the voter started 2 leases before `now`
+// or earlier, and the margin is shorter than a lease.
+inline void Wake(Voter& voter, TimePoint now, const LockTiming& timing = {}) {
+  for (int half_leases = 4; half_leases > 0; --half_leases) {
+    voter.Step(LockMessage{}, now - half_leases * (timing.lease / 2));
+  }
+  TENURE_CHECK(!voter.Quiet(now));
   voter.TakeOutbox();
 }
 
@@ -88,10 +94,10 @@ inline LockMessage FromNode(Kind kind, const std::string& node, std::uint64_t in
 }
 
 // voter -> node: a reply naming the node incarnation it answers.
-inline LockMessage FromVoter(Kind kind, const std::string& voter,
-                             std::uint64_t voter_incarnation, const std::string& node,
-                             std::uint64_t node_incarnation, std::vector<LockItem> items = {},
-                             std::int64_t sent_ms = 0, std::uint64_t seq = 0) {
+inline LockMessage FromVoter(Kind kind, const std::string& voter, std::uint64_t voter_incarnation,
+                             const std::string& node, std::uint64_t node_incarnation,
+                             std::vector<LockItem> items = {}, std::int64_t sent_ms = 0,
+                             std::uint64_t seq = 0) {
   LockMessage m;
   m.kind = kind;
   m.from = voter;
@@ -128,14 +134,14 @@ class Net {
 
   // ---------------------------------------------------------- processes
 
-  // A voter whose quiet period is long over, unless `fresh`: then it starts
-  // now, and its quiet period with the first message it receives.
+  // A voter whose quiet period is over, unless `fresh`: then it starts now,
+  // and its quiet period with the first message it receives.
   Voter& AddVoter(const std::string& id, std::uint64_t incarnation, bool fresh = false) {
     clocks_.try_emplace(id);
     const TimePoint start = fresh ? Now(id) : Now(id) - 10 * timing_.quiet_period();
     voters_[id] = std::make_unique<Voter>(VoterOptions{id, incarnation, timing_, rules_}, start);
     if (!fresh) {
-      Wake(*voters_[id], start);
+      Wake(*voters_[id], Now(id), timing_);
     }
     return *voters_[id];
   }
@@ -150,8 +156,8 @@ class Net {
 
   // A node process labelled `label` (twins share `node_id`), voting on every
   // voter added so far.
-  Session& AddNode(const std::string& label, const std::string& node_id,
-                   std::uint64_t incarnation, std::uint64_t seed = 1) {
+  Session& AddNode(const std::string& label, const std::string& node_id, std::uint64_t incarnation,
+                   std::uint64_t seed = 1) {
     SessionOptions options;
     options.node_id = node_id;
     options.incarnation = incarnation;
@@ -187,12 +193,9 @@ class Net {
 
   Voter& voter(const std::string& id) { return *voters_.at(id); }
   Session& node(const std::string& label) { return *nodes_.at(label).session; }
-  const std::vector<LockEvent>& events(const std::string& label) {
-    return nodes_.at(label).events;
-  }
+  const std::vector<LockEvent>& events(const std::string& label) { return nodes_.at(label).events; }
   // The events of `label` of one kind for `name`.
-  std::size_t CountEvents(const std::string& label, LockEvent::Kind kind,
-                          const std::string& name) {
+  std::size_t CountEvents(const std::string& label, LockEvent::Kind kind, const std::string& name) {
     std::size_t n = 0;
     for (const LockEvent& e : events(label)) {
       n += e.kind == kind && e.name == name ? 1 : 0;
@@ -241,7 +244,8 @@ class Net {
   // Drops (or holds) the lock messages of `kind` that `from` sends; "" = anyone.
   int Filter(Kind kind, const std::string& from, Fate fate, const std::string& to = "") {
     return AddRule([=](const Envelope& e) {
-      const bool match = e.Is(kind) && (from.empty() || e.from == from) && (to.empty() || e.to == to);
+      const bool match =
+          e.Is(kind) && (from.empty() || e.from == from) && (to.empty() || e.to == to);
       return match ? fate : Fate::kDeliver;
     });
   }

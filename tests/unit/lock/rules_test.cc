@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -107,8 +108,8 @@ TEST(LockRules, ToStringParsesBackToTheSameRules) {
 }
 
 TEST(LockRules, RejectsUnknownNamesAndLeavesTheOutputAlone) {
-  for (const char* text :
-       {"cid", "no-break", "all-cid", "claim_numbers,bogus", "ALL", "all-no_break,x", ",no_break"}) {
+  for (const char* text : {"cid", "no-break", "all-cid", "claim_numbers,bogus", "ALL",
+                           "all-no_break,x", ",no_break"}) {
     LockRules rules;
     rules.quiet_period = false;
     EXPECT_FALSE(LockRules::Parse(text, rules)) << text;
@@ -117,11 +118,35 @@ TEST(LockRules, RejectsUnknownNamesAndLeavesTheOutputAlone) {
   }
 }
 
-TEST(LockTiming, DefaultsFollowTheDesign) {
+TEST(LockRules, TimingDefaultsFollowTheDesign) {
   const LockTiming timing;
   EXPECT_EQ(timing.lease, milliseconds(2000));
   EXPECT_EQ(timing.heartbeat_interval(), milliseconds(500));  // lease / 4
   EXPECT_EQ(timing.quiet_period(), milliseconds(2050));       // lease + margin
+  EXPECT_GT(timing.claim_timeout(), timing.quiet_period());   // A start's claims can wait it out.
+}
+
+struct VotersCase {
+  std::vector<std::string> configured;
+  std::string self;
+  std::vector<std::string> effective;
+};
+
+TEST(LockRules, EffectiveVotersAddTheBrokerWitnessToAnEvenSet) {
+  const std::string w(kWitnessId);
+  const VotersCase cases[] = {
+      {{}, "n1", {"n1"}},                     // No voters configured: a node votes for itself.
+      {{}, "", {}},                           // ...and the broker has no vote.
+      {{"n1"}, "n2", {"n1"}},                 // Odd: as configured.
+      {{"n1", "n2"}, "n1", {"n1", "n2", w}},  // Even: plus the witness.
+      {{"n1", "n2", "n3"}, "", {"n1", "n2", "n3"}},
+      {{"n1", "n2", "n3", "n4"}, "", {"n1", "n2", "n3", "n4", w}},
+  };
+  for (const VotersCase& c : cases) {
+    const std::vector<std::string> voters = EffectiveVoters(c.configured, c.self);
+    EXPECT_EQ(voters, c.effective) << c.configured.size() << " configured, self '" << c.self << "'";
+    EXPECT_EQ(voters.size() % 2, c.effective.empty() ? 0u : 1u);
+  }
 }
 
 }  // namespace

@@ -60,6 +60,14 @@ std::vector<LockMessage> Sent(const SessionEffects& fx, Kind kind, const std::st
   return out;
 }
 
+// The items of the first message of `kind` in `fx` (to `voter` if given);
+// empty if there is none.
+std::vector<LockItem> FirstItems(const SessionEffects& fx, Kind kind,
+                                 const std::string& voter = "") {
+  const std::vector<LockMessage> sent = Sent(fx, kind, voter);
+  return sent.empty() ? std::vector<LockItem>{} : sent.front().items;
+}
+
 // The voters that `fx` sends a message of `kind` naming `name` to.
 std::set<std::string> SentTo(const SessionEffects& fx, Kind kind, const std::string& name) {
   std::set<std::string> out;
@@ -109,18 +117,16 @@ class SessionTest : public ::testing::Test {
       Ack(v, seq, now);
     }
   }
-  void Grant(const std::string& voter, std::vector<LockItem> items, TimePoint sent,
-             TimePoint now) {
-    s().Step(FromVoter(Kind::kGrant, voter, VoterInc(voter), "A", kInc, std::move(items),
-                       WireMs(sent)),
-             now);
+  void Grant(const std::string& voter, std::vector<LockItem> items, TimePoint sent, TimePoint now) {
+    s().Step(
+        FromVoter(Kind::kGrant, voter, VoterInc(voter), "A", kInc, std::move(items), WireMs(sent)),
+        now);
   }
   void Deny(const std::string& voter, std::vector<LockItem> items, TimePoint now) {
     s().Step(FromVoter(Kind::kDeny, voter, VoterInc(voter), "A", kInc, std::move(items)), now);
   }
   void Released(const std::string& voter, std::vector<LockItem> items, TimePoint now) {
-    s().Step(FromVoter(Kind::kReleased, voter, VoterInc(voter), "A", kInc, std::move(items)),
-             now);
+    s().Step(FromVoter(Kind::kReleased, voter, VoterInc(voter), "A", kInc, std::move(items)), now);
   }
   // Heartbeat acknowledged by every voter, then `name` claimed and granted by
   // `granting` voters, all at `now`. Returns the claim number.
@@ -189,7 +195,7 @@ TEST_F(SessionTest, ClaimSendsEveryVoterANewClaimNumberAndTheSentTime) {
   s().Claim("y", now);
   fx = Take(now);
   ASSERT_EQ(Sent(fx, Kind::kClaim).size(), 3u);
-  EXPECT_EQ(Sent(fx, Kind::kClaim)[0].items, (std::vector<LockItem>{{"y", 2, {}}}));
+  EXPECT_EQ(FirstItems(fx, Kind::kClaim), (std::vector<LockItem>{{"y", 2, {}}}));
 }
 
 TEST_F(SessionTest, GrantedOnceAMajorityGrantedWithLiveDeadlines) {
@@ -329,16 +335,16 @@ struct DeadlineCase {
 
 TEST_F(SessionTest, DeadlineIsSentPlusLeaseTimesDriftFactorMinusMargin) {
   const DeadlineCase cases[] = {
-      {2000, 0.01, 50, 1'960'396'039 - 50'000'000},   // The defaults: 1910.396039 ms.
-      {2000, 0.0, 0, 2'000'000'000},                  // Perfect clocks, no margin: the lease.
-      {1000, 0.0, 100, 900'000'000},                  // Only the margin.
-      {2000, 0.25, 50, 1'200'000'000 - 50'000'000},   // Factor 0.75 / 1.25 = 0.6.
-      {10000, 0.05, 0, 9'047'619'047},                // 1e10 * 0.95 / 1.05 = 9047619047.6.
-      {3000, 0.02, 10, 2'882'352'941 - 10'000'000},   // 3e9 * 0.98 / 1.02 = 2882352941.2.
+      {2000, 0.01, 50, 1'960'396'039 - 50'000'000},  // The defaults: 1910.396039 ms.
+      {2000, 0.0, 0, 2'000'000'000},                 // Perfect clocks, no margin: the lease.
+      {1000, 0.0, 100, 900'000'000},                 // Only the margin.
+      {2000, 0.25, 50, 1'200'000'000 - 50'000'000},  // Factor 0.75 / 1.25 = 0.6.
+      {10000, 0.05, 0, 9'047'619'047},               // 1e10 * 0.95 / 1.05 = 9047619047.6.
+      {3000, 0.02, 10, 2'882'352'941 - 10'000'000},  // 3e9 * 0.98 / 1.02 = 2882352941.2.
   };
   for (const DeadlineCase& c : cases) {
-    SCOPED_TRACE(::testing::Message() << "lease " << c.lease_ms << " drift " << c.drift
-                                      << " margin " << c.margin_ms);
+    SCOPED_TRACE(::testing::Message()
+                 << "lease " << c.lease_ms << " drift " << c.drift << " margin " << c.margin_ms);
     LockTiming timing;
     timing.lease = milliseconds(c.lease_ms);
     timing.drift = c.drift;
@@ -454,7 +460,7 @@ TEST_F(SessionTest, OnlyAGrantOfAClaimSentWhileTheDeadlineRanCounts) {
   s().Tick(Ms(kT + 500));
   const SessionEffects fx = Take(Ms(kT + 500));
   EXPECT_EQ(SentTo(fx, Kind::kClaim, "x"), kAll);
-  EXPECT_EQ(Sent(fx, Kind::kClaim)[0].items, (std::vector<LockItem>{{"x", 1, {}}}));
+  EXPECT_EQ(FirstItems(fx, Kind::kClaim), (std::vector<LockItem>{{"x", 1, {}}}));
   Grant("v1", {{"x", 1, {}}}, Ms(kT + 10), Ms(kT + 501));  // Sent as the deadline began.
   Grant("v2", {{"x", 1, {}}}, Ms(kT + 500), Ms(kT + 501));
   EXPECT_TRUE(s().MayServe("x", Ms(kT + 501)));
@@ -524,7 +530,7 @@ TEST_F(SessionTest, LateGrantOfAnOlderClaimDoesNotCountAndIsReleased) {
   SessionEffects fx = Take(Ms(kT + 3));
   EXPECT_TRUE(fx.events.empty());
   EXPECT_EQ(SentTo(fx, Kind::kRelease, "x"), (std::set<std::string>{"v1", "v2"}));
-  EXPECT_EQ(Sent(fx, Kind::kRelease, "v1")[0].items, (std::vector<LockItem>{{"x", 1, {}}}));
+  EXPECT_EQ(FirstItems(fx, Kind::kRelease, "v1"), (std::vector<LockItem>{{"x", 1, {}}}));
 
   Grant("v1", {{"x", 2, {}}}, Ms(kT + 2), Ms(kT + 4));
   Grant("v2", {{"x", 2, {}}}, Ms(kT + 2), Ms(kT + 4));
@@ -571,7 +577,7 @@ TEST_F(SessionTest, ReleaseIsRepeatedWithEachTickUntilReleasedArrives) {
   s().Release("x", Ms(kT + 100));
   SessionEffects fx = Take(Ms(kT + 100));
   EXPECT_EQ(SentTo(fx, Kind::kRelease, "x"), kAll);
-  EXPECT_EQ(Sent(fx, Kind::kRelease, "v2")[0].items, (std::vector<LockItem>{{"x", claim, {}}}));
+  EXPECT_EQ(FirstItems(fx, Kind::kRelease, "v2"), (std::vector<LockItem>{{"x", claim, {}}}));
   EXPECT_FALSE(s().MayServe("x", Ms(kT + 100)));
   EXPECT_TRUE(s().releases_pending());
 
@@ -648,8 +654,7 @@ TEST_F(SessionTest, IgnoresRepliesMeantForAnotherIncarnation) {
   }
   EXPECT_FALSE(s().MayServe("y", Ms(kT + 500)));
   for (const std::string& v : voters_) {  // DENY: no give-up.
-    s().Step(FromVoter(Kind::kDeny, v, VoterInc(v), "A", kOtherInc, {{"y", 2, "B"}}),
-             Ms(kT + 500));
+    s().Step(FromVoter(Kind::kDeny, v, VoterInc(v), "A", kOtherInc, {{"y", 2, "B"}}), Ms(kT + 500));
   }
   EXPECT_TRUE(s().claiming("y"));
   s().Release("y", Ms(kT + 500));
@@ -660,7 +665,7 @@ TEST_F(SessionTest, IgnoresRepliesMeantForAnotherIncarnation) {
   EXPECT_TRUE(s().releases_pending());
   s().Step(FromVoter(Kind::kNack, "v1", VoterInc("v1"), "A", kOtherInc), Ms(kT + 500));
   const SessionEffects fx = Take(Ms(kT + 500));
-  EXPECT_TRUE(fx.events.empty());  // Not fatal either.
+  EXPECT_TRUE(fx.events.empty());                    // Not fatal either.
   EXPECT_EQ(SentTo(fx, Kind::kRelease, "y"), kAll);  // Only the Release above.
   EXPECT_EQ(Sent(fx, Kind::kRelease).size(), 3u);
 }
@@ -688,6 +693,19 @@ TEST_F(SessionTest, NewVoterIncarnationVoidsItsOldGrantsAtOnce) {
   EXPECT_FALSE(s().MayServe("x", Ms(kT + 511)));
   s().Tick(Ms(kT + 1000));
   EXPECT_EQ(CountEvents(Take(Ms(kT + 1000)), LockEvent::Kind::kLost), 1u);
+}
+
+TEST_F(SessionTest, GrantOfAClaimSentBeforeTheNodeSawTheVoterRestartDoesNotCount) {
+  Own("x", Ms(kT));
+  s().Claim("y", Ms(kT + 400));  // Reaches v1 just before it restarts...
+  Take(Ms(kT + 400));
+  const std::uint64_t seq = Beat(Ms(kT + 500));
+  AckAll(seq, Ms(kT + 500));
+  s().Step(FromVoter(Kind::kHbAck, "v1", 0x201, "A", kInc, {}, 0, seq), Ms(kT + 510));
+  // ...and the new v1 answers it: its deadline began only at kT + 510.
+  s().Step(FromVoter(Kind::kGrant, "v1", 0x201, "A", kInc, {{"y", 2, {}}}, kT + 400), Ms(kT + 511));
+  Grant("v2", {{"y", 2, {}}}, Ms(kT + 400), Ms(kT + 511));
+  EXPECT_FALSE(s().MayServe("y", Ms(kT + 511)));
 }
 
 // ------------------------------------------------------------ giving up and back-off
@@ -748,21 +766,24 @@ TEST_F(SessionTest, ClaimFailsWithoutAMajorityWithinTheClaimTimeout) {
   EXPECT_FALSE(s().claiming("x"));
 }
 
-// Denied at kT, claimed again at once; returns how long after kT the next
-// CLAIM went out, probing with a Tick every millisecond.
-Duration BackoffAfterDenial(std::uint64_t seed) {
+// A claim made at kT that no voter answers fails at the claim timeout, F; x is
+// claimed again at once. Returns how long after F the next CLAIM went out,
+// probing with a Tick every millisecond.
+Duration BackoffAfterFailure(std::uint64_t seed) {
   Session s(Options({}, {}, seed), Ms(0));
   s.Claim("x", Ms(kT));
   s.TakeEffects(Ms(kT));
-  for (const char* v : {"v1", "v2"}) {
-    s.Step(FromVoter(Kind::kDeny, v, VoterInc(v), "A", kInc, {{"x", 1, "B"}}), Ms(kT));
-  }
-  s.Claim("x", Ms(kT));  // Wanted again: waits for the back-off.
-  SessionEffects fx = s.TakeEffects(Ms(kT));
+  const TimePoint failed = Ms(kT) + LockTiming().claim_timeout() + kNanosecond;
+  s.Tick(failed);
+  SessionEffects fx = s.TakeEffects(failed);
+  EXPECT_EQ(CountEvents(fx, LockEvent::Kind::kFailed), 1u);
+  s.Claim("x", failed);  // Wanted again: waits for the back-off.
+  fx = s.TakeEffects(failed);
   EXPECT_TRUE(Sent(fx, Kind::kClaim).empty());
+  EXPECT_TRUE(fx.events.empty());
   for (std::int64_t ms = 0; ms <= 1001; ++ms) {
-    s.Tick(Ms(kT + ms));
-    fx = s.TakeEffects(Ms(kT + ms));
+    s.Tick(failed + milliseconds(ms));
+    fx = s.TakeEffects(failed + milliseconds(ms));
     const std::vector<LockMessage> claims = Sent(fx, Kind::kClaim);
     if (!claims.empty()) {
       EXPECT_EQ(SentTo(fx, Kind::kClaim, "x"), kAll);
@@ -771,24 +792,38 @@ Duration BackoffAfterDenial(std::uint64_t seed) {
       return milliseconds(ms);
     }
   }
-  ADD_FAILURE() << "no claim within lease / 2 of the denial";
+  ADD_FAILURE() << "no claim within lease / 2 of the failure";
   return Duration::max();
 }
 
 TEST_F(SessionTest, ClaimDuringBackoffWaitsAndClaimsAgainWhenBackoffEnds) {
-  const Duration backoff = BackoffAfterDenial(1);
+  const Duration backoff = BackoffAfterFailure(1);
   EXPECT_LE(backoff, milliseconds(1000) + milliseconds(1));  // Jitter is within lease / 2.
 }
 
 TEST_F(SessionTest, BackoffJitterIsDeterministicPerSeedAndDiffersAcrossSeeds) {
   std::set<Duration> seen;
   for (std::uint64_t seed = 1; seed <= 8; ++seed) {
-    const Duration backoff = BackoffAfterDenial(seed);
-    EXPECT_EQ(BackoffAfterDenial(seed), backoff) << "seed " << seed;
+    const Duration backoff = BackoffAfterFailure(seed);
+    EXPECT_EQ(BackoffAfterFailure(seed), backoff) << "seed " << seed;
     EXPECT_LE(backoff, milliseconds(1001)) << "seed " << seed;
     seen.insert(backoff);
   }
   EXPECT_GE(seen.size(), 4u);
+}
+
+TEST_F(SessionTest, ClaimDuringBackoffAfterADenialReportsTheHolderAgain) {
+  s().Claim("x", Ms(kT));
+  Deny("v1", {{"x", 1, "B"}}, Ms(kT));
+  Deny("v2", {{"x", 1, "B"}}, Ms(kT));
+  Take(Ms(kT));
+  s().Claim("x", Ms(kT + 1));  // The request goes to B; no new claim.
+  const SessionEffects fx = Take(Ms(kT + 1));
+  EXPECT_TRUE(Sent(fx, Kind::kClaim).empty());
+  ASSERT_EQ(fx.events.size(), 1u);
+  EXPECT_EQ(fx.events[0].kind, LockEvent::Kind::kDenied);
+  EXPECT_EQ(fx.events[0].name, "x");
+  EXPECT_EQ(fx.events[0].holder, "B");
 }
 
 TEST_F(SessionTest, NameNotWantedAfterBackoffIsForgottenAndClaimedAfreshLater) {
@@ -803,7 +838,7 @@ TEST_F(SessionTest, NameNotWantedAfterBackoffIsForgottenAndClaimedAfreshLater) {
   s().Claim("x", Ms(kT + 1600));  // No back-off pending: at once.
   const SessionEffects fx = Take(Ms(kT + 1600));
   EXPECT_EQ(SentTo(fx, Kind::kClaim, "x"), kAll);
-  EXPECT_EQ(Sent(fx, Kind::kClaim)[0].items, (std::vector<LockItem>{{"x", 2, {}}}));
+  EXPECT_EQ(FirstItems(fx, Kind::kClaim), (std::vector<LockItem>{{"x", 2, {}}}));
 }
 
 // ------------------------------------------------------------ claims of owned names
@@ -822,7 +857,7 @@ TEST_F(SessionTest, ClaimOfAnOwnedNameWhoseRuleBrokeClaimsWithANewNumber) {
   s().Claim("x", Ms(kT) + kSpan);  // No Tick noticed the failure yet.
   const SessionEffects fx = Take(Ms(kT) + kSpan);
   EXPECT_EQ(SentTo(fx, Kind::kClaim, "x"), kAll);
-  EXPECT_EQ(Sent(fx, Kind::kClaim)[0].items, (std::vector<LockItem>{{"x", 2, {}}}));
+  EXPECT_EQ(FirstItems(fx, Kind::kClaim), (std::vector<LockItem>{{"x", 2, {}}}));
   EXPECT_FALSE(s().MayServe("x", Ms(kT) + kSpan));
 }
 
@@ -833,6 +868,14 @@ TEST_F(SessionBreakTest, WithoutNoBreakAStaleGrantCountsAgain) {
   const TimePoint v2_lapse = LapseAndRenewV1();
   // Unsafe: v1 expired the session meanwhile and may have given x away.
   EXPECT_TRUE(s().MayServe("x", v2_lapse));
+}
+
+TEST_F(SessionTest, WithoutNoBreakANewVoterIncarnationStillVoidsItsOldGrants) {
+  Make(Options(Rules("all-no_break")));
+  Own("x", Ms(kT), {"v1", "v2"});
+  const std::uint64_t seq = Beat(Ms(kT + 500));
+  s().Step(FromVoter(Kind::kHbAck, "v1", 0x201, "A", kInc, {}, 0, seq), Ms(kT + 510));
+  EXPECT_FALSE(s().MayServe("x", Ms(kT + 510)));  // Rule (a) holds without rule (b).
 }
 
 TEST_F(SessionTest, WithoutNoBreakAGrantOfAClaimSentBeforeTheDeadlineCounts) {

@@ -28,14 +28,15 @@ constexpr std::uint64_t kVoterInc = 0x7001;
 constexpr std::uint64_t kIncA = 0xA1;
 constexpr std::uint64_t kIncA2 = 0xA2;
 constexpr std::uint64_t kIncB = 0xB1;
-// Well after the quiet period of a voter started at Ms(0).
+// The time the tests start at: the fixture's voter started at Ms(0) and is past
+// its quiet period by then.
 constexpr std::int64_t kT = 10'000;
 
 class VoterTest : public ::testing::Test {
  protected:
   explicit VoterTest(LockRules rules = {})
       : voter_(VoterOptions{"v1", kVoterInc, {}, rules}, Ms(0)) {
-    testing::Wake(voter_, Ms(0));  // Its quiet period ends at Ms(2050).
+    testing::Wake(voter_, Ms(kT));
   }
 
   void Beat(const std::string& node, std::uint64_t inc, TimePoint now, std::uint64_t seq = 1) {
@@ -43,9 +44,9 @@ class VoterTest : public ::testing::Test {
   }
   void Claim(const std::string& node, std::uint64_t inc, std::vector<LockItem> items,
              TimePoint now) {
-    voter_.Step(FromNode(Kind::kClaim, node, inc, "v1", std::move(items),
-                         ToMillis(now.time_since_epoch())),
-                now);
+    voter_.Step(
+        FromNode(Kind::kClaim, node, inc, "v1", std::move(items), ToMillis(now.time_since_epoch())),
+        now);
   }
   void ReleaseNames(const std::string& node, std::uint64_t inc, std::vector<LockItem> items,
                     TimePoint now) {
@@ -317,10 +318,49 @@ TEST(Voter, IsQuietForLeasePlusMarginFromItsFirstInput) {
   EXPECT_TRUE(voter.Quiet(Ms(1000)));
   EXPECT_TRUE(voter.Quiet(Ms(60'000)));  // No input yet: the quiet period has not begun.
   voter.Step(MakeHeartbeat("A", kIncA, 1, "v1", Ms(3000)), Ms(3000));
+  voter.Step(MakeHeartbeat("A", kIncA, 2, "v1", Ms(4500)), Ms(4500));  // Does not extend it.
   EXPECT_TRUE(voter.Quiet(Ms(3000 + 2050) - kNanosecond));
   EXPECT_FALSE(voter.Quiet(Ms(3000 + 2050)));
-  voter.Step(MakeHeartbeat("A", kIncA, 2, "v1", Ms(6000)), Ms(6000));  // Only the first counts.
-  EXPECT_FALSE(voter.Quiet(Ms(6000)));
+}
+
+struct SilenceCase {
+  std::int64_t lease_ms;
+  double drift;
+  std::int64_t margin_ms;
+  std::int64_t silence_max_ns;  // min(lease, (lease + margin) (1 - d) / (1 + d)).
+};
+
+TEST(Voter, GoesQuietAgainAfterASilenceOfALease) {
+  const SilenceCase cases[] = {
+      {2000, 0.01, 50, 2'000'000'000},  // 2050 ms * 0.99 / 1.01 = 2009.4 ms: the lease.
+      {2000, 0.25, 50, 1'230'000'000},  // 2050 ms * 0.6: shorter than the lease.
+  };
+  for (const SilenceCase& c : cases) {
+    SCOPED_TRACE(::testing::Message() << "drift " << c.drift);
+    LockTiming timing;
+    timing.lease = milliseconds(c.lease_ms);
+    timing.drift = c.drift;
+    timing.margin = milliseconds(c.margin_ms);
+    Voter voter(VoterOptions{"v1", kVoterInc, timing, {}}, Ms(0));
+    testing::Wake(voter, Ms(kT), timing);
+    voter.Step(MakeHeartbeat("A", kIncA, 1, "v1", Ms(kT)), Ms(kT));
+    // Just short of the longest silence: still serving.
+    const TimePoint almost = Ms(kT) + std::chrono::nanoseconds(c.silence_max_ns) - kNanosecond;
+    voter.Step(MakeHeartbeat("A", kIncA, 2, "v1", almost), almost);
+    EXPECT_FALSE(voter.Quiet(almost));
+    voter.TakeOutbox();
+    // A longer silence: this voter id may have been served by another process
+    // meanwhile, so it waits out a quiet period again.
+    const TimePoint back = almost + std::chrono::nanoseconds(c.silence_max_ns);
+    voter.Step(MakeHeartbeat("A", kIncA, 3, "v1", back), back);
+    EXPECT_TRUE(voter.Quiet(back));
+    voter.Step(FromNode(Kind::kClaim, "A", kIncA, "v1", {{"x", 1, {}}}, 0), back);
+    const std::vector<LockMessage> out = voter.TakeOutbox();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].kind, Kind::kHbAck);  // The claim is not answered.
+    EXPECT_TRUE(voter.Quiet(back + timing.quiet_period() - kNanosecond));
+    EXPECT_FALSE(voter.Quiet(back + timing.quiet_period()));
+  }
 }
 
 TEST(Voter, QuietPeriodNeverEndsBeforeLeasePlusMarginAfterItsStart) {
@@ -390,17 +430,13 @@ TEST_F(VoterWithoutClaimNumbers, ALateClaimRewindsTheEntryToAnOlderClaim) {
   EXPECT_EQ(out[0].kind, Kind::kGrant);
 }
 
-class VoterWithoutQuietPeriod : public VoterWithout {
- protected:
-  VoterWithoutQuietPeriod() : VoterWithout("all-quiet_period") {}
-};
-
-TEST_F(VoterWithoutQuietPeriod, GrantsAsSoonAsItStarts) {
-  EXPECT_FALSE(voter_.Quiet(Ms(0)));  // Woken at Ms(0) by the fixture.
-  Beat("A", kIncA, Ms(0));
-  voter_.TakeOutbox();
-  Claim("A", kIncA, {{"x", 1, {}}}, Ms(0));
-  const std::vector<LockMessage> out = voter_.TakeOutbox();
+TEST(Voter, WithoutQuietPeriodGrantsAsSoonAsItStarts) {
+  Voter voter(VoterOptions{"v1", kVoterInc, {}, Rules("all-quiet_period")}, Ms(0));
+  voter.Step(MakeHeartbeat("A", kIncA, 1, "v1", Ms(0)), Ms(0));
+  EXPECT_FALSE(voter.Quiet(Ms(0)));
+  voter.TakeOutbox();
+  voter.Step(FromNode(Kind::kClaim, "A", kIncA, "v1", {{"x", 1, {}}}, 0), Ms(0));
+  const std::vector<LockMessage> out = voter.TakeOutbox();
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].kind, Kind::kGrant);  // Unsafe: a node may still count its previous life.
 }
