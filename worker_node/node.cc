@@ -305,6 +305,10 @@ class Node {
         net::Send(dealer_, {kSignature, body, f.route});
       }
       for (const protocol::Event& e : fx.events) {
+        if (e.kind == protocol::Event::Kind::kPassivated && e.reason == "lost") {
+          spdlog::info("stepped down from '{}' (epoch {}): this node may no longer serve it",
+                       e.entity_id, e.epoch);
+        }
         const std::string body = protocol::Encode(e);
         net::Send(dealer_, {kSignature, body});
       }

@@ -122,8 +122,9 @@ TEST_F(ThreeNodes, PausedOwnerNeverServesStaleStateAndStepsDown) {
       EXPECT_EQ(e["error"], "unavailable");
     }
   }
-  EXPECT_TRUE(WaitFor([&] { return foo.Log().find("lost 'entity_1'") != std::string::npos; },
-                      milliseconds(5000)))
+  EXPECT_TRUE(
+      WaitFor([&] { return foo.Log().find("stepped down from 'entity_1'") != std::string::npos; },
+              milliseconds(5000)))
       << foo.Log();
   EXPECT_EQ(cluster_.ClientJson({"get", "entity_1", "--via", "foo"})["state"], "working");
 }
