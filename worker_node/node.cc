@@ -362,6 +362,12 @@ class Node {
         spdlog::debug("claim of '{}' failed: {}", e.name, e.reason);
         runtime_.HandleFailed(e.name, now);
         return;
+      case lock::LockEvent::Kind::kRefused:
+        spdlog::warn(
+            "{}; waiting up to {} ms for it to lapse (a restart after a crash) "
+            "before giving up",
+            e.reason, ToMillis(session_.options().timing.twin_wait()));
+        return;
       case lock::LockEvent::Kind::kFatal:
         fatal_ = Status::Conflict(e.reason + "; this process exits (is node '" + config_.id +
                                   "' started twice?)");

@@ -46,6 +46,10 @@ struct LockTiming {
   // period, so that a node and its voters starting together do not fail the
   // first requests.
   Duration claim_timeout() const { return 2 * lease; }
+  // How long a new process keeps heartbeating through NACKs before it calls
+  // itself a twin: a crashed predecessor's session lapses at every voter
+  // within a lease of its last heartbeat, a live twin's never does.
+  Duration twin_wait() const { return 2 * lease; }
 };
 
 // The broker's voter id when it acts as witness. '@' is not allowed in node ids.

@@ -213,15 +213,39 @@ void Session::Step(const LockMessage& m, TimePoint now) {
       OnReleased(m);
       return;
     case LockMessage::Kind::kNack:
-      effects_.events.push_back({LockEvent::Kind::kFatal,
-                                 {},
-                                 m.from,
-                                 "voter " + m.from + " sees another live process with node id '" +
-                                     options_.node_id + "'"});
+      OnNack(m, now);
       return;
     case LockMessage::Kind::kClaim:
     case LockMessage::Kind::kRelease:
       return;  // For voters.
+  }
+}
+
+// A supervisor restarting a crashed node at once meets voters that still
+// hold the dead process's session; exiting on the first NACK would turn
+// every quick restart into a crash loop. So the new process waits, serving
+// nothing (it has no grants), and only a voter that keeps refusing it for
+// twin_wait() proves a live twin.
+void Session::OnNack(const LockMessage& m, TimePoint now) {
+  if (fatal_ || voters_.count(m.from) == 0) {
+    return;
+  }
+  auto [it, first] = nacked_since_.try_emplace(m.from, now);
+  if (first) {
+    effects_.events.push_back(
+        {LockEvent::Kind::kRefused,
+         {},
+         m.from,
+         "voter " + m.from + " sees another live process with node id '" + options_.node_id + "'"});
+    return;
+  }
+  if (now - it->second >= options_.timing.twin_wait()) {
+    fatal_ = true;
+    effects_.events.push_back(
+        {LockEvent::Kind::kFatal,
+         {},
+         m.from,
+         "voter " + m.from + " sees another live process with node id '" + options_.node_id + "'"});
   }
 }
 
@@ -230,6 +254,7 @@ void Session::OnHbAck(const LockMessage& m, TimePoint now) {
   if (it == voters_.end()) {
     return;
   }
+  nacked_since_.erase(m.from);
   VoterView& v = it->second;
   if (m.from_incarnation != v.incarnation) {
     // The voter restarted: nothing it said before counts any more.

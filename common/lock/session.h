@@ -77,7 +77,8 @@ struct LockEvent {
     kLost,     // The rule failed for `name`: its worker must stop now.
     kDenied,   // A majority is out of reach; `holder` holds it (may be empty).
     kFailed,   // No majority within the claim timeout.
-    kFatal,    // NACK: another live process has this node id; `reason` says so.
+    kRefused,  // First NACK from a voter: a process with this id looked alive there.
+    kFatal,    // Still NACKed after twin_wait(): another live process has this id.
   };
   Kind kind = Kind::kGranted;
   std::string name;
@@ -155,6 +156,7 @@ class Session final : public entity::Authority {
   void OnGrant(const protocol::LockMessage& m, TimePoint now);
   void OnDeny(const protocol::LockMessage& m, TimePoint now);
   void OnReleased(const protocol::LockMessage& m);
+  void OnNack(const protocol::LockMessage& m, TimePoint now);
   Duration DeadlineSpan() const;
 
   // Constant after construction.
@@ -166,6 +168,8 @@ class Session final : public entity::Authority {
   std::uint64_t heartbeat_seq_ = 0;
   std::map<std::uint64_t, TimePoint> heartbeat_sent_;  // seq -> sent, recent ones only.
   std::map<std::string, VoterView> voters_;
+  std::map<std::string, TimePoint> nacked_since_;  // voter -> first NACK of a run.
+  bool fatal_ = false;
   std::map<std::string, Name> names_;
   // (name, voter) -> newest claim released there and not yet acknowledged.
   std::map<std::pair<std::string, std::string>, std::uint64_t> pending_releases_;

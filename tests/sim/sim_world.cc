@@ -612,6 +612,9 @@ void SimWorld::FlushNode(Proc& p) {
       case lock::LockEvent::Kind::kFailed:
         Log(p.label, "FAILED %s (%s)", e.name.c_str(), e.reason.c_str());
         break;
+      case lock::LockEvent::Kind::kRefused:
+        Log(p.label, "REFUSED: %s", e.reason.c_str());
+        break;
       case lock::LockEvent::Kind::kFatal:
         if (!options_.rules.incarnation_echo) {
           // Without the echo a NACK may be meant for another process under

@@ -197,21 +197,55 @@ TEST(SessionWithVoters, NodeStopsCountingARestartedVoterAsSoonAsItSeesTheNewInca
   EXPECT_EQ(net->CountEvents("A", LockEvent::Kind::kLost, "x"), 1u);
 }
 
-TEST(SessionWithVoters, SecondLiveProcessIsRefusedAndASuccessorAcceptedOnceTheOldSessionLapsed) {
+TEST(SessionWithVoters, SecondLiveProcessExitsButAQuickRestartWaitsForTheOldSessionToLapse) {
   auto net = ThreeVoters();
   net->TickAll();
   net->Claim("A", "x");
   net->AdvanceTo(milliseconds(100));
   net->AddNode("A#2", "A", kIncA2);  // Same node id, started by mistake.
   net->Tick("A#2");
-  EXPECT_EQ(net->CountEvents("A#2", LockEvent::Kind::kFatal, ""), 3u);  // One NACK per voter.
-  EXPECT_EQ(net->CountEvents("A", LockEvent::Kind::kFatal, ""), 0u);    // Not meant for A.
+  EXPECT_EQ(net->CountEvents("A#2", LockEvent::Kind::kRefused, ""), 3u);  // One per voter.
+  EXPECT_EQ(net->CountEvents("A#2", LockEvent::Kind::kFatal, ""), 0u);    // Maybe a restart.
+  EXPECT_EQ(net->CountEvents("A", LockEvent::Kind::kRefused, ""), 0u);    // Not meant for A.
+  // A lives on and keeps its session: A#2 is refused for twin_wait() and exits.
+  for (int ms = 150; ms <= 100 + 2 * 2000; ms += 50) {
+    net->AdvanceTo(milliseconds(ms));
+    net->Tick("A");
+    net->Tick("A#2");
+  }
+  EXPECT_EQ(net->CountEvents("A#2", LockEvent::Kind::kFatal, ""), 1u);  // Once, not per voter.
+  EXPECT_EQ(net->CountEvents("A", LockEvent::Kind::kFatal, ""), 0u);
   EXPECT_EQ(net->Serving("x"), std::vector<std::string>{"A"});
   net->Crash("A#2");  // It exits, as kFatal says.
 
+  net->AdvanceTo(milliseconds(4200));
+  net->Crash("A");  // The first process dies, a heartbeat interval after its last one.
+  net->AdvanceTo(milliseconds(4300));
+  net->AddNode("A#3", "A", kIncA3);  // The supervisor restarts it at once: refused, not fatal.
+  for (int ms = 4300; ms <= 6500; ms += 50) {
+    net->AdvanceTo(milliseconds(ms));
+    net->Tick("A#3");
+  }
+  EXPECT_EQ(net->CountEvents("A#3", LockEvent::Kind::kRefused, ""), 3u);
+  EXPECT_EQ(net->CountEvents("A#3", LockEvent::Kind::kFatal, ""), 0u);
+  for (const char* v : {"v1", "v2", "v3"}) {
+    EXPECT_EQ(net->voter(v).HolderOf("x"), std::nullopt) << v;  // Freed by the new session.
+  }
+  net->Claim("A#3", "x");
+  EXPECT_EQ(net->Serving("x"), std::vector<std::string>{"A#3"});
+}
+
+TEST(SessionWithVoters, SupervisorRestartAfterTheOldSessionLapsedIsAcceptedAtOnce) {
+  auto net = ThreeVoters();
+  net->TickAll();
+  net->Claim("A", "x");
+
   net->AdvanceTo(milliseconds(200));
   net->Crash("A");  // The first process dies; its last heartbeat reached the voters at 0.
-  net->AdvanceTo(milliseconds(2000));
+  for (int ms = 250; ms <= 2000; ms += 250) {  // B keeps the voters from falling silent.
+    net->AdvanceTo(milliseconds(ms));
+    net->Tick("B");
+  }
   net->AddNode("A#3", "A", kIncA3);  // The supervisor's restart, once the session lapsed.
   net->Tick("A#3");
   EXPECT_EQ(net->CountEvents("A#3", LockEvent::Kind::kFatal, ""), 0u);

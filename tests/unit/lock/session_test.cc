@@ -670,15 +670,38 @@ TEST_F(SessionTest, IgnoresRepliesMeantForAnotherIncarnation) {
   EXPECT_EQ(Sent(fx, Kind::kRelease).size(), 3u);
 }
 
-TEST_F(SessionTest, NackForItsOwnIncarnationIsFatal) {
+TEST_F(SessionTest, NackForItsOwnIncarnationIsFatalOnlyWhenItLastsTheTwinWait) {
+  const std::int64_t wait = ToMillis(Options().timing.twin_wait());
   Beat(Ms(kT));
   s().Step(FromVoter(Kind::kNack, "v2", VoterInc("v2"), "A", kInc), Ms(kT));
-  const SessionEffects fx = Take(Ms(kT));
+  SessionEffects fx = Take(Ms(kT));
+  ASSERT_EQ(fx.events.size(), 1u);
+  EXPECT_EQ(fx.events[0].kind, LockEvent::Kind::kRefused);
+  EXPECT_NE(fx.events[0].reason.find("another live process"), std::string::npos);
+  s().Step(FromVoter(Kind::kNack, "v2", VoterInc("v2"), "A", kInc), Ms(kT + wait - 1));
+  EXPECT_TRUE(Take(Ms(kT + wait - 1)).events.empty());
+  s().Step(FromVoter(Kind::kNack, "v2", VoterInc("v2"), "A", kInc), Ms(kT + wait));
+  fx = Take(Ms(kT + wait));
   ASSERT_EQ(fx.events.size(), 1u);
   EXPECT_EQ(fx.events[0].kind, LockEvent::Kind::kFatal);
   EXPECT_NE(fx.events[0].reason.find("v2"), std::string::npos) << fx.events[0].reason;
   EXPECT_NE(fx.events[0].reason.find("'A'"), std::string::npos) << fx.events[0].reason;
   EXPECT_NE(fx.events[0].reason.find("another live process"), std::string::npos);
+  s().Step(FromVoter(Kind::kNack, "v1", VoterInc("v1"), "A", kInc), Ms(kT + wait + 1));
+  EXPECT_TRUE(Take(Ms(kT + wait + 1)).events.empty());  // Fatal once.
+}
+
+TEST_F(SessionTest, AnAckEndsARunOfNacks) {
+  const std::int64_t wait = ToMillis(Options().timing.twin_wait());
+  Beat(Ms(kT));
+  s().Step(FromVoter(Kind::kNack, "v2", VoterInc("v2"), "A", kInc), Ms(kT));
+  const std::uint64_t seq = Beat(Ms(kT + wait / 2));
+  Ack("v2", seq, Ms(kT + wait / 2));  // The dead predecessor's session lapsed at v2.
+  Take(Ms(kT + wait / 2));
+  s().Step(FromVoter(Kind::kNack, "v2", VoterInc("v2"), "A", kInc), Ms(kT + wait));
+  const SessionEffects fx = Take(Ms(kT + wait));
+  ASSERT_EQ(fx.events.size(), 1u);
+  EXPECT_EQ(fx.events[0].kind, LockEvent::Kind::kRefused);  // A new run, not fatal.
 }
 
 TEST_F(SessionTest, NewVoterIncarnationVoidsItsOldGrantsAtOnce) {
@@ -923,8 +946,11 @@ TEST_F(SessionTest, WithoutIncarnationEchoGrantsForAnotherIncarnationCount) {
 
 TEST_F(SessionTest, WithoutIncarnationEchoTheOldProcessDiesOfItsReplacementsNack) {
   Make(Options(Rules("all-incarnation_echo")));
+  const std::int64_t wait = ToMillis(Options().timing.twin_wait());
   s().Step(FromVoter(Kind::kNack, "v1", VoterInc("v1"), "A", kOtherInc), Ms(kT));
-  EXPECT_EQ(CountEvents(Take(Ms(kT)), LockEvent::Kind::kFatal), 1u);
+  EXPECT_EQ(CountEvents(Take(Ms(kT)), LockEvent::Kind::kRefused), 1u);
+  s().Step(FromVoter(Kind::kNack, "v1", VoterInc("v1"), "A", kOtherInc), Ms(kT + wait));
+  EXPECT_EQ(CountEvents(Take(Ms(kT + wait)), LockEvent::Kind::kFatal), 1u);
 }
 
 TEST_F(SessionTest, WithoutSessionMarginTheDeadlineIsSentPlusTheWholeLease) {
