@@ -9,4 +9,20 @@ function(tenure_add_test name)
                                         tenure_test_warnings)
   set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/tests)
   gtest_discover_tests(${name} PROPERTIES LABELS "${ARG_LABELS}" DISCOVERY_TIMEOUT 30)
+  foreach(_label IN LISTS ARG_LABELS)
+    set_property(GLOBAL APPEND PROPERTY TENURE_TESTS_${_label} ${name})
+  endforeach()
+endfunction()
+
+# tenure_add_label_targets(label...): a target `tests_<label>` that builds the
+# executables of that label only, so that a pass which runs one label (the
+# ThreadSanitizer pass runs unit and sim) builds no more than it needs.
+function(tenure_add_label_targets)
+  foreach(_label IN LISTS ARGN)
+    get_property(_targets GLOBAL PROPERTY TENURE_TESTS_${_label})
+    add_custom_target(tests_${_label})
+    if(_targets)
+      add_dependencies(tests_${_label} ${_targets})
+    endif()
+  endforeach()
 endfunction()

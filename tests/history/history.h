@@ -5,6 +5,7 @@
 // compare-and-set and a version counter.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -38,12 +39,16 @@ struct Op {
   std::int64_t invoke_ns = 0;               // Monotonic clock, the recorder's.
   std::int64_t complete_ns = 0;             // Ignored for kIndeterminate.
   Outcome outcome = Outcome::kOk;
-  std::string error;                // The DESIGN §6 error name when failed.
-  std::optional<Observed> observed; // ok, and conflict when the reply carried it.
+  std::string error;                 // The DESIGN §6 error name when failed.
+  std::optional<Observed> observed;  // ok, and conflict when the reply carried it.
 };
 
 struct CheckResult {
   bool linearizable = true;
+  // False when the checker could not tell: the search budget ran out, or the
+  // history itself is malformed (a reply before its request). `linearizable`
+  // is then false as well, so an undecided result never passes as a good one.
+  bool decided = true;
   // Empty when linearizable; else the entity, the operations that cannot be
   // ordered, and why (e.g. "get at v3 saw 'working' but v3 is 'finalized'").
   std::string explanation;
@@ -58,11 +63,22 @@ struct CheckResult {
 //  - set(s, expect, if_version): absent -> failed not_found; expect given and
 //    != state, or if_version given and != version -> failed conflict, observed
 //    = current; else (s, version + 1), ok with observed = the new value.
+//    A conflict without observed still says the precondition failed at its
+//    linearization point.
 //  - get: absent -> failed not_found; else ok, observed = current.
 // Failed operations with an error other than conflict / not_found (invalid,
 // busy, unavailable on a read, ...) are treated as having no effect and no
 // observation. Indeterminate reads are dropped.
 CheckResult CheckHistory(const std::vector<Op>& history);
+
+struct CheckOptions {
+  // Per entity, the number of distinct (operations linearized, model state)
+  // configurations the search may remember before it gives up undecided.
+  // Each costs 100 to 200 bytes; an ordinary history needs one or two per
+  // operation.
+  std::size_t max_states = 2'000'000;
+};
+CheckResult CheckHistory(const std::vector<Op>& history, const CheckOptions& options);
 
 // One operation per line, JSON, so that a failing run can be kept and checked
 // again (`history_check FILE`). Load returns nullopt and sets `error` on a
