@@ -99,6 +99,17 @@ void RunFaults(FaultKind kind) {
   std::printf("faults %s: %zu operations on %zu entities; faults: %s\n", FaultName(kind).c_str(),
               ops.size(), check.entities, faults.c_str());
   std::printf("faults %s: %s\n", FaultName(kind).c_str(), Summary(availability).c_str());
+  std::map<std::string, int> errors;
+  for (const history::Op& op : ops) {
+    if (op.outcome != history::Outcome::kOk) {
+      ++errors[op.error];
+    }
+  }
+  std::string error_line;
+  for (const auto& [name, n] : errors) {
+    error_line += (error_line.empty() ? "" : ", ") + name + " " + std::to_string(n);
+  }
+  std::printf("faults %s: errors: %s\n", FaultName(kind).c_str(), error_line.c_str());
   std::printf("faults %s: linearizable %s; versions going back %zu; lost writes %zu\n",
               FaultName(kind).c_str(), check.linearizable ? "yes" : "NO", back.size(), lost.size());
 
