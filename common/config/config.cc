@@ -11,6 +11,7 @@
 #include <toml++/toml.h>
 
 #include "common/base/ids.h"
+#include "common/config/toml_prescan.h"
 
 namespace tenure::config {
 namespace {
@@ -52,9 +53,13 @@ class TomlSectionConfig final : public CLI::Config {
   std::vector<CLI::ConfigItem> from_config(std::istream& input) const override {
     std::stringstream text;
     text << input.rdbuf();
+    const std::string content = text.str();
+    if (Status s = PrescanToml(content); !s.ok()) {  // Keeps toml++ off its bug.
+      throw CLI::ConfigError("config file: " + s.message());
+    }
     toml::table table;
     try {
-      table = toml::parse(text.str());
+      table = toml::parse(content);
     } catch (const toml::parse_error& e) {
       std::ostringstream msg;
       msg << "config file is not valid TOML: " << e.description() << " (line "
@@ -166,6 +171,12 @@ void AddConfigFile(CLI::App& app, const std::string& section) {
         }
         return {};
       });
+}
+
+void ParseConfigText(CLI::App& app, const std::string& text) {
+  // CLI11 hands the stream to the same formatter that reads --config files.
+  std::istringstream input(text);
+  app.parse_from_stream(input);
 }
 
 Status ValidateEndpoint(const std::string& endpoint) {

@@ -20,6 +20,12 @@ namespace tenure::config {
 // Adds --config to `app`, reading keys from the top level and from [section].
 void AddConfigFile(CLI::App& app, const std::string& section);
 
+// Parses `text` as the --config file of `app` (set up by AddConfigFile) is
+// parsed, then runs the checks App::parse runs, as if no flag was given.
+// Throws CLI::ParseError as App::parse does. The executables read files; this
+// is for tests and the fuzz target.
+void ParseConfigText(CLI::App& app, const std::string& text);
+
 // OK for tcp://host:port, tcp://host:* , ipc://path and inproc://name.
 Status ValidateEndpoint(const std::string& endpoint);
 // Each voter is a valid node id, listed once.

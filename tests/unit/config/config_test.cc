@@ -34,23 +34,41 @@ struct Outcome {
   Options options;
 };
 
+void Declare(CLI::App& app, Options& options) {
+  app.add_option("--id", options.id)->check(NodeIdValidator());
+  app.add_option("--broker", options.broker)->check(EndpointValidator());
+  app.add_option("--voters", options.voters)->delimiter(',')->check(NodeIdValidator());
+  app.add_option("--lease", options.lease);
+  app.add_option("--mailbox", options.mailbox);
+  app.add_flag("--verbose", options.verbose);
+  app.add_option("--zone", options.zone);
+  app.add_option("--log-level", options.log_level);
+  AddConfigFile(app, "worker_node");
+}
+
 Outcome Parse(std::vector<std::string> args) {
   Outcome out;
   CLI::App app("test", "worker_node");
-  app.add_option("--id", out.options.id)->check(NodeIdValidator());
-  app.add_option("--broker", out.options.broker)->check(EndpointValidator());
-  app.add_option("--voters", out.options.voters)->delimiter(',')->check(NodeIdValidator());
-  app.add_option("--lease", out.options.lease);
-  app.add_option("--mailbox", out.options.mailbox);
-  app.add_flag("--verbose", out.options.verbose);
-  app.add_option("--zone", out.options.zone);
-  app.add_option("--log-level", out.options.log_level);
-  AddConfigFile(app, "worker_node");
+  Declare(app, out.options);
   args.insert(args.begin(), "worker_node");
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   try {
     app.parse(static_cast<int>(argv.size()), argv.data());
+    out.ok = true;
+  } catch (const CLI::ParseError& e) {
+    out.error = e.what();
+  }
+  return out;
+}
+
+// Parses `text` with ParseConfigText instead of a --config file.
+Outcome ParseText(const std::string& text) {
+  Outcome out;
+  CLI::App app("test", "worker_node");
+  Declare(app, out.options);
+  try {
+    ParseConfigText(app, text);
     out.ok = true;
   } catch (const CLI::ParseError& e) {
     out.error = e.what();
@@ -259,6 +277,17 @@ TEST_F(ConfigFile, InvalidTomlIsAnErrorNamingTheLine) {
   EXPECT_NE(o.error.find("line 3"), std::string::npos) << o.error;
 }
 
+TEST_F(ConfigFile, NonAsciiIsAllowedInCommentLinesOnly) {
+  // Refused before toml++ sees it: see toml_prescan.h.
+  Outcome o = ParseWith("id = \"foo\"\nzone = \"caf\xc3\xa9\"\n");
+  ASSERT_FALSE(o.ok);
+  EXPECT_NE(o.error.find("non-ASCII"), std::string::npos) << o.error;
+  EXPECT_NE(o.error.find("line 2"), std::string::npos) << o.error;
+  Outcome comment = ParseWith("# caf\xc3\xa9\nzone = \"cafe\"\n");
+  ASSERT_TRUE(comment.ok) << comment.error;
+  EXPECT_EQ(comment.options.zone, "cafe");
+}
+
 TEST_F(ConfigFile, DuplicateKeyIsInvalidToml) {
   Outcome o = ParseWith("id = \"a\"\nid = \"b\"\n");
   ASSERT_FALSE(o.ok);
@@ -300,6 +329,40 @@ TEST_F(ConfigFile, CommentsAreFine) {
   Outcome o = ParseWith("# a cluster\nid = \"foo\"  # this node\n");
   ASSERT_TRUE(o.ok) << o.error;
   EXPECT_EQ(o.options.id, "foo");
+}
+
+TEST_F(ConfigFile, TextParsesAsTheSameFileDoes) {
+  const std::string text =
+      "id = \"top\"\n"
+      "voters = [\"foo\", \"bar\"]\n"
+      "mailbox = 64\n"
+      "[worker_node]\n"
+      "id = \"section\"\n"
+      "log_level = \"debug\"\n"
+      "verbose = true\n";
+  Outcome file = ParseWith(text);
+  Outcome parsed = ParseText(text);
+  ASSERT_TRUE(file.ok) << file.error;
+  ASSERT_TRUE(parsed.ok) << parsed.error;
+  EXPECT_EQ(parsed.options.id, "section");
+  EXPECT_EQ(parsed.options.id, file.options.id);
+  EXPECT_EQ(parsed.options.voters, file.options.voters);
+  EXPECT_EQ(parsed.options.mailbox, file.options.mailbox);
+  EXPECT_EQ(parsed.options.log_level, file.options.log_level);
+  EXPECT_EQ(parsed.options.verbose, file.options.verbose);
+  EXPECT_EQ(parsed.options.broker, file.options.broker);  // The default, in both.
+}
+
+TEST_F(ConfigFile, TextIsRefusedAsTheSameFileIs) {
+  for (const std::string text :
+       {"laese = \"2s\"\n", "[worker-node]\nid = \"foo\"\n", "broker = tcp://unquoted:1\n",
+        "voters = [\"not an id\"]\n", "mailbox = \"lots\"\n", "config = \"other.toml\"\n"}) {
+    Outcome file = ParseWith(text);
+    Outcome parsed = ParseText(text);
+    EXPECT_FALSE(file.ok) << text;
+    EXPECT_FALSE(parsed.ok) << text;
+    EXPECT_EQ(parsed.error, file.error) << text;
+  }
 }
 
 TEST(ValidateEndpoint, AcceptsTheSupportedForms) {
