@@ -19,6 +19,7 @@
 #include "common/protocol/topics.h"
 #include "common/store/batch_writer.h"
 
+#include <malloc.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -126,9 +127,13 @@ class Node {
           voter_->Tick(now);
         }
         runtime_.Tick(now);
+        ReturnFreedMemory();
         if (!drain_deadline) {
           SendBrokerHeartbeat(now);
         }
+        // Finds a database file deleted or put back even while nobody
+        // writes, within a heartbeat interval.
+        writer_.Poke();
         CarryOut(now);
         next_heartbeat = now + heartbeat_interval;
       }
@@ -154,9 +159,7 @@ class Node {
         wakeup_.Clear();
       }
       // Store results first: they free workers whose next requests may follow.
-      for (store::Done& done : writer_.TakeDone()) {
-        runtime_.HandleStoreResult(done.ticket, std::move(done.result), now);
-      }
+      TakeStoreResults(now);
       for (int i = 0; i < kMessagesPerTurn; ++i) {
         std::optional<net::Received> msg = net::TryRecv(dealer_);
         if (!msg) {
@@ -204,6 +207,39 @@ class Node {
     o.timing = Timing(config);
     o.seed = incarnation;
     return o;
+  }
+
+  void TakeStoreResults(TimePoint now) {
+    for (store::Done& done : writer_.TakeDone()) {
+      SwitchStoreGeneration(done.generation, now);
+      runtime_.HandleStoreResult(done.ticket, std::move(done.result), now);
+    }
+    // A reconnection found by a poke has no result to carry it.
+    SwitchStoreGeneration(writer_.generation(), now);
+    // Logged once per change, not per batch: a full disk fails every batch.
+    if (Status fault = writer_.fault(); fault != store_fault_) {
+      if (!fault.ok()) {
+        spdlog::error("store: writes fail: {}", fault.message());
+      } else {
+        spdlog::info("store: writes succeed again");
+      }
+      store_fault_ = std::move(fault);
+    }
+  }
+
+  // The store reconnected to its database (perhaps another copy): nothing
+  // cached from the old one may be served or written from.
+  void SwitchStoreGeneration(std::uint64_t generation, TimePoint now) {
+    if (generation == store_generation_) {
+      return;
+    }
+    // Ops formed from the old database's caches go out first, stamped with
+    // its generation: the writer refuses them.
+    CarryOut(now);
+    spdlog::warn("store: reopened the database {} (generation {}); {} workers read it again",
+                 config_.db, generation, runtime_.worker_count());
+    store_generation_ = generation;
+    runtime_.HandleStoreReopened(now);
   }
 
   void HandleFrames(const net::Received& msg, TimePoint now) {
@@ -289,7 +325,7 @@ class Node {
       entity::Effects fx = runtime_.TakeEffects();
       any = any || !fx.empty();
       for (entity::StoreCall& call : fx.store_calls) {
-        Status s = writer_.Submit(store::Job{call.ticket, std::move(call.op)});
+        Status s = writer_.Submit(store::Job{call.ticket, std::move(call.op), store_generation_});
         if (!s.ok()) {
           store::StoreResult refused;
           refused.status = s;
@@ -381,6 +417,18 @@ class Node {
     net::Send(dealer_, {kSignature, body});
   }
 
+  // glibc keeps the memory of freed workers for reuse; after idle
+  // passivation of many of them that would stay the node's peak for good.
+  // Trimming only after a large drop keeps it off the steady path.
+  void ReturnFreedMemory() {
+    const std::size_t workers = runtime_.worker_count();
+    workers_peak_ = std::max(workers_peak_, workers);
+    if (workers_peak_ - workers >= kTrimAfterFreed) {
+      malloc_trim(0);
+      workers_peak_ = workers;
+    }
+  }
+
   // The broker's own heartbeat (no voter): liveness and routing.
   void SendBrokerHeartbeat(TimePoint now) {
     protocol::Heartbeat hb;
@@ -412,9 +460,13 @@ class Node {
   zmq::context_t context_{1};
   zmq::socket_t dealer_;
   zmq::socket_t sub_;
+  std::uint64_t store_generation_ = writer_.generation();  // Of the results taken so far.
+  Status store_fault_;                                     // The writer's fault as last logged.
   std::uint64_t broker_heartbeat_seq_ = 0;
   std::uint64_t bad_messages_ = 0;
-  Status fatal_;  // Set by a NACK: the loop ends and the process exits non-zero.
+  static constexpr std::size_t kTrimAfterFreed = 1000;
+  std::size_t workers_peak_ = 0;  // Since the last trim.
+  Status fatal_;                  // Set by a NACK: the loop ends and the process exits non-zero.
 };
 
 }  // namespace

@@ -2,6 +2,9 @@
 // the broker, the SUB socket for news, and the entity Runtime; the store lives
 // on the BatchWriter's thread and reports back through an eventfd. Effects of
 // the runtime are carried out in order: store calls, then replies and events.
+// A store fault (disk full, database read-only or deleted) fails only the
+// batches it meets; when the store reopens its database, the runtime drops
+// every cache and the ops prepared from the old one are refused.
 #pragma once
 
 #include <string>

@@ -1,4 +1,5 @@
 // worker_node: a member of a tenure cluster; runs the entity workers it owns.
+#include <csignal>
 #include <cstdio>
 #include <exception>
 
@@ -74,6 +75,10 @@ int main(int argc, char** argv) {
 
   tenure::log::Setup(config.id, log_level);
   tenure::InstallStopSignalHandlers();
+  // A write beyond RLIMIT_FSIZE raises SIGXFSZ, whose default kills the
+  // process. Ignored, the write fails with EFBIG instead: the store fails
+  // that batch (disk full) and serves again once the limit is raised.
+  std::signal(SIGXFSZ, SIG_IGN);
   try {
     tenure::Status s = tenure::node::RunNode(config);
     if (!s.ok()) {

@@ -231,6 +231,29 @@ void Runtime::HandleStoreResult(std::uint64_t ticket, store::StoreResult result,
   }
 }
 
+void Runtime::HandleStoreReopened(TimePoint now) {
+  std::vector<Worker*> cached;
+  for (auto& [id, w] : workers_) {
+    if (w->phase == Phase::kActive || w->phase == Phase::kActivating) {
+      cached.push_back(w.get());
+    }
+  }
+  // kClaiming has nothing cached yet; kReleasing finishes its release (the
+  // store refuses it if stamped for the old file) and activates again if
+  // requests are waiting.
+  for (Worker* w : cached) {
+    if (authority_.MayServe(w->id, now)) {
+      Restart(*w);
+      continue;
+    }
+    // As HandleLost, but without a ReleaseOp: its epoch was read from the
+    // old file and may name another tenure in this one.
+    FailMailbox(*w, Status::Unavailable("node '" + options_.node_id + "' lost the ownership of '" +
+                                        w->id + "'; retry"));
+    Remove(*w);
+  }
+}
+
 void Runtime::Tick(TimePoint now) {
   // Bounded: every worker is looked at most once per tick.
   std::size_t budget = idle_order_.size();

@@ -27,7 +27,9 @@
 // | (none) -> kClaiming            | HandleRequest (emits a claim)    |
 // | kClaiming -> kActivating       | HandleGranted (emits ActivateOp) |
 // | kActivating -> kActive         | OnActivated                      |
-// | kActive -> kActivating         | Restart (handler threw, fenced)  |
+// | kActive -> kActivating         | Restart (handler threw, fenced,  |
+// |                                | store reopened)                  |
+// | kActivating -> kActivating     | HandleStoreReopened (re-issued)  |
 // | kActive -> kReleasing          | Tick (idle), BeginDrain, Pump    |
 // | kReleasing -> (none)           | OnReleased (emits a release)     |
 // | any -> (none)                  | HandleLost, activation failure   |
@@ -45,7 +47,9 @@
 //   again once the release is done.
 //
 // Invariants:
-// (1) At most one store write per worker is in flight (turn-based execution).
+// (1) At most one store write per worker is in flight (turn-based execution),
+//     not counting writes of an older store generation, which the store
+//     refuses (HandleStoreReopened).
 // (2) The cache changes only from a committed store result of the worker's
 //     current generation.
 // (3) A store result of an older generation never changes a worker; its
@@ -136,6 +140,20 @@ class Runtime {
   void HandleDenied(const std::string& id, const std::string& holder, TimePoint now);
   // The claim for `id` found no majority in time: waiting requests fail.
   void HandleFailed(const std::string& id, TimePoint now);
+  // The store reconnected to its database, which may be another copy now
+  // (an older one put back after the file was deleted): nothing cached may be
+  // trusted. Every worker with a cache, or an activation in flight, activates
+  // again (a new tenure and epoch read from the database as it is now); the
+  // results still in flight are discarded (invariant (3)). Workers this node
+  // may no longer serve stop.
+  //
+  // Why serving again is safe: the shell stamps every store call with the
+  // store generation it knows, and the store refuses older stamps, so no
+  // epoch or version read from the lost file ever reaches the new one. And a
+  // write applies only while the row still has the (epoch, version) its
+  // worker read, in whichever file: a write that passes the fence finds
+  // exactly the row its worker saw.
+  void HandleStoreReopened(TimePoint now);
   // Passivates workers idle for options.idle.
   void Tick(TimePoint now);
   // Graceful stop: refuse new requests, finish mailboxes, release every worker.

@@ -9,6 +9,7 @@
 #include <string>
 #include <thread>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "common/base/check.h"
@@ -19,7 +20,10 @@ namespace tenure::store {
 
 BatchWriter::BatchWriter(std::unique_ptr<Store> store, BatchWriterOptions options,
                          std::function<void()> notify)
-    : options_(options), notify_(std::move(notify)), store_(std::move(store)) {
+    : options_(options),
+      notify_(std::move(notify)),
+      store_(std::move(store)),
+      generation_(store_ != nullptr ? store_->generation() : 0) {
   TENURE_CHECK(store_ != nullptr);
   TENURE_CHECK(options_.queue_depth_max > 0);
   TENURE_CHECK(options_.batch_ops_max > 0);
@@ -73,36 +77,112 @@ StoreStats BatchWriter::stats() const {
   return stats_;
 }
 
-void BatchWriter::Run() {
-  std::vector<std::uint64_t> tickets;
+void BatchWriter::Poke() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    poked_ = true;
+  }
+  wake_.notify_one();
+}
+
+std::uint64_t BatchWriter::generation() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return generation_;
+}
+
+Status BatchWriter::fault() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return fault_;
+}
+
+namespace {
+
+// Ops whose epochs or versions come from the caller's cache. Lists and
+// histories read whatever the database holds now.
+bool DependsOnCache(const StoreOp& op) {
+  return !std::holds_alternative<ListOp>(op) && !std::holds_alternative<HistoryOp>(op);
+}
+
+}  // namespace
+
+std::vector<StoreResult> BatchWriter::RunBatch(std::vector<Job>& jobs, std::uint64_t generation) {
+  std::vector<StoreResult> results(jobs.size());
+  std::vector<std::size_t> run;  // Indexes of the jobs that go to the store.
   std::vector<StoreOp> ops;
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    if (jobs[i].generation != 0 && jobs[i].generation != generation && DependsOnCache(jobs[i].op)) {
+      results[i].status = Status::Unavailable(
+          "the store reopened its database (it may be another copy now) after this operation "
+          "was prepared; nothing was written; retry");
+      continue;
+    }
+    run.push_back(i);
+    ops.push_back(std::move(jobs[i].op));
+  }
+  std::vector<StoreResult> applied = store_->Apply(ops);
+  TENURE_CHECK(applied.size() == ops.size());
+  for (std::size_t k = 0; k < run.size(); ++k) {
+    results[run[k]] = std::move(applied[k]);
+  }
+  return results;
+}
+
+void BatchWriter::RunPoke() {
+  [[maybe_unused]] Status recovered = store_->Recover();
+  const std::uint64_t generation = store_->generation();
+  Status fault = store_->fault();
+  bool changed = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    changed = generation != generation_ || fault != fault_;
+    generation_ = generation;
+    fault_ = std::move(fault);
+  }
+  if (changed && notify_) {
+    notify_();
+  }
+}
+
+void BatchWriter::Run() {
+  std::vector<Job> jobs;
   for (;;) {
-    tickets.clear();
-    ops.clear();
+    jobs.clear();
     {
       std::unique_lock<std::mutex> lock(mu_);
-      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      wake_.wait(lock, [this] { return stopping_ || poked_ || !queue_.empty(); });
+      if (queue_.empty() && poked_ && !stopping_) {
+        poked_ = false;
+        lock.unlock();
+        RunPoke();
+        continue;
+      }
+      poked_ = false;  // A batch recovers first anyway.
       if (queue_.empty()) {
         return;  // Stopping, and everything queued before Stop() is done.
       }
       // Everything queued so far, up to the bound, is one transaction.
       const std::size_t count = std::min(queue_.size(), options_.batch_ops_max);
       for (std::size_t i = 0; i < count; ++i) {
-        tickets.push_back(queue_.front().ticket);
-        ops.push_back(std::move(queue_.front().op));
+        jobs.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
     }
-    std::vector<StoreResult> results = store_->Apply(ops);
-    TENURE_CHECK(results.size() == ops.size());
+    // A failed recovery is no reason to skip the batch: Apply() fails it with
+    // the reason, which is what its callers need to hear.
+    [[maybe_unused]] Status recovered = store_->Recover();
+    const std::uint64_t generation = store_->generation();
+    std::vector<StoreResult> results = RunBatch(jobs, generation);
     const StoreStats stats = store_->stats();
+    Status fault = store_->fault();
     {
       std::lock_guard<std::mutex> lock(mu_);
       // Published only now that Apply() returned, i.e. after the commit.
       for (std::size_t i = 0; i < results.size(); ++i) {
-        done_.push_back(Done{tickets[i], std::move(results[i])});
+        done_.push_back(Done{jobs[i].ticket, std::move(results[i]), generation});
       }
       stats_ = stats;
+      fault_ = std::move(fault);
+      generation_ = generation;
     }
     // Outside the lock: notify_ may well call TakeDone().
     if (notify_) {

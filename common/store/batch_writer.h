@@ -7,8 +7,16 @@
 // are published only after its commit returned, so a reply built from them
 // always describes committed data.
 //
-// Thread-safe: Submit/TakeDone/Stop may be called from any thread; the Store is
-// touched only by the writer thread.
+// Before each batch, and when poked between batches, the writer lets the
+// store check itself and recover from the last fault (Store::Recover). When
+// that reconnected the store to its database (a new generation, see
+// store.h), jobs stamped with an older generation that depend on what the
+// caller cached (activations, writes, creates, releases) are refused with
+// kUnavailable instead of run: their epochs and versions were read from a
+// database that may not be the one at the path now.
+//
+// Thread-safe: every public method may be called from any thread; the Store
+// is touched only by the writer thread.
 #pragma once
 
 #include <condition_variable>
@@ -28,11 +36,15 @@ namespace tenure::store {
 struct Job {
   std::uint64_t ticket = 0;  // Chosen by the caller, echoed in Done.
   StoreOp op;
+  // The store generation the caller's view was built from; 0 means the op
+  // depends on no cached view.
+  std::uint64_t generation = 0;
 };
 
 struct Done {
   std::uint64_t ticket = 0;
   StoreResult result;
+  std::uint64_t generation = 0;  // The store generation that produced `result`.
 };
 
 struct BatchWriterOptions {
@@ -53,13 +65,27 @@ class BatchWriter {
   Status Submit(Job job);
   // Moves out every result published so far.
   std::vector<Done> TakeDone();
+  // Has the writer call Store::Recover() soon even with no job queued, so
+  // that a fault (or its end) is found without waiting for a write; notify
+  // is called if that changed the fault or the generation.
+  void Poke();
   // Finishes every queued job, then stops the thread. Idempotent.
   void Stop();
   // Snapshot of the store's counters, as of the last finished batch.
   StoreStats stats() const;
+  // The store's generation, as of the last batch or poke. Results of a
+  // generation are published before it is: once this reads N, no result of
+  // an older generation remains untaken after the TakeDone() before it.
+  std::uint64_t generation() const;
+  // Why the last batch failed as a whole (Store::fault), OK once one commits.
+  Status fault() const;
 
  private:
   void Run();
+  // Runs one batch on the writer thread and returns a result per job.
+  std::vector<StoreResult> RunBatch(std::vector<Job>& jobs, std::uint64_t generation);
+  // A poke with nothing queued: recover, publish, notify if anything changed.
+  void RunPoke();
 
   // Constant after construction.
   const BatchWriterOptions options_;
@@ -71,6 +97,9 @@ class BatchWriter {
   std::deque<Job> queue_;         // Guarded by mu_.
   std::vector<Done> done_;        // Guarded by mu_.
   StoreStats stats_;              // Guarded by mu_.
+  Status fault_;                  // Guarded by mu_.
+  std::uint64_t generation_;      // Guarded by mu_.
+  bool poked_ = false;            // Guarded by mu_.
   bool stopping_ = false;         // Guarded by mu_.
 
   std::thread thread_;

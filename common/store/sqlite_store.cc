@@ -1,17 +1,16 @@
+// SqliteStore: the connection's life (open, file checks, reconnection) and
+// the batches. The SQL of each op is in sqlite_store_ops.cc.
 #include "common/store/sqlite_store.h"
 
-#include <array>
-#include <climits>
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
-#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
-#include <system_error>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -20,316 +19,15 @@
 
 #include "common/base/check.h"
 #include "common/base/status.h"
+#include "common/store/db_file.h"
 #include "common/store/migrations.h"
+#include "common/store/sqlite_fault.h"
+#include "common/store/sqlite_store_impl.h"
 #include "common/store/store.h"
 
 namespace tenure::store {
-
-// ---------------------------------------------------------------------------
-// SqliteConnection
-
-Result<SqliteConnection> SqliteConnection::Open(const std::string& path, int flags) {
-  sqlite3* db = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
-  if (db == nullptr) {
-    return Status::StorageError("cannot open database '" + path + "': out of memory");
-  }
-  SqliteConnection connection(db, path);
-  if (rc != SQLITE_OK) {
-    Status status = connection.Error("cannot open database '" + path + "'", rc);
-    // "unable to open database file" alone does not say why; the OS does.
-    const int os_error = sqlite3_system_errno(db);
-    if (os_error != 0) {
-      return Status::StorageError(status.message() + " [" +
-                                  std::generic_category().message(os_error) + "]");
-    }
-    return status;
-  }
-  // Extended codes tell e.g. a CHECK violation from a UNIQUE one in messages.
-  sqlite3_extended_result_codes(db, 1);
-  return connection;
-}
-
-SqliteConnection::SqliteConnection(SqliteConnection&& other) noexcept
-    : db_(std::exchange(other.db_, nullptr)), path_(std::move(other.path_)) {}
-
-SqliteConnection& SqliteConnection::operator=(SqliteConnection&& other) noexcept {
-  if (this != &other) {
-    if (db_ != nullptr) {
-      sqlite3_close_v2(db_);
-    }
-    db_ = std::exchange(other.db_, nullptr);
-    path_ = std::move(other.path_);
-  }
-  return *this;
-}
-
-SqliteConnection::~SqliteConnection() {
-  if (db_ != nullptr) {
-    // close_v2 never fails for a valid handle; with statements still alive it
-    // defers the close until the last one is finalized.
-    sqlite3_close_v2(db_);
-  }
-}
-
-Status SqliteConnection::Exec(std::string_view sql) {
-  const std::string text(sql);  // sqlite3_exec wants a NUL-terminated string.
-  const int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, nullptr);
-  if (rc != SQLITE_OK) {
-    return Error("database '" + path_ + "'", rc);
-  }
-  return Status::Ok();
-}
-
-Result<SqliteStatement> SqliteConnection::Prepare(std::string_view sql) {
-  if (sql.size() > static_cast<std::size_t>(INT_MAX)) {
-    return Status::StorageError("statement too long");
-  }
-  sqlite3_stmt* stmt = nullptr;
-  const char* tail = nullptr;
-  const int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
-                                    SQLITE_PREPARE_PERSISTENT, &stmt, &tail);
-  SqliteStatement statement(stmt);  // Finalizes stmt on every path below.
-  if (rc != SQLITE_OK) {
-    return Error("database '" + path_ + "'", rc);
-  }
-  // Our SQL is a compile-time constant: an empty or multi-statement text is a
-  // bug in this file, not an operating error.
-  TENURE_CHECK(stmt != nullptr);
-  const std::string_view rest = sql.substr(static_cast<std::size_t>(tail - sql.data()));
-  TENURE_CHECK(rest.find_first_not_of(" \t\r\n;") == std::string_view::npos);
-  return statement;
-}
-
-Status SqliteConnection::Error(std::string_view context, int rc) const {
-  // sqlite3_errmsg describes the connection's latest error, which is `rc`
-  // unless some later call overwrote it; then the generic text is all we have.
-  const bool latest = sqlite3_extended_errcode(db_) == rc || sqlite3_errcode(db_) == rc;
-  std::string message(context);
-  message += ": ";
-  message += latest ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
-  message += " (sqlite error " + std::to_string(rc) + ")";
-  return Status::StorageError(std::move(message));
-}
-
-// ---------------------------------------------------------------------------
-// SqliteStatement
-
-SqliteStatement::SqliteStatement(SqliteStatement&& other) noexcept
-    : stmt_(std::exchange(other.stmt_, nullptr)) {}
-
-SqliteStatement& SqliteStatement::operator=(SqliteStatement&& other) noexcept {
-  if (this != &other) {
-    sqlite3_finalize(stmt_);  // A no-op for null.
-    stmt_ = std::exchange(other.stmt_, nullptr);
-  }
-  return *this;
-}
-
-SqliteStatement::~SqliteStatement() { sqlite3_finalize(stmt_); }
-
-Status SqliteStatement::BindText(int index, std::string_view text) {
-  TENURE_CHECK(stmt_ != nullptr);
-  if (text.size() > static_cast<std::size_t>(INT_MAX)) {
-    return Status::StorageError("text of " + std::to_string(text.size()) + " bytes is too long");
-  }
-  // A null data pointer would bind SQL NULL; an empty string_view may have one.
-  const char* data = text.data() != nullptr ? text.data() : "";
-  // A null destructor is SQLITE_STATIC (spelled without the macro's C cast):
-  // SQLite does not copy the text, and Reset() drops the binding before the
-  // caller's string can go away.
-  const int rc = sqlite3_bind_text(stmt_, index, data, static_cast<int>(text.size()), nullptr);
-  if (rc != SQLITE_OK) {
-    return Error("bind", rc);
-  }
-  return Status::Ok();
-}
-
-Status SqliteStatement::BindInt64(int index, std::int64_t value) {
-  TENURE_CHECK(stmt_ != nullptr);
-  const int rc = sqlite3_bind_int64(stmt_, index, value);
-  if (rc != SQLITE_OK) {
-    return Error("bind", rc);
-  }
-  return Status::Ok();
-}
-
-Status SqliteStatement::BindNull(int index) {
-  TENURE_CHECK(stmt_ != nullptr);
-  const int rc = sqlite3_bind_null(stmt_, index);
-  if (rc != SQLITE_OK) {
-    return Error("bind", rc);
-  }
-  return Status::Ok();
-}
-
-Result<bool> SqliteStatement::Step() {
-  TENURE_CHECK(stmt_ != nullptr);
-  const int rc = sqlite3_step(stmt_);
-  if (rc == SQLITE_ROW) {
-    return true;
-  }
-  if (rc == SQLITE_DONE) {
-    return false;
-  }
-  return Error("step", rc);
-}
-
-std::int64_t SqliteStatement::ColumnInt64(int column) const {
-  return sqlite3_column_int64(stmt_, column);
-}
-
-std::string SqliteStatement::ColumnText(int column) const {
-  const unsigned char* text = sqlite3_column_text(stmt_, column);
-  if (text == nullptr) {
-    return {};
-  }
-  // Ask for the size after the text: the text call may convert the value.
-  const int bytes = sqlite3_column_bytes(stmt_, column);
-  return std::string(reinterpret_cast<const char*>(text), static_cast<std::size_t>(bytes));
-}
-
-bool SqliteStatement::ColumnIsNull(int column) const {
-  return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
-}
-
-void SqliteStatement::Reset() {
-  if (stmt_ == nullptr) {
-    return;
-  }
-  // sqlite3_reset repeats the error of a failed step, which its caller has
-  // already reported; its own result carries nothing new.
-  sqlite3_reset(stmt_);
-  sqlite3_clear_bindings(stmt_);
-}
-
-Status SqliteStatement::Error(std::string_view context, int rc) const {
-  sqlite3* db = sqlite3_db_handle(stmt_);
-  const bool latest = sqlite3_extended_errcode(db) == rc || sqlite3_errcode(db) == rc;
-  std::string message(context);
-  message += ": ";
-  message += latest ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-  message += " (sqlite error " + std::to_string(rc) + ")";
-  return Status::StorageError(std::move(message));
-}
-
-// ---------------------------------------------------------------------------
-// SqliteStore
-
+namespace internal {
 namespace {
-
-// The statements of the store, prepared once at open and reused by every batch.
-enum Sql : std::size_t {
-  kBegin,
-  kCommit,
-  kRollback,
-  kSavepoint,
-  kRelease,
-  kRollbackTo,
-  kSelectEntity,
-  kNextEpoch,
-  kActivateEntity,
-  kCloseOpenTenures,
-  kOpenTenure,
-  kWriteEntity,
-  kInsertEntity,
-  kCloseTenure,
-  kClearOwner,
-  kList,
-  kHistory,
-  kSqlCount,
-};
-
-// Timestamps are computed by SQLite (ISO 8601 UTC, milliseconds) so the C++
-// never reads the wall clock. Entity rows are always read in this column order
-// (see ReadEntity).
-constexpr std::array<std::string_view, kSqlCount> kSqlText = {
-    // kBegin: IMMEDIATE takes the write lock now, so a busy database fails
-    // the batch up front instead of at its first write.
-    "BEGIN IMMEDIATE",
-    "COMMIT",
-    "ROLLBACK",
-    "SAVEPOINT op",
-    "RELEASE op",
-    "ROLLBACK TO op",
-    // kSelectEntity
-    "SELECT id, state, version, owner_node, owner_epoch, updated_at FROM entities WHERE id = ?1",
-    // kNextEpoch: above every epoch the id ever had, with or without an entity
-    // row. An activation takes it; a create is fenced by it minus one.
-    "SELECT 1 + max(coalesce((SELECT owner_epoch FROM entities WHERE id = ?1), 0),"
-    " coalesce((SELECT max(epoch) FROM ownership WHERE id = ?1), 0))",
-    // kActivateEntity
-    "UPDATE entities SET owner_node = ?2, owner_epoch = ?3 WHERE id = ?1"
-    " RETURNING id, state, version, owner_node, owner_epoch, updated_at",
-    // kCloseOpenTenures
-    "UPDATE ownership SET released_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),"
-    " reason = 'superseded' WHERE id = ?1 AND released_at IS NULL",
-    // kOpenTenure
-    "INSERT INTO ownership (id, node, epoch, acquired_at)"
-    " VALUES (?1, ?2, ?3, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
-    // kWriteEntity: the fence is in the WHERE clause.
-    "UPDATE entities SET state = ?2, version = version + 1,"
-    " updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
-    " WHERE id = ?1 AND owner_epoch = ?3 AND version = ?4"
-    " RETURNING id, state, version, owner_node, owner_epoch, updated_at",
-    // kInsertEntity
-    "INSERT INTO entities (id, state, version, owner_node, owner_epoch, updated_at)"
-    " VALUES (?1, ?2, 1, ?3, ?4, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"
-    " RETURNING id, state, version, owner_node, owner_epoch, updated_at",
-    // kCloseTenure
-    "UPDATE ownership SET released_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), reason = ?3"
-    " WHERE id = ?1 AND epoch = ?2 AND released_at IS NULL",
-    // kClearOwner
-    "UPDATE entities SET owner_node = NULL WHERE id = ?1 AND owner_epoch = ?2",
-    // kList
-    "SELECT id, state, version, owner_node, owner_epoch, updated_at FROM entities"
-    " WHERE id > ?1 ORDER BY id LIMIT ?2",
-    // kHistory: the newest 1000 tenures (what one reply can carry), oldest first.
-    "SELECT id, node, epoch, acquired_at, released_at, reason FROM ("
-    "SELECT * FROM ownership WHERE id = ?1 ORDER BY epoch DESC LIMIT 1000) ORDER BY epoch",
-};
-
-using Param = std::variant<std::int64_t, std::string_view>;
-
-// Epochs and versions are stored as SQLite's signed 64-bit integers. One above
-// INT64_MAX wraps to a negative number, which matches no row: fenced, as it
-// should be for a token this store never handed out.
-std::int64_t ToSql(std::uint64_t value) { return static_cast<std::int64_t>(value); }
-std::uint64_t FromSql(std::int64_t value) { return static_cast<std::uint64_t>(value); }
-
-Status WithContext(std::string_view context, const Status& status) {
-  return Status(status.code(), std::string(context) + ": " + status.message());
-}
-
-EntityRow ReadEntity(const SqliteStatement& statement) {
-  EntityRow row;
-  row.id = statement.ColumnText(0);
-  row.state = statement.ColumnText(1);
-  row.version = FromSql(statement.ColumnInt64(2));
-  row.owner_node = statement.ColumnText(3);
-  row.owner_epoch = FromSql(statement.ColumnInt64(4));
-  row.updated_at = statement.ColumnText(5);
-  return row;
-}
-
-TenureRow ReadTenure(const SqliteStatement& statement) {
-  TenureRow row;
-  row.id = statement.ColumnText(0);
-  row.node = statement.ColumnText(1);
-  row.epoch = FromSql(statement.ColumnInt64(2));
-  row.acquired_at = statement.ColumnText(3);
-  row.released_at = statement.ColumnText(4);
-  row.reason = statement.ColumnText(5);
-  return row;
-}
-
-// The primary result codes after which the database may hold a commit we could
-// not confirm (or is damaged): the store stops serving until reopened.
-bool IsUncertain(int rc) {
-  const int primary = rc & 0xff;
-  return primary == SQLITE_IOERR || primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB ||
-         primary == SQLITE_NOMEM;
-}
 
 // Refuses paths SQLite would reject with a vaguer message, before touching
 // anything, so that nothing is created next to a wrong path.
@@ -362,108 +60,112 @@ Status CheckPath(const std::string& path) {
   return Status::Ok();
 }
 
-// The Store over one SQLite connection. See store.h for the contract.
-//
-// Invariants:
-//   (1) Between calls to Apply() no transaction is open (autocommit is on),
-//       unless broken_ is set.
-//   (2) Every statement of statements_ is reset after each use, so none holds
-//       a read lock or a pointer into an op's strings.
-//   (3) Once broken_ is not OK it never changes: every later op fails with it.
-class SqliteStore final : public Store {
- public:
-  static Result<std::unique_ptr<SqliteStore>> Open(const SqliteOptions& options);
+// Refuses to create a database beside a -wal or -shm whose database is gone:
+// SQLite would pair them with the new, empty file and replay another
+// database's pages into it.
+Status CheckNoOrphans(const std::string& path) {
+  if (path == ":memory:" || IdOf(path).has_value()) {
+    return Status::Ok();
+  }
+  for (const std::string& orphan : {WalPath(path), ShmPath(path)}) {
+    if (IdOf(orphan).has_value()) {
+      return Status::StorageError("database '" + path + "' does not exist but '" + orphan +
+                                  "' does (its database was deleted without it); put the "
+                                  "database back, or remove '" +
+                                  WalPath(path) + "' and '" + ShmPath(path) +
+                                  "' to start an empty one");
+    }
+  }
+  return Status::Ok();
+}
 
-  std::vector<StoreResult> Apply(std::span<const StoreOp> ops) override;
-  StoreStats stats() const override { return stats_; }
+bool WritesAny(std::span<const StoreOp> ops) {
+  return std::any_of(ops.begin(), ops.end(), [](const StoreOp& op) {
+    return !std::holds_alternative<ListOp>(op) && !std::holds_alternative<HistoryOp>(op);
+  });
+}
 
- private:
-  explicit SqliteStore(SqliteConnection db) : db_(std::move(db)) {}
-
-  Status Configure(const SqliteOptions& options);
-  Status PrepareStatements();
-
-  // One op inside its savepoint. Returns false when SQLite rolled back the
-  // whole transaction under it (then nothing of the batch is left).
-  bool ApplyInSavepoint(const StoreOp& op, StoreResult& result);
-  Result<StoreResult> Do(const ActivateOp& op);
-  Result<StoreResult> Do(const WriteOp& op);
-  Result<StoreResult> Do(const CreateOp& op);
-  Result<StoreResult> Do(const ReleaseOp& op);
-  Result<StoreResult> Do(const ListOp& op);
-  Result<StoreResult> Do(const HistoryOp& op);
-
-  // Runs statement `sql` with `params` to completion.
-  Status Execute(Sql sql, std::initializer_list<Param> params);
-  // Runs `sql`, which yields at most one entity row.
-  Result<std::optional<EntityRow>> QueryEntity(Sql sql, std::initializer_list<Param> params);
-  // Runs `sql`, which yields one row of one integer; nullopt for NULL.
-  Result<std::optional<std::int64_t>> QueryInt(Sql sql, std::initializer_list<Param> params);
-  Status Bind(SqliteStatement& statement, std::initializer_list<Param> params);
-  // Ends the open transaction after a failure; sets broken_ if it cannot.
-  void RollbackAfter(const Status& cause);
-
-  SqliteConnection db_;  // Declared first: outlives statements_.
-  std::array<SqliteStatement, kSqlCount> statements_;
-  StoreStats stats_;
-  Status broken_;  // Keeps invariant (3).
-};
+}  // namespace
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const SqliteOptions& options) {
   Status status = CheckPath(options.path);
   if (!status.ok()) {
     return status;
   }
-  Result<SqliteConnection> db = SqliteConnection::Open(
-      options.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX);
-  if (!db.ok()) {
-    return db.status();
-  }
-  std::unique_ptr<SqliteStore> store(new SqliteStore(std::move(db).value()));
-  status = store->Configure(options);
+  status = CheckNoOrphans(options.path);
   if (!status.ok()) {
     return status;
   }
-  status = ApplyMigrations(store->db_, EmbeddedMigrations());
-  if (!status.ok()) {
-    return status;
-  }
-  status = store->PrepareStatements();
+  std::unique_ptr<SqliteStore> store(new SqliteStore(options));
+  status = store->Connect(/*create=*/true);
   if (!status.ok()) {
     return status;
   }
   return store;
 }
 
+Status SqliteStore::Connect(bool create) {
+  TENURE_CHECK(!db_.has_value());
+  const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+  Result<SqliteConnection> db = SqliteConnection::Open(options_.path, flags);
+  if (!db.ok()) {
+    return db.status();
+  }
+  db_.emplace(std::move(db).value());
+  Status status = Configure(create);
+  if (status.ok()) {
+    status = ApplyMigrations(*db_, EmbeddedMigrations());
+  }
+  if (status.ok()) {
+    status = PrepareStatements();
+  }
+  if (!status.ok()) {
+    Disconnect();
+    return status;
+  }
+  // The WAL exists now: Configure read the database in WAL mode.
+  files_ = in_memory() ? DbFiles{} : DbFiles::Identify(options_.path);
+  return Status::Ok();
+}
+
 // Everything up to CheckSchemaCompatible only reads: a file refused here is
 // left byte for byte as it was. Switching to WAL is the first write.
-Status SqliteStore::Configure(const SqliteOptions& options) {
-  const std::string& path = options.path;
-  int rc = sqlite3_busy_timeout(db_.get(), options.busy_timeout_ms);
+Status SqliteStore::Configure(bool create) {
+  const std::string& path = options_.path;
+  int rc = sqlite3_busy_timeout(db_->get(), options_.busy_timeout_ms);
   if (rc != SQLITE_OK) {
-    return db_.Error("cannot set busy_timeout on '" + path + "'", rc);
+    return db_->Error("cannot set busy_timeout on '" + path + "'", rc);
   }
   // READWRITE quietly falls back to read-only for a write-protected file.
   // Checked before the first read: reading a WAL database would leave -wal
   // and -shm files that a read-only connection cannot remove.
-  if (sqlite3_db_readonly(db_.get(), "main") == 1) {
+  if (sqlite3_db_readonly(db_->get(), "main") == 1) {
     return Status::StorageError("database '" + path + "' is read-only; tenure needs to write it");
   }
   // The first statement reads the header: this is where a file that is not a
   // database shows itself.
-  Status status = db_.Exec("SELECT count(*) FROM sqlite_master");
+  Status status = db_->Exec("SELECT count(*) FROM sqlite_master");
   if (!status.ok()) {
-    if ((sqlite3_errcode(db_.get()) & 0xff) == SQLITE_NOTADB) {
+    if ((sqlite3_errcode(db_->get()) & 0xff) == SQLITE_NOTADB) {
       return Status::StorageError("'" + path + "' is not a SQLite database");
     }
     return WithContext("cannot read database '" + path + "'", status);
   }
-  status = CheckSchemaCompatible(db_, EmbeddedMigrations());
+  status = CheckSchemaCompatible(*db_, EmbeddedMigrations());
   if (!status.ok()) {
     return status;
   }
+  if (!create) {
+    Result<int> version = ReadSchemaVersion(*db_);
+    if (!version.ok()) {
+      return WithContext("cannot read database '" + path + "'", version.status());
+    }
+    if (*version == 0) {
+      return Status::StorageError("'" + path + "' holds no tenure database");
+    }
+  }
 
-  Result<SqliteStatement> wal = db_.Prepare("PRAGMA journal_mode = WAL");
+  Result<SqliteStatement> wal = db_->Prepare("PRAGMA journal_mode = WAL");
   if (!wal.ok()) {
     return WithContext("cannot set WAL mode on '" + path + "'", wal.status());
   }
@@ -475,27 +177,171 @@ Status SqliteStore::Configure(const SqliteOptions& options) {
   // system could not do WAL and we would silently lose concurrent readers.
   const std::string mode = *has_row ? wal->ColumnText(0) : std::string();
   wal->Reset();
-  if (mode != "wal" && !(path == ":memory:" && mode == "memory")) {
+  if (mode != "wal" && !(in_memory() && mode == "memory")) {
     return Status::StorageError("cannot set WAL mode on '" + path + "': journal mode is '" + mode +
                                 "'");
   }
-  status = db_.Exec(options.sync == SyncMode::kFull ? "PRAGMA synchronous = FULL"
-                                                    : "PRAGMA synchronous = NORMAL");
+  status = db_->Exec(options_.sync == SyncMode::kFull ? "PRAGMA synchronous = FULL"
+                                                      : "PRAGMA synchronous = NORMAL");
   if (!status.ok()) {
     return WithContext("cannot set synchronous on '" + path + "'", status);
   }
   return Status::Ok();
 }
 
-Status SqliteStore::PrepareStatements() {
-  for (std::size_t i = 0; i < kSqlCount; ++i) {
-    Result<SqliteStatement> statement = db_.Prepare(kSqlText[i]);
-    if (!statement.ok()) {
-      return WithContext("cannot prepare the store's statements", statement.status());
+void SqliteStore::Disconnect() {
+  if (!db_.has_value()) {
+    return;
+  }
+  if (files_.db.has_value() && DbFiles::Identify(options_.path) != files_) {
+    // The path names other files now. A last connection's close deletes the
+    // -wal and -shm by name: they may be another database's now.
+    int persist = 1;
+    sqlite3_file_control(db_->get(), "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
+  }
+  for (SqliteStatement& statement : statements_) {
+    statement = SqliteStatement();
+  }
+  db_.reset();
+}
+
+Status SqliteStore::Recover() {
+  if (state_ == State::kReady) {
+    // Between batches too: a node that only reads must still learn that its
+    // file was replaced, or it would serve caches newer than the database.
+    Status moved = CheckMoved();
+    if (moved.ok()) {
+      return moved;
     }
-    statements_[i] = std::move(statement).value();
+    fault_ = moved;
+  }
+  TENURE_CHECK(!fault_.ok());  // Invariant (4).
+  if (in_memory()) {
+    return fault_;  // Its only copy went with the connection in doubt.
+  }
+  const DbFiles now = DbFiles::Identify(options_.path);
+  const bool same_db = db_.has_value() && files_.db.has_value() && now.db == files_.db;
+  Status status;
+  if (state_ == State::kMoved && same_db && now.wal == files_.wal) {
+    // Moved away and back: db_ has had this very file open all along.
+  } else if (state_ == State::kMoved && same_db) {
+    // Commits in the old WAL live on only in the processes that hold it.
+    fault_ = Status::Unavailable("'" + WalPath(options_.path) +
+                                 "' was deleted or replaced while this node ran; nothing was "
+                                 "written; restart the nodes that use '" +
+                                 options_.path + "'");
+    return fault_;
+  } else if (!now.db.has_value()) {
+    fault_ = MovedStatus(options_.path);  // Still gone: wait; never create one.
+    return fault_;
+  } else {
+    status = Reconnect();
+  }
+  if (!status.ok()) {
+    fault_ = Status::Unavailable("cannot reopen the database: " + status.message() +
+                                 "; nothing was written; retry");
+    return fault_;
+  }
+  // The database may be another file now, perhaps older: every generation
+  // starts afresh (invariant (4)); callers drop what they cached.
+  state_ = State::kReady;
+  ++generation_;
+  return Status::Ok();
+}
+
+Status SqliteStore::Reconnect() {
+  // Checked before anything is touched: an empty or foreign file at the path
+  // must not cost the old files anything, and a file still being copied in
+  // must not be written to (put it in place with a rename).
+  if (!IsWholeSqliteFile(options_.path)) {
+    return Status::StorageError("'" + options_.path +
+                                "' is not a whole tenure database (empty, partly copied, or not "
+                                "SQLite); the node does not start an empty database in place of "
+                                "the one it had");
+  }
+  // Serializes with the other nodes of this machine reconnecting to this
+  // database: none may remove the -wal another has just created.
+  DirectoryLock lock(options_.path);
+  if (db_.has_value() && files_.db.has_value()) {
+    const DbFiles now = DbFiles::Identify(options_.path);
+    if (now.db != files_.db) {
+      // A -wal or -shm still at the path and still the one db_ holds open
+      // belongs to the deleted database (their identities cannot have been
+      // reused while open). SQLite would pair them with the new file: a WAL
+      // replayed into another database corrupts it, and a stale -shm points
+      // into that WAL. Nothing else reads them.
+      if (files_.wal.has_value() && now.wal == files_.wal) {
+        unlink(WalPath(options_.path).c_str());
+      }
+      if (files_.shm.has_value() && now.shm == files_.shm) {
+        unlink(ShmPath(options_.path).c_str());
+      }
+    }
+  }
+  Disconnect();
+  files_ = DbFiles{};
+  return Connect(/*create=*/false);
+}
+
+Status SqliteStore::CheckFiles(bool writes) {
+  if (in_memory()) {
+    return Status::Ok();
+  }
+  if (Status status = CheckMoved(); !status.ok()) {
+    return status;
+  }
+  // An open file stays writable after a chmod: ask the path, as a restart
+  // would, so that an operator's "read-only" takes effect now.
+  if (writes) {
+    if (std::optional<std::string> why = NotWritable(options_.path)) {
+      return ReadOnlyStatus(options_.path, *why);
+    }
   }
   return Status::Ok();
+}
+
+Status SqliteStore::CheckMoved() {
+  if (in_memory()) {
+    return Status::Ok();
+  }
+  if (IdOf(options_.path) == files_.db && IdOf(WalPath(options_.path)) == files_.wal) {
+    return Status::Ok();
+  }
+  state_ = State::kMoved;
+  return MovedStatus(options_.path);
+}
+
+Status SqliteStore::BatchFault(std::string_view context, const Status& cause, bool at_commit) {
+  const int rc = sqlite3_extended_errcode(db_->get());
+  const FaultKind kind = ClassifyFault(db_->get(), rc);
+  switch (kind) {
+    case FaultKind::kOp:
+    case FaultKind::kBusy:
+      return WithContext(context, cause);
+    case FaultKind::kMoved:
+      state_ = State::kMoved;
+      break;
+    case FaultKind::kUncertain:
+      state_ = State::kBroken;
+      break;
+    case FaultKind::kFull:
+    case FaultKind::kReadOnly:
+      break;
+  }
+  const std::string why = kind == FaultKind::kUncertain ? WithContext(context, cause).message()
+                                                        : FaultReason(db_->get(), rc);
+  return FaultStatus(kind, options_.path, why, at_commit);
+}
+
+std::vector<StoreResult> SqliteStore::FailBatch(std::vector<StoreResult> results,
+                                                const Status& fault) {
+  TENURE_CHECK(!fault.ok());
+  for (StoreResult& result : results) {
+    result = StoreResult{};
+    result.status = fault;
+  }
+  fault_ = fault;
+  return results;
 }
 
 std::vector<StoreResult> SqliteStore::Apply(std::span<const StoreOp> ops) {
@@ -504,344 +350,93 @@ std::vector<StoreResult> SqliteStore::Apply(std::span<const StoreOp> ops) {
     return results;
   }
   stats_.ops += ops.size();
-  auto fail_all = [&results](const Status& status) {
-    for (StoreResult& result : results) {
-      result = StoreResult{};
-      result.status = status;
-    }
-  };
-  if (!broken_.ok()) {
-    fail_all(broken_);
-    return results;
+  if (state_ != State::kReady) {
+    return FailBatch(std::move(results), fault_);  // Recover() has not succeeded.
   }
-  TENURE_CHECK(db_.autocommit());  // Invariant (1).
-
+  TENURE_CHECK(db_.has_value());    // Invariant (3).
+  TENURE_CHECK(db_->autocommit());  // Invariant (1).
+  if (Status status = CheckFiles(WritesAny(ops)); !status.ok()) {
+    return FailBatch(std::move(results), status);
+  }
   Status status = Execute(kBegin, {});
   if (!status.ok()) {
-    fail_all(WithContext("cannot begin a transaction", status));
-    return results;
+    return FailBatch(std::move(results), BatchFault("cannot begin a transaction", status, false));
   }
   for (std::size_t i = 0; i < ops.size(); ++i) {
-    if (!ApplyInSavepoint(ops[i], results[i])) {
-      // SQLite ended the transaction itself (e.g. disk full): the ops before
-      // this one are gone too.
-      fail_all(WithContext("transaction rolled back", results[i].status));
-      RollbackAfter(results[i].status);
-      return results;
+    Status fault = ApplyInSavepoint(ops[i], results[i]);
+    if (!fault.ok()) {
+      RollbackAfter();  // The ops before this one go too: nothing of the batch stays.
+      return FailBatch(std::move(results), fault);
     }
   }
   status = Execute(kCommit, {});
   if (!status.ok()) {
-    const int rc = sqlite3_extended_errcode(db_.get());
-    fail_all(WithContext("commit failed, nothing was written", status));
-    RollbackAfter(status);
-    if (IsUncertain(rc) && broken_.ok()) {
-      broken_ = WithContext("store stopped after a failed commit; reopen it", status);
-    }
-    return results;
+    Status fault = BatchFault("commit failed", status, /*at_commit=*/true);
+    RollbackAfter();
+    return FailBatch(std::move(results), fault);
+  }
+  TENURE_CHECK(db_->autocommit());  // Invariant (1).
+  // Checked again before anything is acknowledged: a file deleted while the
+  // batch ran took the batch with it, and its results would be lies.
+  if (!CheckMoved().ok()) {
+    return FailBatch(std::move(results),
+                     Status::Unavailable("database file '" + options_.path +
+                                         "' was deleted or replaced while a batch was written "
+                                         "to it; the batch went to the old file only and is not "
+                                         "acknowledged; retry once a valid database is back"));
   }
   ++stats_.transactions;
-  TENURE_CHECK(db_.autocommit());  // Invariant (1).
+  fault_ = Status::Ok();
   return results;
 }
 
-bool SqliteStore::ApplyInSavepoint(const StoreOp& op, StoreResult& result) {
+Status SqliteStore::ApplyInSavepoint(const StoreOp& op, StoreResult& result) {
   Status status = Execute(kSavepoint, {});
   if (!status.ok()) {
-    result.status = WithContext("cannot open a savepoint", status);
-    return !db_.autocommit();
+    return BatchFault("cannot open a savepoint", status, false);
   }
   Result<StoreResult> done = std::visit([this](const auto& o) { return Do(o); }, op);
   if (done.ok()) {
     result = std::move(done).value();
   } else {
-    result.status = done.status();
-    TENURE_CHECK(result.status.code() == ErrorCode::kStorageError);
-    if (db_.autocommit()) {
-      return false;
+    TENURE_CHECK(done.status().code() == ErrorCode::kStorageError);
+    const FaultKind kind = ClassifyFault(db_->get(), sqlite3_extended_errcode(db_->get()));
+    if (kind != FaultKind::kOp || db_->autocommit()) {
+      // Not the op's own failure, or SQLite ended the transaction itself
+      // (the ops before this one are gone): the batch fails as a whole.
+      return BatchFault("transaction rolled back", done.status(), false);
     }
+    result.status = done.status();
     // Undo whatever part of this op ran; the ops before it stay.
     status = Execute(kRollbackTo, {});
     if (!status.ok()) {
-      broken_ = WithContext("cannot roll back a failed op; reopen the store", status);
-      return false;
+      state_ = State::kBroken;
+      return Status::Unavailable("cannot roll back a failed op (" + status.message() +
+                                 "); nothing was written; the node reopens the database; retry");
     }
   }
   status = Execute(kRelease, {});
   if (!status.ok()) {
-    broken_ = WithContext("cannot release a savepoint; reopen the store", status);
-    result = StoreResult{};
-    result.status = broken_;
-    return false;
-  }
-  return true;
-}
-
-void SqliteStore::RollbackAfter(const Status& cause) {
-  if (db_.autocommit()) {
-    return;  // SQLite already rolled back.
-  }
-  Status status = Execute(kRollback, {});
-  if (!status.ok() && broken_.ok()) {
-    broken_ = Status::StorageError("cannot roll back after '" + cause.message() +
-                                   "': " + status.message() + "; reopen the store");
-  }
-}
-
-Result<StoreResult> SqliteStore::Do(const ActivateOp& op) {
-  const std::string context = "activate '" + op.id + "'";
-  Result<std::optional<std::int64_t>> next = QueryInt(kNextEpoch, {op.id});
-  if (!next.ok()) {
-    return WithContext(context, next.status());
-  }
-  if (!next->has_value()) {
-    return Status::StorageError(context + ": no epoch computed");
-  }
-  const std::int64_t epoch = **next;
-  Result<std::optional<EntityRow>> row = QueryEntity(kActivateEntity, {op.id, op.node, epoch});
-  if (!row.ok()) {
-    return WithContext(context, row.status());
-  }
-  StoreResult result;
-  if (!row->has_value()) {
-    // No entity: write nothing, so a request for an unknown id leaves no
-    // trace; the newest epoch fences a later create.
-    result.epoch = FromSql(epoch - 1);
-    return result;
-  }
-  Status status = Execute(kCloseOpenTenures, {op.id});
-  if (!status.ok()) {
-    return WithContext(context, status);
-  }
-  status = Execute(kOpenTenure, {op.id, op.node, epoch});
-  if (!status.ok()) {
-    return WithContext(context, status);
-  }
-  result.epoch = FromSql(epoch);
-  result.row = std::move(row).value();
-  return result;
-}
-
-Result<StoreResult> SqliteStore::Do(const WriteOp& op) {
-  const std::string context = "write '" + op.id + "'";
-  Result<std::optional<EntityRow>> row =
-      QueryEntity(kWriteEntity, {op.id, op.state, ToSql(op.epoch), ToSql(op.expected_version)});
-  if (!row.ok()) {
-    return WithContext(context, row.status());
-  }
-  StoreResult result;
-  if (row->has_value()) {
-    result.row = std::move(row).value();
-    return result;
-  }
-  // Fenced. Read the row only to say why; nothing was written.
-  Result<std::optional<EntityRow>> current = QueryEntity(kSelectEntity, {op.id});
-  if (!current.ok()) {
-    return WithContext(context, current.status());
-  }
-  std::string why;
-  if (!current->has_value()) {
-    why = "no entity '" + op.id + "'";
-  } else if ((*current)->owner_epoch != op.epoch) {
-    why = "epoch moved: '" + op.id + "' is at epoch " + std::to_string((*current)->owner_epoch) +
-          ", the write carried " + std::to_string(op.epoch);
-  } else {
-    why = "version moved: '" + op.id + "' is at version " + std::to_string((*current)->version) +
-          ", the write expected " + std::to_string(op.expected_version);
-  }
-  result.fenced = true;
-  result.status = Status::Unavailable(why + "; nothing written");
-  return result;
-}
-
-Result<StoreResult> SqliteStore::Do(const CreateOp& op) {
-  const std::string context = "create '" + op.id + "'";
-  Result<std::optional<EntityRow>> existing = QueryEntity(kSelectEntity, {op.id});
-  if (!existing.ok()) {
-    return WithContext(context, existing.status());
-  }
-  StoreResult result;
-  if (existing->has_value()) {
-    result.status = Status::Conflict("entity '" + op.id + "' already exists");
-    result.row = std::move(existing).value();
-    return result;
-  }
-  Result<std::optional<std::int64_t>> next = QueryInt(kNextEpoch, {op.id});
-  if (!next.ok()) {
-    return WithContext(context, next.status());
-  }
-  if (!next->has_value()) {
-    return Status::StorageError(context + ": no epoch computed");
-  }
-  const std::int64_t epoch = **next;
-  if (epoch - 1 != ToSql(op.epoch)) {
-    result.fenced = true;
-    result.status = Status::Unavailable("epoch moved: the newest epoch of '" + op.id + "' is " +
-                                        std::to_string(epoch - 1) + ", the create carried " +
-                                        std::to_string(op.epoch) + "; nothing written");
-    return result;
-  }
-  Result<std::optional<EntityRow>> row =
-      QueryEntity(kInsertEntity, {op.id, op.state, op.node, epoch});
-  if (!row.ok()) {
-    return WithContext(context, row.status());
-  }
-  if (!row->has_value()) {
-    return Status::StorageError(context + ": insert returned no row");
-  }
-  Status status = Execute(kCloseOpenTenures, {op.id});
-  if (!status.ok()) {
-    return WithContext(context, status);
-  }
-  status = Execute(kOpenTenure, {op.id, op.node, epoch});
-  if (!status.ok()) {
-    return WithContext(context, status);
-  }
-  result.epoch = FromSql(epoch);
-  result.row = std::move(row).value();
-  return result;
-}
-
-Result<StoreResult> SqliteStore::Do(const ReleaseOp& op) {
-  const std::string context = "release '" + op.id + "'";
-  // Either statement may match nothing (a tenure already superseded, an
-  // entity never created or since activated elsewhere): that is not an error.
-  Status status = Execute(kCloseTenure, {op.id, ToSql(op.epoch), op.reason});
-  if (!status.ok()) {
-    return WithContext(context, status);
-  }
-  status = Execute(kClearOwner, {op.id, ToSql(op.epoch)});
-  if (!status.ok()) {
-    return WithContext(context, status);
-  }
-  return StoreResult{};
-}
-
-Result<StoreResult> SqliteStore::Do(const ListOp& op) {
-  SqliteStatement& statement = statements_[kList];
-  ScopedReset reset(statement);  // Keeps invariant (2).
-  Status status = Bind(statement, {op.after, static_cast<std::int64_t>(op.limit)});
-  if (!status.ok()) {
-    return WithContext("list", status);
-  }
-  StoreResult result;
-  for (;;) {
-    Result<bool> has_row = statement.Step();
-    if (!has_row.ok()) {
-      return WithContext("list", has_row.status());
-    }
-    if (!*has_row) {
-      break;
-    }
-    result.rows.push_back(ReadEntity(statement));
-  }
-  return result;
-}
-
-Result<StoreResult> SqliteStore::Do(const HistoryOp& op) {
-  const std::string context = "history '" + op.id + "'";
-  SqliteStatement& statement = statements_[kHistory];
-  ScopedReset reset(statement);  // Keeps invariant (2).
-  Status status = Bind(statement, {op.id});
-  if (!status.ok()) {
-    return WithContext(context, status);
-  }
-  StoreResult result;
-  for (;;) {
-    Result<bool> has_row = statement.Step();
-    if (!has_row.ok()) {
-      return WithContext(context, has_row.status());
-    }
-    if (!*has_row) {
-      break;
-    }
-    result.tenures.push_back(ReadTenure(statement));
-  }
-  return result;
-}
-
-Status SqliteStore::Bind(SqliteStatement& statement, std::initializer_list<Param> params) {
-  int index = 0;
-  for (const Param& param : params) {
-    ++index;
-    Status status = std::holds_alternative<std::int64_t>(param)
-                        ? statement.BindInt64(index, std::get<std::int64_t>(param))
-                        : statement.BindText(index, std::get<std::string_view>(param));
-    if (!status.ok()) {
-      return status;
-    }
+    state_ = State::kBroken;
+    return Status::Unavailable("cannot release a savepoint (" + status.message() +
+                               "); nothing was written; the node reopens the database; retry");
   }
   return Status::Ok();
 }
 
-Status SqliteStore::Execute(Sql sql, std::initializer_list<Param> params) {
-  SqliteStatement& statement = statements_[sql];
-  ScopedReset reset(statement);  // Keeps invariant (2).
-  Status status = Bind(statement, params);
-  if (!status.ok()) {
-    return status;
+void SqliteStore::RollbackAfter() {
+  if (db_->autocommit()) {
+    return;  // SQLite already rolled back.
   }
-  for (;;) {
-    Result<bool> has_row = statement.Step();
-    if (!has_row.ok()) {
-      return has_row.status();
-    }
-    if (!*has_row) {
-      return Status::Ok();
-    }
+  if (!Execute(kRollback, {}).ok()) {
+    state_ = State::kBroken;  // Keeps invariant (1): the connection is replaced.
   }
 }
 
-Result<std::optional<EntityRow>> SqliteStore::QueryEntity(Sql sql,
-                                                          std::initializer_list<Param> params) {
-  SqliteStatement& statement = statements_[sql];
-  ScopedReset reset(statement);  // Keeps invariant (2).
-  Status status = Bind(statement, params);
-  if (!status.ok()) {
-    return status;
-  }
-  Result<bool> has_row = statement.Step();
-  if (!has_row.ok()) {
-    return has_row.status();
-  }
-  if (!*has_row) {
-    return std::optional<EntityRow>();
-  }
-  EntityRow row = ReadEntity(statement);
-  // A RETURNING statement finishes its change on the first step; stepping to
-  // the end also surfaces any error SQLite reports only there.
-  has_row = statement.Step();
-  if (!has_row.ok()) {
-    return has_row.status();
-  }
-  if (*has_row) {
-    return Status::StorageError("more than one row for entity '" + row.id + "'");
-  }
-  return std::optional<EntityRow>(std::move(row));
-}
-
-Result<std::optional<std::int64_t>> SqliteStore::QueryInt(Sql sql,
-                                                          std::initializer_list<Param> params) {
-  SqliteStatement& statement = statements_[sql];
-  ScopedReset reset(statement);  // Keeps invariant (2).
-  Status status = Bind(statement, params);
-  if (!status.ok()) {
-    return status;
-  }
-  Result<bool> has_row = statement.Step();
-  if (!has_row.ok()) {
-    return has_row.status();
-  }
-  if (!*has_row || statement.ColumnIsNull(0)) {
-    return std::optional<std::int64_t>();
-  }
-  return std::optional<std::int64_t>(statement.ColumnInt64(0));
-}
-
-}  // namespace
+}  // namespace internal
 
 Result<std::unique_ptr<Store>> OpenSqliteStore(const SqliteOptions& options) {
-  Result<std::unique_ptr<SqliteStore>> store = SqliteStore::Open(options);
+  Result<std::unique_ptr<internal::SqliteStore>> store = internal::SqliteStore::Open(options);
   if (!store.ok()) {
     return store.status();
   }

@@ -3,8 +3,8 @@
 //
 // Every SQLite return code is checked; a failure becomes a kStorageError
 // Status that carries sqlite3_errmsg() and the code, never an exception. The
-// Store itself (SqliteStore) lives in sqlite_store.cc behind OpenSqliteStore()
-// of store.h.
+// wrappers are implemented in sqlite_connection.cc; the Store itself
+// (SqliteStore) lives in sqlite_store.cc behind OpenSqliteStore() of store.h.
 //
 // Thread-compatible: a connection and its statements are used by one thread at
 // a time (the store is opened with SQLITE_OPEN_NOMUTEX).

@@ -95,7 +95,9 @@ using StoreOp = std::variant<ActivateOp, WriteOp, CreateOp, ReleaseOp, ListOp, H
 
 struct StoreResult {
   // OK, or: kConflict (CreateOp: the id exists; `row` holds it), kStorageError
-  // (the store refused; nothing of this op changed).
+  // (the store refused; nothing of this op changed), kUnavailable (fenced, see
+  // below; or the whole batch failed for a cause outside it: the disk is full,
+  // the database is read-only, deleted or replaced; retry).
   Status status;
   // The op was fenced: the epoch (or version) moved under the caller, nothing
   // was written. status is kUnavailable in that case.
@@ -111,14 +113,39 @@ struct StoreStats {
   std::uint64_t ops = 0;           // Operations applied (any outcome).
 };
 
+// Batch faults and recovery. A batch fails as a whole when its cause lies
+// outside it (the disk is full, the file was made read-only, deleted or
+// replaced, an I/O error): every op reports the same kUnavailable status, the
+// transaction is rolled back, and the next batch tries again. No such fault
+// stops the store for good: it keeps working once the cause goes away.
+//
+// Generations. A store may have to reconnect to its database: after an error
+// that leaves the connection in doubt, or when the file it had was deleted or
+// replaced and a valid one is back at its path (perhaps an older copy). Each
+// reconnection starts a new generation. What a caller cached from results of
+// an older generation may be newer than the database now is, and ops formed
+// from it must not run against it (see BatchWriter).
 class Store {
  public:
   virtual ~Store() = default;
 
   // Runs `ops` in one transaction and returns ops.size() results in order.
-  // One op that fails is rolled back alone (savepoint) and reported; if the
-  // commit itself fails, every op reports kStorageError and nothing changed.
+  // One op that fails on its own (a CHECK violation) is rolled back alone
+  // (savepoint) and reported; the others commit. A batch fault fails them all
+  // and changes nothing (see above).
   virtual std::vector<StoreResult> Apply(std::span<const StoreOp> ops) = 0;
+
+  // Makes the store ready for a batch if it can: notices a database file
+  // deleted or replaced since the last batch, and reconnects when needed. OK
+  // when the store can take a batch; otherwise why not (and the next Apply()
+  // fails with it). Cheap enough to call between batches to find faults
+  // early.
+  virtual Status Recover() { return Status::Ok(); }
+  // Starts at 1; grows by one at every reconnection.
+  virtual std::uint64_t generation() const { return 1; }
+  // Why the last batch failed as a whole (or Recover() found the store not
+  // ready); OK once a batch committed again.
+  virtual Status fault() const { return Status::Ok(); }
 
   virtual StoreStats stats() const = 0;
 };
@@ -134,7 +161,8 @@ struct SqliteOptions {
 // Opens (creating if needed) the database, sets WAL/synchronous/busy_timeout and
 // applies the embedded migrations. Errors are kStorageError with a message fit
 // for an operator: missing directory, not a SQLite file, schema newer than this
-// binary, unreadable or read-only file.
+// binary, unreadable or read-only file, a -wal or -shm left without its
+// database (SQLite would pair them with a new empty one).
 Result<std::unique_ptr<Store>> OpenSqliteStore(const SqliteOptions& options);
 
 }  // namespace tenure::store

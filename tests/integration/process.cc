@@ -1,14 +1,18 @@
 #include "tests/integration/process.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <string_view>
 #include <thread>
 
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,12 +30,29 @@ int DecodeStatus(int status) {
 }
 
 pid_t Spawn(const std::vector<std::string>& argv, const std::string& out_path,
-            const std::string& err_path, const std::string& in_path) {
+            const std::string& err_path, const std::string& in_path,
+            const SpawnOptions& options = {}) {
   std::vector<char*> args;
   for (const std::string& a : argv) {
     args.push_back(const_cast<char*>(a.c_str()));
   }
   args.push_back(nullptr);
+  // Built before fork(): the child only calls async-signal-safe functions.
+  std::vector<char*> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string_view entry(*e);
+    // getenv() returns the first match: an overridden name must go.
+    const bool overridden = std::any_of(options.env.begin(), options.env.end(), [&](auto& o) {
+      return entry.substr(0, entry.find('=') + 1) == o.substr(0, o.find('=') + 1);
+    });
+    if (!overridden) {
+      env.push_back(*e);
+    }
+  }
+  for (const std::string& e : options.env) {
+    env.push_back(const_cast<char*>(e.c_str()));
+  }
+  env.push_back(nullptr);
   const pid_t pid = fork();
   if (pid < 0) {
     throw std::runtime_error("fork failed");
@@ -48,7 +69,14 @@ pid_t Spawn(const std::vector<std::string>& argv, const std::string& out_path,
     dup2(out, 1);
     dup2(err, 2);
     setpgid(0, 0);  // Its own group: a Ctrl-C at the terminal reaches the test only.
-    execv(args[0], args.data());
+    // Group first: without root, setgid() would no longer be allowed.
+    if (options.gid && (setgroups(0, nullptr) != 0 || setgid(*options.gid) != 0)) {
+      _exit(125);
+    }
+    if (options.uid && setuid(*options.uid) != 0) {
+      _exit(125);
+    }
+    execve(args[0], args.data(), env.data());
     _exit(127);
   }
   return pid;
@@ -58,9 +86,9 @@ pid_t Spawn(const std::vector<std::string>& argv, const std::string& out_path,
 
 std::string BinDir() { return TENURE_BIN_DIR; }
 
-Process::Process(std::vector<std::string> argv, std::string log_path)
+Process::Process(std::vector<std::string> argv, std::string log_path, SpawnOptions options)
     : log_path_(std::move(log_path)) {
-  pid_ = Spawn(argv, log_path_, log_path_, "");
+  pid_ = Spawn(argv, log_path_, log_path_, "", options);
 }
 
 Process::Process(Process&& other) noexcept
@@ -125,6 +153,15 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::string
   result.out = ReadFile(base + ".out");
   result.err = ReadFile(base + ".err");
   return result;
+}
+
+bool SetFileSizeLimit(pid_t pid, std::optional<std::uint64_t> bytes) {
+  struct rlimit limit {};
+  if (prlimit(pid, RLIMIT_FSIZE, nullptr, &limit) != 0) {
+    return false;
+  }
+  limit.rlim_cur = bytes ? std::min<rlim_t>(*bytes, limit.rlim_max) : limit.rlim_max;
+  return prlimit(pid, RLIMIT_FSIZE, &limit, nullptr) == 0;
 }
 
 void Hold(milliseconds duration) { std::this_thread::sleep_for(duration); }

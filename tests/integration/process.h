@@ -3,7 +3,9 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,10 +18,18 @@ using std::chrono::milliseconds;
 // The directory of broker, worker_node and client in this build.
 std::string BinDir();
 
+// How to start a child, beyond its argv.
+struct SpawnOptions {
+  std::vector<std::string> env;  // "NAME=value" entries added to this process's environment.
+  // Run as this user and group, without supplementary groups (needs root).
+  std::optional<uid_t> uid;
+  std::optional<gid_t> gid;
+};
+
 class Process {
  public:
   // Starts `argv` with stdout and stderr appended to `log_path`.
-  Process(std::vector<std::string> argv, std::string log_path);
+  Process(std::vector<std::string> argv, std::string log_path, SpawnOptions options = {});
   Process(Process&& other) noexcept;
   Process& operator=(Process&&) = delete;
   Process(const Process&) = delete;
@@ -48,6 +58,10 @@ struct CommandResult {
 // Runs `argv` to completion with `input` on stdin; kills it after `timeout`.
 CommandResult RunCommand(const std::vector<std::string>& argv, const std::string& input = {},
                          milliseconds timeout = milliseconds(20000));
+
+// Sets the soft RLIMIT_FSIZE of a running process; nullopt lifts it. False if
+// the OS refused.
+bool SetFileSizeLimit(pid_t pid, std::optional<std::uint64_t> bytes);
 
 // Lets `duration` pass: for faults that last a given time (a process paused for
 // two leases), never to wait for an event.

@@ -345,5 +345,54 @@ TEST(Runtime, ListReadsTheStoreInIdOrder) {
   EXPECT_EQ(rest.entities[0].id, "c");
 }
 
+TEST(Runtime, StoreReopenedMakesEveryCachedWorkerReadTheStoreAgain) {
+  Harness h;
+  ASSERT_EQ(h.Only(h.Send(Op::kCreate, "e1", "working")).code, ErrorCode::kOk);
+  // The database changes under the cache, as when another copy is put back.
+  ASSERT_TRUE(
+      h.ApplyDirect(
+           store::WriteOp{.id = "e1", .epoch = 1, .expected_version = 1, .state = "finalized"})
+          .status.ok());
+  EXPECT_EQ(h.Only(h.Send(Op::kGet, "e1")).entity->state, "working") << "served from the cache";
+
+  h.runtime().HandleStoreReopened(h.now);
+  h.Settle();
+  protocol::Reply got = h.Only(h.Send(Op::kGet, "e1"));
+  ASSERT_EQ(got.code, ErrorCode::kOk) << got.message;
+  EXPECT_EQ(got.entity->state, "finalized");
+  EXPECT_EQ(got.entity->version, 2u);
+  EXPECT_EQ(got.entity->epoch, 2u) << "a new tenure";
+  EXPECT_EQ(h.runtime().stats().restarts, 1u);
+}
+
+TEST(Runtime, StoreReopenedDiscardsResultsInFlightButAnswersTheirRequests) {
+  Harness h;
+  ASSERT_EQ(h.Only(h.Send(Op::kCreate, "e1")).code, ErrorCode::kOk);
+  h.hold_store = true;
+  const std::uint64_t set = h.Send(Op::kSet, "e1", "working");
+  ASSERT_EQ(h.held.size(), 1u);
+  h.runtime().HandleStoreReopened(h.now);
+  h.Settle();
+  ASSERT_EQ(h.held.size(), 2u) << "the write in flight, then the new activation";
+  h.RunHeld();
+  h.hold_store = false;
+  h.Settle();
+  EXPECT_EQ(h.Only(set).code, ErrorCode::kOk);
+  protocol::Reply got = h.Only(h.Send(Op::kGet, "e1"));
+  EXPECT_EQ(got.entity->version, 2u) << "the activation read what the write committed";
+  EXPECT_EQ(got.entity->epoch, 2u);
+}
+
+TEST(Runtime, StoreReopenedStopsWorkersThisNodeMayNoLongerServe) {
+  Harness h;
+  ASSERT_EQ(h.Only(h.Send(Op::kCreate, "e1")).code, ErrorCode::kOk);
+  const std::size_t calls = h.store_call_count;
+  h.authority.revoked.insert("e1");
+  h.runtime().HandleStoreReopened(h.now);
+  h.Settle();
+  EXPECT_EQ(h.runtime().worker_count(), 0u);
+  EXPECT_EQ(h.store_call_count, calls) << "no release under an epoch of the old file";
+}
+
 }  // namespace
 }  // namespace tenure::entity

@@ -4,6 +4,7 @@
 // and the test waits for results on the notify callback with a deadline.
 #include "common/store/batch_writer.h"
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -303,6 +304,91 @@ TEST(BatchWriter, DestructorDrainsTheQueue) {
     }
   }
   EXPECT_EQ(RawQuery(path, "SELECT count(*) FROM ownership"), std::vector<std::string>{"20"});
+}
+
+// A store that reconnects (a new generation) at the next Recover() when told.
+class ReconnectingStore : public Store {
+ public:
+  explicit ReconnectingStore(std::unique_ptr<Store> inner) : inner_(std::move(inner)) {}
+  std::vector<StoreResult> Apply(std::span<const StoreOp> ops) override {
+    return inner_->Apply(ops);
+  }
+  Status Recover() override {
+    if (reconnect_.exchange(false)) {
+      ++generation_;
+    }
+    return Status::Ok();
+  }
+  std::uint64_t generation() const override { return generation_; }
+  StoreStats stats() const override { return inner_->stats(); }
+  void ReconnectAtNextBatch() { reconnect_ = true; }
+
+ private:
+  std::unique_ptr<Store> inner_;
+  std::atomic<bool> reconnect_{false};
+  std::atomic<std::uint64_t> generation_{1};
+};
+
+TEST(BatchWriter, OpsFromAnOlderGenerationAreRefusedAfterAReconnect) {
+  TempDir dir;
+  Notifier notifier;
+  auto owned = std::make_unique<ReconnectingStore>(MustOpen(dir.File("t.db")));
+  ReconnectingStore& store = *owned;
+  BatchWriter writer(std::move(owned), {}, notifier.Callback());
+  EXPECT_EQ(writer.generation(), 1u);
+  ASSERT_TRUE(writer.Submit(Job{1, Create("e1"), 1}).ok());
+  std::vector<Done> done = WaitForDone(writer, notifier, 1);
+  ASSERT_EQ(done.size(), 1u);
+  ASSERT_TRUE(done[0].result.status.ok());
+  EXPECT_EQ(done[0].generation, 1u);
+
+  store.ReconnectAtNextBatch();
+  // Prepared from generation 1: a write (refused), a list (runs: it depends
+  // on no cache), and an op stamped 0 (depends on none either).
+  ASSERT_TRUE(
+      writer
+          .Submit(
+              Job{2, WriteOp{.id = "e1", .epoch = 1, .expected_version = 1, .state = "working"}, 1})
+          .ok());
+  ASSERT_TRUE(writer.Submit(Job{3, ListOp{}, 1}).ok());
+  ASSERT_TRUE(writer.Submit(Job{4, Create("e2"), 0}).ok());
+  done = WaitForDone(writer, notifier, 3);
+  ASSERT_EQ(done.size(), 3u);
+  for (const Done& d : done) {
+    EXPECT_EQ(d.generation, 2u);
+  }
+  EXPECT_EQ(done[0].result.status.code(), ErrorCode::kUnavailable);
+  EXPECT_NE(done[0].result.status.message().find("reopened"), std::string::npos)
+      << done[0].result.status.message();
+  ASSERT_TRUE(done[1].result.status.ok());
+  ASSERT_EQ(done[1].result.rows.size(), 1u);
+  EXPECT_EQ(done[1].result.rows[0].version, 1u) << "the refused write ran";
+  EXPECT_TRUE(done[2].result.status.ok()) << done[2].result.status.ToString();
+
+  // Stamped with the new generation, the write goes through.
+  ASSERT_TRUE(
+      writer
+          .Submit(
+              Job{5, WriteOp{.id = "e1", .epoch = 1, .expected_version = 1, .state = "working"}, 2})
+          .ok());
+  done = WaitForDone(writer, notifier, 1);
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_TRUE(done[0].result.status.ok()) << done[0].result.status.ToString();
+}
+
+TEST(BatchWriter, APokeFindsAReconnectionWithoutAJob) {
+  TempDir dir;
+  Notifier notifier;
+  auto owned = std::make_unique<ReconnectingStore>(MustOpen(dir.File("t.db")));
+  ReconnectingStore& store = *owned;
+  BatchWriter writer(std::move(owned), {}, notifier.Callback());
+  const std::uint64_t seen = notifier.calls();
+  writer.Poke();  // Nothing changed: no notify is owed.
+  store.ReconnectAtNextBatch();
+  writer.Poke();
+  ASSERT_TRUE(notifier.WaitBeyond(seen, Deadline()));
+  EXPECT_EQ(writer.generation(), 2u);
+  EXPECT_TRUE(writer.TakeDone().empty());
 }
 
 }  // namespace

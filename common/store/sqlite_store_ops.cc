@@ -1,0 +1,365 @@
+// The SQL of each store op: statement texts, and SqliteStore::Do() for each
+// op kind. See sqlite_store_impl.h.
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+
+#include <sqlite3.h>
+
+#include "common/base/check.h"
+#include "common/base/status.h"
+#include "common/store/sqlite_store.h"
+#include "common/store/sqlite_store_impl.h"
+#include "common/store/store.h"
+
+namespace tenure::store::internal {
+
+// Timestamps are computed by SQLite (ISO 8601 UTC, milliseconds) so the C++
+// never reads the wall clock. Entity rows are always read in this column order
+// (see ReadEntity).
+const std::array<std::string_view, kSqlCount> kSqlText = {
+    // kBegin: IMMEDIATE takes the write lock now, so a busy database fails
+    // the batch up front instead of at its first write.
+    "BEGIN IMMEDIATE",
+    "COMMIT",
+    "ROLLBACK",
+    "SAVEPOINT op",
+    "RELEASE op",
+    "ROLLBACK TO op",
+    // kSelectEntity
+    "SELECT id, state, version, owner_node, owner_epoch, updated_at FROM entities WHERE id = ?1",
+    // kNextEpoch: above every epoch the id ever had, with or without an entity
+    // row. An activation takes it; a create is fenced by it minus one.
+    "SELECT 1 + max(coalesce((SELECT owner_epoch FROM entities WHERE id = ?1), 0),"
+    " coalesce((SELECT max(epoch) FROM ownership WHERE id = ?1), 0))",
+    // kActivateEntity
+    "UPDATE entities SET owner_node = ?2, owner_epoch = ?3 WHERE id = ?1"
+    " RETURNING id, state, version, owner_node, owner_epoch, updated_at",
+    // kCloseOpenTenures
+    "UPDATE ownership SET released_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),"
+    " reason = 'superseded' WHERE id = ?1 AND released_at IS NULL",
+    // kOpenTenure
+    "INSERT INTO ownership (id, node, epoch, acquired_at)"
+    " VALUES (?1, ?2, ?3, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+    // kWriteEntity: the fence is in the WHERE clause.
+    "UPDATE entities SET state = ?2, version = version + 1,"
+    " updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+    " WHERE id = ?1 AND owner_epoch = ?3 AND version = ?4"
+    " RETURNING id, state, version, owner_node, owner_epoch, updated_at",
+    // kInsertEntity
+    "INSERT INTO entities (id, state, version, owner_node, owner_epoch, updated_at)"
+    " VALUES (?1, ?2, 1, ?3, ?4, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"
+    " RETURNING id, state, version, owner_node, owner_epoch, updated_at",
+    // kCloseTenure
+    "UPDATE ownership SET released_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), reason = ?3"
+    " WHERE id = ?1 AND epoch = ?2 AND released_at IS NULL",
+    // kClearOwner
+    "UPDATE entities SET owner_node = NULL WHERE id = ?1 AND owner_epoch = ?2",
+    // kList
+    "SELECT id, state, version, owner_node, owner_epoch, updated_at FROM entities"
+    " WHERE id > ?1 ORDER BY id LIMIT ?2",
+    // kHistory: the newest 1000 tenures (what one reply can carry), oldest first.
+    "SELECT id, node, epoch, acquired_at, released_at, reason FROM ("
+    "SELECT * FROM ownership WHERE id = ?1 ORDER BY epoch DESC LIMIT 1000) ORDER BY epoch",
+};
+
+namespace {
+
+// Epochs and versions are stored as SQLite's signed 64-bit integers. One above
+// INT64_MAX wraps to a negative number, which matches no row: fenced, as it
+// should be for a token this store never handed out.
+std::int64_t ToSql(std::uint64_t value) { return static_cast<std::int64_t>(value); }
+std::uint64_t FromSql(std::int64_t value) { return static_cast<std::uint64_t>(value); }
+
+EntityRow ReadEntity(const SqliteStatement& statement) {
+  EntityRow row;
+  row.id = statement.ColumnText(0);
+  row.state = statement.ColumnText(1);
+  row.version = FromSql(statement.ColumnInt64(2));
+  row.owner_node = statement.ColumnText(3);
+  row.owner_epoch = FromSql(statement.ColumnInt64(4));
+  row.updated_at = statement.ColumnText(5);
+  return row;
+}
+
+TenureRow ReadTenure(const SqliteStatement& statement) {
+  TenureRow row;
+  row.id = statement.ColumnText(0);
+  row.node = statement.ColumnText(1);
+  row.epoch = FromSql(statement.ColumnInt64(2));
+  row.acquired_at = statement.ColumnText(3);
+  row.released_at = statement.ColumnText(4);
+  row.reason = statement.ColumnText(5);
+  return row;
+}
+
+}  // namespace
+
+Status SqliteStore::PrepareStatements() {
+  for (std::size_t i = 0; i < kSqlCount; ++i) {
+    Result<SqliteStatement> statement = db_->Prepare(kSqlText[i]);
+    if (!statement.ok()) {
+      return WithContext("cannot prepare the store's statements", statement.status());
+    }
+    statements_[i] = std::move(statement).value();
+  }
+  return Status::Ok();
+}
+
+Result<StoreResult> SqliteStore::Do(const ActivateOp& op) {
+  const std::string context = "activate '" + op.id + "'";
+  Result<std::optional<std::int64_t>> next = QueryInt(kNextEpoch, {op.id});
+  if (!next.ok()) {
+    return WithContext(context, next.status());
+  }
+  if (!next->has_value()) {
+    return Status::StorageError(context + ": no epoch computed");
+  }
+  const std::int64_t epoch = **next;
+  Result<std::optional<EntityRow>> row = QueryEntity(kActivateEntity, {op.id, op.node, epoch});
+  if (!row.ok()) {
+    return WithContext(context, row.status());
+  }
+  StoreResult result;
+  if (!row->has_value()) {
+    // No entity: write nothing, so a request for an unknown id leaves no
+    // trace; the newest epoch fences a later create.
+    result.epoch = FromSql(epoch - 1);
+    return result;
+  }
+  Status status = Execute(kCloseOpenTenures, {op.id});
+  if (!status.ok()) {
+    return WithContext(context, status);
+  }
+  status = Execute(kOpenTenure, {op.id, op.node, epoch});
+  if (!status.ok()) {
+    return WithContext(context, status);
+  }
+  result.epoch = FromSql(epoch);
+  result.row = std::move(row).value();
+  return result;
+}
+
+Result<StoreResult> SqliteStore::Do(const WriteOp& op) {
+  const std::string context = "write '" + op.id + "'";
+  Result<std::optional<EntityRow>> row =
+      QueryEntity(kWriteEntity, {op.id, op.state, ToSql(op.epoch), ToSql(op.expected_version)});
+  if (!row.ok()) {
+    return WithContext(context, row.status());
+  }
+  StoreResult result;
+  if (row->has_value()) {
+    result.row = std::move(row).value();
+    return result;
+  }
+  // Fenced. Read the row only to say why; nothing was written.
+  Result<std::optional<EntityRow>> current = QueryEntity(kSelectEntity, {op.id});
+  if (!current.ok()) {
+    return WithContext(context, current.status());
+  }
+  std::string why;
+  if (!current->has_value()) {
+    why = "no entity '" + op.id + "'";
+  } else if ((*current)->owner_epoch != op.epoch) {
+    why = "epoch moved: '" + op.id + "' is at epoch " + std::to_string((*current)->owner_epoch) +
+          ", the write carried " + std::to_string(op.epoch);
+  } else {
+    why = "version moved: '" + op.id + "' is at version " + std::to_string((*current)->version) +
+          ", the write expected " + std::to_string(op.expected_version);
+  }
+  result.fenced = true;
+  result.status = Status::Unavailable(why + "; nothing written");
+  return result;
+}
+
+Result<StoreResult> SqliteStore::Do(const CreateOp& op) {
+  const std::string context = "create '" + op.id + "'";
+  Result<std::optional<EntityRow>> existing = QueryEntity(kSelectEntity, {op.id});
+  if (!existing.ok()) {
+    return WithContext(context, existing.status());
+  }
+  StoreResult result;
+  if (existing->has_value()) {
+    result.status = Status::Conflict("entity '" + op.id + "' already exists");
+    result.row = std::move(existing).value();
+    return result;
+  }
+  Result<std::optional<std::int64_t>> next = QueryInt(kNextEpoch, {op.id});
+  if (!next.ok()) {
+    return WithContext(context, next.status());
+  }
+  if (!next->has_value()) {
+    return Status::StorageError(context + ": no epoch computed");
+  }
+  const std::int64_t epoch = **next;
+  if (epoch - 1 != ToSql(op.epoch)) {
+    result.fenced = true;
+    result.status = Status::Unavailable("epoch moved: the newest epoch of '" + op.id + "' is " +
+                                        std::to_string(epoch - 1) + ", the create carried " +
+                                        std::to_string(op.epoch) + "; nothing written");
+    return result;
+  }
+  Result<std::optional<EntityRow>> row =
+      QueryEntity(kInsertEntity, {op.id, op.state, op.node, epoch});
+  if (!row.ok()) {
+    return WithContext(context, row.status());
+  }
+  if (!row->has_value()) {
+    return Status::StorageError(context + ": insert returned no row");
+  }
+  Status status = Execute(kCloseOpenTenures, {op.id});
+  if (!status.ok()) {
+    return WithContext(context, status);
+  }
+  status = Execute(kOpenTenure, {op.id, op.node, epoch});
+  if (!status.ok()) {
+    return WithContext(context, status);
+  }
+  result.epoch = FromSql(epoch);
+  result.row = std::move(row).value();
+  return result;
+}
+
+Result<StoreResult> SqliteStore::Do(const ReleaseOp& op) {
+  const std::string context = "release '" + op.id + "'";
+  // Either statement may match nothing (a tenure already superseded, an
+  // entity never created or since activated elsewhere): that is not an error.
+  Status status = Execute(kCloseTenure, {op.id, ToSql(op.epoch), op.reason});
+  if (!status.ok()) {
+    return WithContext(context, status);
+  }
+  status = Execute(kClearOwner, {op.id, ToSql(op.epoch)});
+  if (!status.ok()) {
+    return WithContext(context, status);
+  }
+  return StoreResult{};
+}
+
+Result<StoreResult> SqliteStore::Do(const ListOp& op) {
+  SqliteStatement& statement = statements_[kList];
+  ScopedReset reset(statement);  // Keeps invariant (2).
+  Status status = Bind(statement, {op.after, static_cast<std::int64_t>(op.limit)});
+  if (!status.ok()) {
+    return WithContext("list", status);
+  }
+  StoreResult result;
+  for (;;) {
+    Result<bool> has_row = statement.Step();
+    if (!has_row.ok()) {
+      return WithContext("list", has_row.status());
+    }
+    if (!*has_row) {
+      break;
+    }
+    result.rows.push_back(ReadEntity(statement));
+  }
+  return result;
+}
+
+Result<StoreResult> SqliteStore::Do(const HistoryOp& op) {
+  const std::string context = "history '" + op.id + "'";
+  SqliteStatement& statement = statements_[kHistory];
+  ScopedReset reset(statement);  // Keeps invariant (2).
+  Status status = Bind(statement, {op.id});
+  if (!status.ok()) {
+    return WithContext(context, status);
+  }
+  StoreResult result;
+  for (;;) {
+    Result<bool> has_row = statement.Step();
+    if (!has_row.ok()) {
+      return WithContext(context, has_row.status());
+    }
+    if (!*has_row) {
+      break;
+    }
+    result.tenures.push_back(ReadTenure(statement));
+  }
+  return result;
+}
+
+Status SqliteStore::Bind(SqliteStatement& statement, std::initializer_list<Param> params) {
+  int index = 0;
+  for (const Param& param : params) {
+    ++index;
+    Status status = std::holds_alternative<std::int64_t>(param)
+                        ? statement.BindInt64(index, std::get<std::int64_t>(param))
+                        : statement.BindText(index, std::get<std::string_view>(param));
+    if (!status.ok()) {
+      return status;
+    }
+  }
+  return Status::Ok();
+}
+
+Status SqliteStore::Execute(Sql sql, std::initializer_list<Param> params) {
+  SqliteStatement& statement = statements_[sql];
+  ScopedReset reset(statement);  // Keeps invariant (2).
+  Status status = Bind(statement, params);
+  if (!status.ok()) {
+    return status;
+  }
+  for (;;) {
+    Result<bool> has_row = statement.Step();
+    if (!has_row.ok()) {
+      return has_row.status();
+    }
+    if (!*has_row) {
+      return Status::Ok();
+    }
+  }
+}
+
+Result<std::optional<EntityRow>> SqliteStore::QueryEntity(Sql sql,
+                                                          std::initializer_list<Param> params) {
+  SqliteStatement& statement = statements_[sql];
+  ScopedReset reset(statement);  // Keeps invariant (2).
+  Status status = Bind(statement, params);
+  if (!status.ok()) {
+    return status;
+  }
+  Result<bool> has_row = statement.Step();
+  if (!has_row.ok()) {
+    return has_row.status();
+  }
+  if (!*has_row) {
+    return std::optional<EntityRow>();
+  }
+  EntityRow row = ReadEntity(statement);
+  // A RETURNING statement finishes its change on the first step; stepping to
+  // the end also surfaces any error SQLite reports only there.
+  has_row = statement.Step();
+  if (!has_row.ok()) {
+    return has_row.status();
+  }
+  if (*has_row) {
+    return Status::StorageError("more than one row for entity '" + row.id + "'");
+  }
+  return std::optional<EntityRow>(std::move(row));
+}
+
+Result<std::optional<std::int64_t>> SqliteStore::QueryInt(Sql sql,
+                                                          std::initializer_list<Param> params) {
+  SqliteStatement& statement = statements_[sql];
+  ScopedReset reset(statement);  // Keeps invariant (2).
+  Status status = Bind(statement, params);
+  if (!status.ok()) {
+    return status;
+  }
+  Result<bool> has_row = statement.Step();
+  if (!has_row.ok()) {
+    return has_row.status();
+  }
+  if (!*has_row || statement.ColumnIsNull(0)) {
+    return std::optional<std::int64_t>();
+  }
+  return std::optional<std::int64_t>(statement.ColumnInt64(0));
+}
+
+}  // namespace tenure::store::internal
