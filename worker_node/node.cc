@@ -210,14 +210,18 @@ class Node {
   }
 
   void TakeStoreResults(TimePoint now) {
+    // Read before the results: a reconnection published after them must not
+    // be taken for the newest generation while older results are pending.
+    const std::uint64_t generation = writer_.generation();
     for (store::Done& done : writer_.TakeDone()) {
       SwitchStoreGeneration(done.generation, now);
       runtime_.HandleStoreResult(done.ticket, std::move(done.result), now);
     }
     // A reconnection found by a poke has no result to carry it.
-    SwitchStoreGeneration(writer_.generation(), now);
-    // Logged once per change, not per batch: a full disk fails every batch.
-    if (Status fault = writer_.fault(); fault != store_fault_) {
+    SwitchStoreGeneration(generation, now);
+    // Logged once per change of kind, not per batch: a full disk fails every
+    // batch, each with a message naming its own op.
+    if (Status fault = writer_.fault(); fault.code() != store_fault_.code()) {
       if (!fault.ok()) {
         spdlog::error("store: writes fail: {}", fault.message());
       } else {
@@ -230,8 +234,8 @@ class Node {
   // The store reconnected to its database (perhaps another copy): nothing
   // cached from the old one may be served or written from.
   void SwitchStoreGeneration(std::uint64_t generation, TimePoint now) {
-    if (generation == store_generation_) {
-      return;
+    if (generation <= store_generation_) {
+      return;  // Results of an older generation, taken late: nothing to switch.
     }
     // Ops formed from the old database's caches go out first, stamped with
     // its generation: the writer refuses them.

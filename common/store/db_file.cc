@@ -87,7 +87,17 @@ DirectoryLock::DirectoryLock(const std::string& db_path) {
   }
   // flock() locks are separate from the fcntl() locks SQLite takes on the
   // files, so this cannot disturb SQLite's own locking.
-  while (flock(fd_, LOCK_EX) != 0 && errno == EINTR) {
+  // Bounded: a node paused (SIGSTOP) while holding it must not stall the
+  // writers of every other node of this machine.
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    if (flock(fd_, LOCK_EX | LOCK_NB) == 0) {
+      locked_ = true;
+      return;
+    }
+    if (errno != EWOULDBLOCK && errno != EINTR) {
+      return;
+    }
+    usleep(10'000);
   }
 }
 

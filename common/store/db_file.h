@@ -59,9 +59,13 @@ class DirectoryLock {
   DirectoryLock(const DirectoryLock&) = delete;
   DirectoryLock& operator=(const DirectoryLock&) = delete;
   ~DirectoryLock();
+  // False when another process held the lock for the whole wait (it may be
+  // paused): the caller gives up this attempt rather than stall its writer.
+  bool locked() const { return locked_; }
 
  private:
   int fd_ = -1;
+  bool locked_ = false;
 };
 
 }  // namespace tenure::store

@@ -66,9 +66,10 @@ FaultKind ClassifyFault(sqlite3* db, int rc) {
       return FaultKind::kReadOnly;
     case SQLITE_IOERR: {
       // The last errno is sticky: trust it only for a failed write, where it
-      // is the write's own.
-      const bool write =
-          rc == SQLITE_IOERR_WRITE || rc == SQLITE_IOERR_TRUNCATE || rc == SQLITE_IOERR_SHMSIZE;
+      // is the write's own. Not for SQLITE_IOERR_SHMSIZE: SQLite grows the
+      // -shm after the commit frame is written and synced, so a commit that
+      // fails there may be in the WAL already (kUncertain).
+      const bool write = rc == SQLITE_IOERR_WRITE || rc == SQLITE_IOERR_TRUNCATE;
       const int os_error = write ? LastOsError(db) : 0;
       if (IsSpaceError(os_error)) {
         return FaultKind::kFull;  // A frame that was not written commits nothing.

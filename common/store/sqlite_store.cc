@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -253,7 +254,11 @@ Status SqliteStore::Reconnect() {
   // Checked before anything is touched: an empty or foreign file at the path
   // must not cost the old files anything, and a file still being copied in
   // must not be written to (put it in place with a rename).
-  if (!IsWholeSqliteFile(options_.path)) {
+  // (Not when the path still holds the very file db_ has open: closing any
+  // descriptor of it would drop SQLite's locks on it.)
+  const bool same_file =
+      db_.has_value() && files_.db.has_value() && DbFiles::Identify(options_.path).db == files_.db;
+  if (!same_file && !IsWholeSqliteFile(options_.path)) {
     return Status::StorageError("'" + options_.path +
                                 "' is not a whole tenure database (empty, partly copied, or not "
                                 "SQLite); the node does not start an empty database in place of "
@@ -262,6 +267,11 @@ Status SqliteStore::Reconnect() {
   // Serializes with the other nodes of this machine reconnecting to this
   // database: none may remove the -wal another has just created.
   DirectoryLock lock(options_.path);
+  if (!lock.locked()) {
+    return Status::StorageError("another process holds the lock of '" + options_.path +
+                                "''s directory (is a node paused while reopening it?); "
+                                "nothing was written; retry");
+  }
   if (db_.has_value() && files_.db.has_value()) {
     const DbFiles now = DbFiles::Identify(options_.path);
     if (now.db != files_.db) {
@@ -270,8 +280,14 @@ Status SqliteStore::Reconnect() {
       // reused while open). SQLite would pair them with the new file: a WAL
       // replayed into another database corrupts it, and a stale -shm points
       // into that WAL. Nothing else reads them.
+      // The -wal may hold commits never copied into the deleted file: kept
+      // aside under another name, for an operator to recover by hand.
       if (files_.wal.has_value() && now.wal == files_.wal) {
-        unlink(WalPath(options_.path).c_str());
+        const std::string aside =
+            WalPath(options_.path) + ".replaced-" + std::to_string(generation_);
+        if (std::rename(WalPath(options_.path).c_str(), aside.c_str()) != 0) {
+          unlink(WalPath(options_.path).c_str());
+        }
       }
       if (files_.shm.has_value() && now.shm == files_.shm) {
         unlink(ShmPath(options_.path).c_str());
@@ -386,7 +402,11 @@ std::vector<StoreResult> SqliteStore::Apply(std::span<const StoreOp> ops) {
                                          "acknowledged; retry once a valid database is back"));
   }
   ++stats_.transactions;
-  fault_ = Status::Ok();
+  if (WritesAny(ops)) {
+    // Only a batch that wrote shows that writes work again: with the disk
+    // full, a batch of reads still commits.
+    fault_ = Status::Ok();
+  }
   return results;
 }
 
