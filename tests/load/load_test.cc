@@ -20,6 +20,14 @@ namespace {
 
 using std::chrono::steady_clock;
 
+// A sanitizer's quarantine keeps freed memory on purpose: RSS bounds hold in
+// plain builds only (the checks of behaviour hold in every build).
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kRssMeaningful = false;
+#else
+constexpr bool kRssMeaningful = true;
+#endif
+
 Client Connect(const Cluster& cluster) {
   return Client(ClientOptions{cluster.router(), std::chrono::milliseconds(5000), {}});
 }
@@ -144,12 +152,10 @@ TEST_F(Load, ColdEntitiesArePassivatedWhenIdleAndMemoryReturnsNearBaseline) {
               static_cast<unsigned long long>(created.load()),
               static_cast<unsigned long long>(baseline), static_cast<unsigned long long>(peak),
               static_cast<unsigned long long>(after));
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-  (void)returned;  // A sanitizer's quarantine keeps freed memory on purpose.
-#else
-  EXPECT_TRUE(returned) << "RSS after passivation " << after << " KiB; baseline " << baseline
-                        << ", peak " << peak;
-#endif
+  if (kRssMeaningful) {
+    EXPECT_TRUE(returned) << "RSS after passivation " << after << " KiB; baseline " << baseline
+                          << ", peak " << peak;
+  }
   // Passivated entities come back from the store on demand.
   ClientResult<Entity> back = Connect(cluster_).Get("cold_0");
   ASSERT_TRUE(back.ok());
@@ -189,7 +195,9 @@ TEST_F(Load, AWatcherThatStopsReadingNeitherBlocksWritesNorGrowsTheBroker) {
               static_cast<unsigned long long>(before), static_cast<unsigned long long>(after),
               kWrites);
   // The queue for one subscriber is capped at 10,000 small messages.
-  EXPECT_LT(after, before + 16 * 1024) << "the broker queued the news without bound";
+  if (kRssMeaningful) {
+    EXPECT_LT(after, before + 16 * 1024) << "the broker queued the news without bound";
+  }
 }
 
 TEST_F(Load, ClientsThatVanishMidRequestCostNothing) {
@@ -229,7 +237,9 @@ TEST_F(Load, ClientsThatVanishMidRequestCostNothing) {
               static_cast<unsigned long long>(e.value().version - 1), kVanishing,
               static_cast<unsigned long long>(broker_before),
               static_cast<unsigned long long>(broker_after));
-  EXPECT_LT(broker_after, broker_before + 8 * 1024) << "the broker kept state per lost client";
+  if (kRssMeaningful) {
+    EXPECT_LT(broker_after, broker_before + 8 * 1024) << "the broker kept state per lost client";
+  }
   EXPECT_TRUE(cluster_.broker().running());
   EXPECT_TRUE(cluster_.node("foo").running());
 }
