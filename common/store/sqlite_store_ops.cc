@@ -133,17 +133,20 @@ Result<StoreResult> SqliteStore::Do(const ActivateOp& op) {
     result.epoch = FromSql(epoch - 1);
     return result;
   }
-  Status status = Execute(kCloseOpenTenures, {op.id});
-  if (!status.ok()) {
-    return WithContext(context, status);
-  }
-  status = Execute(kOpenTenure, {op.id, op.node, epoch});
-  if (!status.ok()) {
+  if (Status status = OpenTenure(op.id, op.node, epoch); !status.ok()) {
     return WithContext(context, status);
   }
   result.epoch = FromSql(epoch);
   result.row = std::move(row).value();
   return result;
+}
+
+// The entity's tenure at `epoch` begins on `node`; any it still had open ends.
+Status SqliteStore::OpenTenure(const std::string& id, const std::string& node, std::int64_t epoch) {
+  if (Status status = Execute(kCloseOpenTenures, {id}); !status.ok()) {
+    return status;
+  }
+  return Execute(kOpenTenure, {id, node, epoch});
 }
 
 Result<StoreResult> SqliteStore::Do(const WriteOp& op) {
@@ -213,12 +216,7 @@ Result<StoreResult> SqliteStore::Do(const CreateOp& op) {
   if (!row->has_value()) {
     return Status::StorageError(context + ": insert returned no row");
   }
-  Status status = Execute(kCloseOpenTenures, {op.id});
-  if (!status.ok()) {
-    return WithContext(context, status);
-  }
-  status = Execute(kOpenTenure, {op.id, op.node, epoch});
-  if (!status.ok()) {
+  if (Status status = OpenTenure(op.id, op.node, epoch); !status.ok()) {
     return WithContext(context, status);
   }
   result.epoch = FromSql(epoch);
