@@ -10,6 +10,8 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "client/bench.h"
+#include "common/base/ids.h"
 #include "common/config/config.h"
 
 #include "tenure/client.h"
@@ -37,6 +39,7 @@ struct Command {
   std::uint32_t limit = 0;
   std::string after;
   std::vector<std::string> ids;  // watch: empty = every entity and node.
+  BenchOptions bench;
 };
 
 // What one command produced: JSON for scripts, text for people, an exit code.
@@ -246,6 +249,41 @@ void Print(const Outcome& o, bool as_json, std::ostream& out, std::ostream& err)
   out.flush();
 }
 
+void AddBench(CLI::App& app, BenchOptions& b) {
+  auto* bench =
+      app.add_subcommand("bench", "Measure throughput and latency with many requests in flight");
+  bench->add_option("--op", b.op, "get, set, cas (set --if-version), create or mix (90% get)")
+      ->check(CLI::IsMember({"get", "set", "cas", "create", "mix"}))
+      ->capture_default_str();
+  bench
+      ->add_option("--entities", b.entities,
+                   "Entities used (ids <prefix>0..N-1); for create: stop after N (0: no limit)")
+      ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{100'000'000}))
+      ->capture_default_str();
+  bench->add_option("--concurrency", b.concurrency, "Requests in flight")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  bench->add_option("--duration", b.duration_s, "Seconds measured")
+      ->check(CLI::Range(0.1, 86400.0))
+      ->capture_default_str();
+  bench
+      ->add_option("--warmup", b.warmup_s,
+                   "Seconds run first, not measured (none with --once or create --entities)")
+      ->check(CLI::Range(0.0, 3600.0))
+      ->capture_default_str();
+  bench->add_option("--prefix", b.prefix,
+                    "Entity id prefix (default bench_; for create bench_<run tag>_)");
+  bench->add_flag("--once", b.once,
+                  "Visit each entity exactly once, in order, then stop (no warmup): "
+                  "an activation sweep");
+  bench->add_flag("!--no-prepare", b.prepare, "Do not create missing entities first");
+  bench->footer(
+      "Reports throughput, latency percentiles and errors by kind; with --json one\n"
+      "object with the keys op, concurrency, duration_s, ops, ops_per_s, p50_us,\n"
+      "p90_us, p99_us, p999_us, max_us, errors (a count) and error_kinds.\n"
+      "ops counts successful requests only; every other outcome is an error.");
+}
+
 // Declares the commands on `app`. `top_level` is false inside the shell, which
 // takes neither `shell` nor `watch`.
 void AddCommands(CLI::App& app, Globals& g, Command& cmd, bool top_level) {
@@ -295,6 +333,7 @@ void AddCommands(CLI::App& app, Globals& g, Command& cmd, bool top_level) {
         "subscription reaches the broker is not shown; a version that skips one\n"
         "means news was missed: re-read with get.");
     app.add_subcommand("shell", "Run commands from stdin, one per line; print JSON lines");
+    AddBench(app, cmd.bench);
   }
   for (CLI::App* sub : app.get_subcommands({})) {
     sub->callback([&cmd, sub] { cmd.name = sub->get_name(); });
@@ -446,6 +485,19 @@ int Run(const std::vector<std::string>& args, std::istream& in, std::ostream& ou
   }
   if (cmd.name == "watch") {
     return RunWatch(g, cmd, out, err);
+  }
+  if (cmd.name == "bench") {
+    cmd.bench.json = g.json;
+    if (cmd.bench.entities == 0 && cmd.bench.op != "create") {
+      cmd.bench.entities = 1000;
+    }
+    if (Status s = ValidateEntityId(cmd.bench.prefix + "0"); !s.ok()) {
+      err << "client: bench --prefix: " << s.message() << "\n";
+      return 2;
+    }
+    return RunBench(cmd.bench,
+                    ClientOptions{g.broker, std::chrono::milliseconds(g.timeout_ms), g.via}, out,
+                    err);
   }
   Client client(ClientOptions{g.broker, std::chrono::milliseconds(g.timeout_ms), g.via});
   if (cmd.name == "shell") {

@@ -5,7 +5,7 @@
 
 #include <zmq.hpp>
 
-#include "common/base/entity_state.h"
+#include "client/wire.h"
 #include "common/base/ids.h"
 #include "common/net/zmq_util.h"
 #include "common/protocol/codec.h"
@@ -16,14 +16,7 @@ namespace tenure {
 namespace {
 
 using protocol::Op;
-
-Entity ToEntity(const protocol::EntityView& v) {
-  return {v.id, v.state, v.version, v.owner, v.epoch};
-}
-
-ClientError FromStatus(const Status& s) {
-  return ClientError{s.code(), s.message(), {}, {}, false};
-}
+using wire::FromStatus;
 
 bool IsWrite(Op op) { return op == Op::kSet || op == Op::kCreate; }
 
@@ -41,7 +34,11 @@ class Client::Impl {
     connect_status_ = net::Connect(socket_, options_.broker);
   }
 
-  ClientResult<protocol::Reply> Call(protocol::Request request) {
+  ClientResult<protocol::Reply> Call(ClientResult<protocol::Request> built) {
+    if (!built.ok()) {
+      return built.error();
+    }
+    protocol::Request& request = built.value();
     if (!connect_status_.ok()) {
       return FromStatus(connect_status_);
     }
@@ -78,17 +75,9 @@ class Client::Impl {
         if (!msg) {
           continue;
         }
-        Result<protocol::Envelope> env = protocol::ParseEnvelope(net::Views(msg->frames));
-        if (!env.ok()) {
-          continue;
-        }
-        Result<protocol::Message> decoded = protocol::Decode(env->body);
-        if (!decoded.ok()) {
-          continue;
-        }
-        auto* reply = std::get_if<protocol::Reply>(&decoded.value());
-        if (reply == nullptr || reply->request_id != request.request_id) {
-          continue;  // A late reply to an earlier request that timed out.
+        std::optional<protocol::Reply> reply = wire::ParseReply(*msg);
+        if (!reply || reply->request_id != request.request_id) {
+          continue;  // Malformed, or a late reply to an earlier request that timed out.
         }
         return std::move(*reply);
       }
@@ -101,15 +90,7 @@ class Client::Impl {
                            IsWrite(request.op)};
       }
     }
-    ClientError timeout{ErrorCode::kUnavailable,
-                        "no reply within " + std::to_string(options_.timeout.count()) + " ms",
-                        {},
-                        {},
-                        IsWrite(request.op)};
-    if (timeout.write_outcome_unknown) {
-      timeout.message += "; the write may or may not have been applied";
-    }
-    return timeout;
+    return wire::Timeout(options_.timeout, IsWrite(request.op));
   }
 
  private:
@@ -131,14 +112,7 @@ ClientResult<Entity> EntityReply(ClientResult<protocol::Reply> r) {
   if (!r.ok()) {
     return r.error();
   }
-  const protocol::Reply& reply = r.value();
-  if (reply.code != ErrorCode::kOk) {
-    return ClientError{reply.code, reply.message, reply.actual_state, reply.actual_version, false};
-  }
-  if (!reply.entity) {
-    return ClientError{ErrorCode::kBadRequest, "reply carries no entity", {}, {}, false};
-  }
-  return ToEntity(*reply.entity);
+  return wire::EntityResult(r.value());
 }
 
 // The reply when it says ok; otherwise its error (or the call's).
@@ -152,76 +126,29 @@ ClientResult<protocol::Reply> OkReply(ClientResult<protocol::Reply> r) {
   return r;
 }
 
-std::optional<ClientError> CheckId(std::string_view id) {
-  if (Status s = ValidateEntityId(id); !s.ok()) {
-    return FromStatus(s);
-  }
-  return std::nullopt;
-}
-
-std::optional<ClientError> CheckState(std::string_view state) {
-  if (!IsValidEntityState(state)) {
-    return ClientError{
-        ErrorCode::kInvalidState,
-        "unknown state '" + std::string(state) + "'; valid states: " + ValidEntityStatesList(),
-        {},
-        {},
-        false};
-  }
-  return std::nullopt;
+protocol::Request Plain(Op op) {
+  protocol::Request req;
+  req.op = op;
+  return req;
 }
 
 }  // namespace
 
 ClientResult<Entity> Client::Get(std::string_view id) {
-  if (auto e = CheckId(id)) {
-    return *e;
-  }
-  protocol::Request req;
-  req.op = Op::kGet;
-  req.entity_id = std::string(id);
-  return EntityReply(impl_->Call(std::move(req)));
+  return EntityReply(impl_->Call(wire::GetRequest(id)));
 }
 
 ClientResult<Entity> Client::Set(std::string_view id, std::string_view state,
                                  const SetOptions& options) {
-  if (auto e = CheckId(id)) {
-    return *e;
-  }
-  if (auto e = CheckState(state)) {
-    return *e;
-  }
-  if (!options.expect.empty()) {
-    if (auto e = CheckState(options.expect)) {
-      return *e;
-    }
-  }
-  protocol::Request req;
-  req.op = Op::kSet;
-  req.entity_id = std::string(id);
-  req.state = std::string(state);
-  req.expect = options.expect;
-  req.if_version = options.if_version;
-  return EntityReply(impl_->Call(std::move(req)));
+  return EntityReply(impl_->Call(wire::SetRequest(id, state, options)));
 }
 
 ClientResult<Entity> Client::Create(std::string_view id, std::string_view state) {
-  if (auto e = CheckId(id)) {
-    return *e;
-  }
-  if (auto e = CheckState(state)) {
-    return *e;
-  }
-  protocol::Request req;
-  req.op = Op::kCreate;
-  req.entity_id = std::string(id);
-  req.state = std::string(state);
-  return EntityReply(impl_->Call(std::move(req)));
+  return EntityReply(impl_->Call(wire::CreateRequest(id, state)));
 }
 
 ClientResult<std::vector<Entity>> Client::List(std::uint32_t limit, std::string_view after) {
-  protocol::Request req;
-  req.op = Op::kList;
+  protocol::Request req = Plain(Op::kList);
   req.limit = limit;
   req.entity_id = std::string(after);
   ClientResult<protocol::Reply> r = OkReply(impl_->Call(std::move(req)));
@@ -230,15 +157,13 @@ ClientResult<std::vector<Entity>> Client::List(std::uint32_t limit, std::string_
   }
   std::vector<Entity> out;
   for (const protocol::EntityView& v : r.value().entities) {
-    out.push_back(ToEntity(v));
+    out.push_back({v.id, v.state, v.version, v.owner, v.epoch});
   }
   return out;
 }
 
 ClientResult<std::vector<NodeInfo>> Client::Nodes() {
-  protocol::Request req;
-  req.op = Op::kNodes;
-  ClientResult<protocol::Reply> r = OkReply(impl_->Call(std::move(req)));
+  ClientResult<protocol::Reply> r = OkReply(impl_->Call(Plain(Op::kNodes)));
   if (!r.ok()) {
     return r.error();
   }
@@ -250,23 +175,11 @@ ClientResult<std::vector<NodeInfo>> Client::Nodes() {
 }
 
 ClientResult<Entity> Client::Where(std::string_view id) {
-  if (auto e = CheckId(id)) {
-    return *e;
-  }
-  protocol::Request req;
-  req.op = Op::kWhere;
-  req.entity_id = std::string(id);
-  return EntityReply(impl_->Call(std::move(req)));
+  return EntityReply(impl_->Call(wire::WhereRequest(id)));
 }
 
 ClientResult<std::vector<Tenure>> Client::History(std::string_view id) {
-  if (auto e = CheckId(id)) {
-    return *e;
-  }
-  protocol::Request req;
-  req.op = Op::kHistory;
-  req.entity_id = std::string(id);
-  ClientResult<protocol::Reply> r = OkReply(impl_->Call(std::move(req)));
+  ClientResult<protocol::Reply> r = OkReply(impl_->Call(wire::HistoryRequest(id)));
   if (!r.ok()) {
     return r.error();
   }

@@ -80,6 +80,7 @@ class [[nodiscard]] ClientResult {
   ClientResult(ClientError error) : v_(std::move(error)) {}  // NOLINT: implicit by design.
   bool ok() const { return std::holds_alternative<T>(v_); }
   const T& value() const { return std::get<T>(v_); }
+  T& value() { return std::get<T>(v_); }
   const ClientError& error() const { return std::get<ClientError>(v_); }
 
  private:
