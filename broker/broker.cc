@@ -108,10 +108,9 @@ class Broker {
       Drop("wrong number of frames");
       return;
     }
-    const std::vector<std::string_view> views = net::Views(msg.frames);
-    const std::string peer(views[0]);
-    Result<protocol::Envelope> env =
-        protocol::ParseEnvelope(std::vector<std::string_view>(views.begin() + 1, views.end()));
+    const net::FrameViews views = net::Views(msg.frames);
+    const std::string_view peer = views[0];
+    Result<protocol::Envelope> env = protocol::ParseEnvelope(views.from(1));
     if (!env.ok()) {
       Drop(env.status().message());
       return;
@@ -127,7 +126,7 @@ class Broker {
         return;
       }
       if (hb->to.empty()) {
-        core_.HandleHeartbeat(peer, *hb, now);
+        core_.HandleHeartbeat(std::string(peer), *hb, now);
       } else if (hb->to == lock::kWitnessId && witness_) {
         witness_->Step(*hb, now);
         FlushWitness();
@@ -146,7 +145,7 @@ class Broker {
       }
     } else if (auto* req = std::get_if<protocol::Request>(&decoded.value())) {
       // A node forwarding a request passes the client's route along.
-      const std::string& client = req->forwarded && !env->route.empty() ? env->route : peer;
+      const std::string_view client = req->forwarded && !env->route.empty() ? env->route : peer;
       OnRequest(client, env->body, *req, now);
     } else if (auto* rep = std::get_if<protocol::Reply>(&decoded.value())) {
       if (env->route.empty()) {
@@ -157,7 +156,7 @@ class Broker {
       net::Send(router_, {env->route, kSignature, env->body});
     } else if (auto* ev = std::get_if<protocol::Event>(&decoded.value())) {
       if (ev->kind == protocol::Event::Kind::kNodeDown) {
-        core_.HandleGoodbye(peer, ev->node);  // Published with the broker's own news.
+        core_.HandleGoodbye(std::string(peer), ev->node);  // Published with the broker's own news.
         return;
       }
       if (ev->entity_id.empty()) {
@@ -169,7 +168,7 @@ class Broker {
     }
   }
 
-  void OnRequest(const std::string& peer, const std::string& body, const protocol::Request& req,
+  void OnRequest(std::string_view peer, std::string_view body, const protocol::Request& req,
                  TimePoint now) {
     if (req.op == protocol::Op::kNodes) {
       Reply(peer, core_.NodesReply(req.request_id, now));
@@ -202,7 +201,7 @@ class Broker {
 
   // Lock traffic goes to the newest process known under the node id, alive or
   // not: the protocol itself decides what a late message means.
-  void ToNode(const std::string& node, const std::string& body, std::uint64_t incarnation = 0) {
+  void ToNode(const std::string& node, std::string_view body, std::uint64_t incarnation = 0) {
     std::optional<std::string> route = core_.RouteOfNode(node, incarnation);
     if (!route) {
       return;  // Never seen: the sender repeats what matters.
@@ -238,7 +237,7 @@ class Broker {
     }
   }
 
-  void Reply(const std::string& peer, const protocol::Reply& reply) {
+  void Reply(std::string_view peer, const protocol::Reply& reply) {
     const std::string body = protocol::Encode(reply);
     net::Send(router_, {peer, kSignature, body});
   }

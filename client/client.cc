@@ -207,8 +207,8 @@ std::optional<WatchEvent> ParseNews(const net::Received& msg) {
   if (msg.oversized || msg.frames.size() != 3) {
     return std::nullopt;
   }
-  const std::vector<std::string_view> frames = net::Views(msg.frames);
-  Result<protocol::Envelope> env = protocol::ParseEnvelope({frames[1], frames[2]});
+  const net::FrameViews frames = net::Views(msg.frames);
+  Result<protocol::Envelope> env = protocol::ParseEnvelope(frames.from(1));
   if (!env.ok()) {
     return std::nullopt;
   }

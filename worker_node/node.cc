@@ -266,7 +266,7 @@ class Node {
         Drop("a request without a route cannot be answered");
         return;
       }
-      runtime_.HandleRequest(std::move(env->route), std::move(*request), now);
+      runtime_.HandleRequest(std::string(env->route), std::move(*request), now);
     } else if (auto* hb = std::get_if<protocol::Heartbeat>(&decoded.value())) {
       if (voter_ && hb->to == config_.id) {
         const bool known = voter_->HasSession(hb->node, hb->incarnation, now);
@@ -306,7 +306,7 @@ class Node {
     if (msg.oversized || msg.frames.size() != 3) {
       return;
     }
-    const std::vector<std::string_view> views = net::Views(msg.frames);
+    const net::FrameViews views = net::Views(msg.frames);
     if (views[1] != protocol::kSignature) {
       return;
     }

@@ -2,15 +2,16 @@
 
 namespace tenure::net {
 
-std::optional<Received> TryRecv(zmq::socket_t& socket) {
-  Received out;
+bool TryRecv(zmq::socket_t& socket, Received& into) {
+  into.frames.clear();
+  into.oversized = false;
   try {
     zmq::message_t first;
     if (!socket.recv(first, zmq::recv_flags::dontwait)) {
-      return std::nullopt;
+      return false;
     }
     bool more = first.more();
-    out.frames.push_back(std::move(first));
+    into.frames.push_back(std::move(first));
     while (more) {
       zmq::message_t part;
       // The rest of a multipart message is already here: ZeroMQ delivers it whole.
@@ -18,36 +19,46 @@ std::optional<Received> TryRecv(zmq::socket_t& socket) {
         break;
       }
       more = part.more();
-      if (out.frames.size() < kFramesMax) {
-        out.frames.push_back(std::move(part));
+      if (into.frames.size() < kFramesMax) {
+        into.frames.push_back(std::move(part));
       } else {
-        out.oversized = true;
+        into.oversized = true;
       }
     }
   } catch (const zmq::error_t&) {
+    into.frames.clear();
+    return false;
+  }
+  return true;
+}
+
+std::optional<Received> TryRecv(zmq::socket_t& socket) {
+  Received out;
+  if (!TryRecv(socket, out)) {
     return std::nullopt;
   }
   return out;
 }
 
-std::vector<std::string_view> Views(const std::vector<zmq::message_t>& frames) {
-  std::vector<std::string_view> views;
-  views.reserve(frames.size());
+FrameViews::FrameViews(const std::vector<zmq::message_t>& frames) {
   for (const zmq::message_t& f : frames) {
-    views.emplace_back(static_cast<const char*>(f.data()), f.size());
+    if (size_ == views_.size()) {
+      break;  // TryRecv keeps no more than kFramesMax.
+    }
+    views_[size_++] = std::string_view(static_cast<const char*>(f.data()), f.size());
   }
-  return views;
 }
 
-bool Send(zmq::socket_t& socket, const std::vector<std::string_view>& frames) {
+bool Send(zmq::socket_t& socket, std::initializer_list<std::string_view> frames) {
   try {
-    for (std::size_t i = 0; i < frames.size(); ++i) {
-      const bool last = i + 1 == frames.size();
+    std::size_t i = 0;
+    for (std::string_view frame : frames) {
+      const bool last = ++i == frames.size();
       zmq::send_flags flags = zmq::send_flags::dontwait;
       if (!last) {
         flags = flags | zmq::send_flags::sndmore;
       }
-      if (!socket.send(zmq::const_buffer(frames[i].data(), frames[i].size()), flags)) {
+      if (!socket.send(zmq::const_buffer(frame.data(), frame.size()), flags)) {
         return false;
       }
     }

@@ -3,7 +3,10 @@
 // values; callers run inside event loops that must never throw.
 #pragma once
 
+#include <array>
+#include <initializer_list>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,13 +29,32 @@ struct Received {
 
 // Receives one whole multipart message without blocking; nullopt if none waits.
 std::optional<Received> TryRecv(zmq::socket_t& socket);
+// The same into `into`, reusing its storage (event loops keep one); false if
+// no message waits.
+bool TryRecv(zmq::socket_t& socket, Received& into);
+
+// Views of up to kFramesMax frames, on the stack: no allocation per message.
+class FrameViews {
+ public:
+  explicit FrameViews(const std::vector<zmq::message_t>& frames);
+  std::size_t size() const { return size_; }
+  std::string_view operator[](std::size_t i) const { return views_[i]; }
+  std::span<const std::string_view> all() const { return {views_.data(), size_}; }
+  operator std::span<const std::string_view>() const { return all(); }  // NOLINT: a view.
+  // Every frame from the `first`th on.
+  std::span<const std::string_view> from(std::size_t first) const { return all().subspan(first); }
+
+ private:
+  std::array<std::string_view, kFramesMax> views_;
+  std::size_t size_ = 0;
+};
 
 // Views of the frames, valid while `frames` lives.
-std::vector<std::string_view> Views(const std::vector<zmq::message_t>& frames);
+inline FrameViews Views(const std::vector<zmq::message_t>& frames) { return FrameViews(frames); }
 
 // Sends all frames without blocking. false if the peer is gone or its queue
 // is full (the message is dropped, as a ROUTER does).
-bool Send(zmq::socket_t& socket, const std::vector<std::string_view>& frames);
+bool Send(zmq::socket_t& socket, std::initializer_list<std::string_view> frames);
 
 // Binds and returns the resolved endpoint (a tcp://host:* port filled in).
 Result<std::string> Bind(zmq::socket_t& socket, const std::string& endpoint);

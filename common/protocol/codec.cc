@@ -38,7 +38,20 @@ constexpr std::array<std::pair<LockMessage::Kind, std::string_view>, 7> kLockKin
     {LockMessage::Kind::kReleased, "released"},
 }};
 
-using Packer = msgpack::packer<msgpack::sbuffer>;
+// Packs straight into the std::string that Encode returns: no buffer to copy
+// out of.
+class StringSink {
+ public:
+  explicit StringSink(std::string& out) : out_(out) {}
+  void write(const char* data, std::size_t size) {
+    out_.append(data, size);
+  }  // NOLINT: msgpack's name.
+
+ private:
+  std::string& out_;
+};
+
+using Packer = msgpack::packer<StringSink>;
 
 // ---------------------------------------------------------------- encoding
 
@@ -262,27 +275,28 @@ class MapView {
     if (obj.type != msgpack::type::MAP) {
       return Status::BadRequest(std::string(what) + " is not a map");
     }
-    MapView view;
-    for (std::uint32_t i = 0; i < obj.via.map.size; ++i) {
-      const msgpack::object_kv& kv = obj.via.map.ptr[i];
-      if (kv.key.type != msgpack::type::STR) {
+    // Maps are small (the unpacker bounds them): checking each key against
+    // the ones before it is cheaper than building an index, and allocates
+    // nothing.
+    const msgpack::object_map& map = obj.via.map;
+    for (std::uint32_t i = 0; i < map.size; ++i) {
+      if (map.ptr[i].key.type != msgpack::type::STR) {
         return Status::BadRequest(std::string(what) + " has a non-string key");
       }
-      std::string_view key(kv.key.via.str.ptr, kv.key.via.str.size);
-      for (const auto& [k, v] : view.fields_) {
-        if (k == key) {
+      const std::string_view key = KeyOf(map.ptr[i]);
+      for (std::uint32_t j = 0; j < i; ++j) {
+        if (KeyOf(map.ptr[j]) == key) {
           return Status::BadRequest(std::string(what) + " repeats key '" + std::string(key) + "'");
         }
       }
-      view.fields_.emplace_back(key, &kv.val);
     }
-    return view;
+    return MapView(map);
   }
 
   const msgpack::object* Find(std::string_view key) const {
-    for (const auto& [k, v] : fields_) {
-      if (k == key) {
-        return v;
+    for (std::uint32_t i = 0; i < map_->size; ++i) {
+      if (KeyOf(map_->ptr[i]) == key) {
+        return &map_->ptr[i].val;
       }
     }
     return nullptr;
@@ -363,7 +377,12 @@ class MapView {
     return Status::BadRequest("field '" + std::string(key) + "' is not " + std::string(want));
   }
 
-  std::vector<std::pair<std::string_view, const msgpack::object*>> fields_;
+  explicit MapView(const msgpack::object_map& map) : map_(&map) {}
+  static std::string_view KeyOf(const msgpack::object_kv& kv) {
+    return {kv.key.via.str.ptr, kv.key.via.str.size};
+  }
+
+  const msgpack::object_map* map_;  // Keys checked by Of(): strings, no repeats.
 };
 
 // Runs the checks in order and stops at the first failure.
@@ -604,29 +623,59 @@ std::string_view EventKindName(Event::Kind kind) {
   return {};
 }
 
-std::string Encode(const Message& message) {
-  msgpack::sbuffer buffer(256);
-  Packer pk(buffer);
-  std::visit([&pk](const auto& m) { PackMessage(pk, m); }, message);
-  return std::string(buffer.data(), buffer.size());
+namespace {
+
+template <typename M>
+std::string EncodeOne(const M& message) {
+  std::string out;
+  out.reserve(128);  // Most messages fit: one allocation.
+  StringSink sink(out);
+  Packer pk(sink);
+  PackMessage(pk, message);
+  return out;
 }
+
+// Strings in the unpacked object point into the body instead of being copied
+// into the zone: the decoders copy what they keep before the body goes.
+bool ReferenceStrings(msgpack::type::object_type /*type*/, std::size_t /*length*/,
+                      void* /*user_data*/) {
+  return true;
+}
+
+}  // namespace
+
+std::string Encode(const Message& message) {
+  return std::visit([](const auto& m) { return EncodeOne(m); }, message);
+}
+std::string Encode(const Request& m) { return EncodeOne(m); }
+std::string Encode(const Reply& m) { return EncodeOne(m); }
+std::string Encode(const Heartbeat& m) { return EncodeOne(m); }
+std::string Encode(const LockMessage& m) { return EncodeOne(m); }
+std::string Encode(const Event& m) { return EncodeOne(m); }
 
 Result<Message> Decode(std::string_view body) {
   if (body.empty() || body.size() > kBodyBytesMax) {
     return Status::BadRequest("message body of " + std::to_string(body.size()) +
                               " bytes is out of range");
   }
-  msgpack::object_handle handle;
+  // One zone per thread, emptied after each message: a zone of its own per
+  // message cost a malloc and free of its first chunk every time.
+  thread_local msgpack::zone zone;
+  struct ClearAfter {
+    ~ClearAfter() { zone.clear(); }
+  } clear_after;
+  msgpack::object object;
   std::size_t offset = 0;
   try {
-    handle = msgpack::unpack(body.data(), body.size(), offset, nullptr, nullptr, Limits());
+    object = msgpack::unpack(zone, body.data(), body.size(), offset, &ReferenceStrings, nullptr,
+                             Limits());
   } catch (const std::exception& e) {
     return Status::BadRequest(std::string("malformed msgpack: ") + e.what());
   }
   if (offset != body.size()) {
     return Status::BadRequest("trailing bytes after the message");
   }
-  Result<MapView> m = MapView::Of(handle.get(), "message");
+  Result<MapView> m = MapView::Of(object, "message");
   if (!m.ok()) {
     return m.status();
   }

@@ -18,6 +18,12 @@ inline constexpr std::size_t kBodyBytesMax = 1u << 20;
 inline constexpr std::size_t kListRowsMax = 1000;
 
 std::string Encode(const Message& message);
+// The same, without first copying the message into a Message.
+std::string Encode(const Request& message);
+std::string Encode(const Reply& message);
+std::string Encode(const Heartbeat& message);
+std::string Encode(const LockMessage& message);
+std::string Encode(const Event& message);
 Result<Message> Decode(std::string_view body);
 
 }  // namespace tenure::protocol

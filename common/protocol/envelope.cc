@@ -4,7 +4,7 @@
 
 namespace tenure::protocol {
 
-Result<Envelope> ParseEnvelope(const std::vector<std::string_view>& frames) {
+Result<Envelope> ParseEnvelope(std::span<const std::string_view> frames) {
   if (frames.size() != 2 && frames.size() != 3) {
     return Status::BadRequest("expected 2 or 3 frames, got " + std::to_string(frames.size()));
   }
@@ -16,13 +16,13 @@ Result<Envelope> ParseEnvelope(const std::vector<std::string_view>& frames) {
                               " bytes is out of range");
   }
   Envelope out;
-  out.body = std::string(frames[1]);
+  out.body = frames[1];
   if (frames.size() == 3) {
     if (frames[2].empty() || frames[2].size() > kRouteBytesMax) {
       return Status::BadRequest("route frame of " + std::to_string(frames[2].size()) +
                                 " bytes is out of range");
     }
-    out.route = std::string(frames[2]);
+    out.route = frames[2];
   }
   return out;
 }

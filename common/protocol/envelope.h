@@ -9,9 +9,10 @@
 //   [topic, signature, body].
 #pragma once
 
+#include <initializer_list>
+#include <span>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "common/base/status.h"
 
@@ -20,13 +21,17 @@ namespace tenure::protocol {
 inline constexpr std::string_view kSignature = "TNR1";
 inline constexpr std::size_t kRouteBytesMax = 256;
 
+// Views into the frames it was parsed from: valid while they live.
 struct Envelope {
-  std::string body;
-  std::string route;  // Empty when absent.
+  std::string_view body;
+  std::string_view route;  // Empty when absent.
 };
 
 // Checks frame count, signature and sizes. Frames are in order, after any
 // ROUTER identity frame.
-Result<Envelope> ParseEnvelope(const std::vector<std::string_view>& frames);
+Result<Envelope> ParseEnvelope(std::span<const std::string_view> frames);
+inline Result<Envelope> ParseEnvelope(std::initializer_list<std::string_view> frames) {
+  return ParseEnvelope(std::span<const std::string_view>(frames.begin(), frames.size()));
+}
 
 }  // namespace tenure::protocol

@@ -167,7 +167,7 @@ TEST(BadFrames, GarbageFramesToANodeAreDropped) {
     const auto* hb = std::get_if<protocol::Heartbeat>(&msg.value());
     const auto* lock = std::get_if<protocol::LockMessage>(&msg.value());
     if ((hb != nullptr && hb->to == "foo") || (lock != nullptr && lock->to == "foo")) {
-      send({std::string(kSignature), env->body});
+      send({std::string(kSignature), std::string(env->body)});
       continue;
     }
     if (const auto* reply = std::get_if<protocol::Reply>(&msg.value())) {
