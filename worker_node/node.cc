@@ -328,12 +328,16 @@ class Node {
       bool any = false;
       entity::Effects fx = runtime_.TakeEffects();
       any = any || !fx.empty();
-      for (entity::StoreCall& call : fx.store_calls) {
-        Status s = writer_.Submit(store::Job{call.ticket, std::move(call.op), store_generation_});
-        if (!s.ok()) {
+      if (!fx.store_calls.empty()) {
+        std::vector<store::Job> jobs;
+        jobs.reserve(fx.store_calls.size());
+        for (entity::StoreCall& call : fx.store_calls) {
+          jobs.push_back(store::Job{call.ticket, std::move(call.op), store_generation_});
+        }
+        for (auto& [index, status] : writer_.SubmitAll(std::move(jobs))) {
           store::StoreResult refused;
-          refused.status = s;
-          runtime_.HandleStoreResult(call.ticket, std::move(refused), now);
+          refused.status = std::move(status);
+          runtime_.HandleStoreResult(fx.store_calls[index].ticket, std::move(refused), now);
         }
       }
       for (const entity::ReplyTo& r : fx.replies) {

@@ -49,6 +49,26 @@ Status BatchWriter::Submit(Job job) {
   return Status::Ok();
 }
 
+std::vector<std::pair<std::size_t, Status>> BatchWriter::SubmitAll(std::vector<Job> jobs) {
+  std::vector<std::pair<std::size_t, Status>> refused;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (std::size_t i = 0; i < jobs.size(); ++i) {
+      if (stopping_) {
+        refused.emplace_back(i, Status::Unavailable("the store writer is stopping"));
+      } else if (queue_.size() >= options_.queue_depth_max) {
+        refused.emplace_back(
+            i, Status::Busy("store writer queue full (" + std::to_string(options_.queue_depth_max) +
+                            " jobs waiting)"));
+      } else {
+        queue_.push_back(std::move(jobs[i]));
+      }
+    }
+  }
+  wake_.notify_one();
+  return refused;
+}
+
 std::vector<Done> BatchWriter::TakeDone() {
   std::vector<Done> done;
   std::lock_guard<std::mutex> lock(mu_);

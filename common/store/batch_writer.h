@@ -63,6 +63,11 @@ class BatchWriter {
 
   // Queues `job`. kBusy when queue_depth_max jobs are already waiting.
   Status Submit(Job job);
+  // Queues every job under one lock and wakes the writer once: the jobs an
+  // event-loop turn produced then share one transaction, where one Submit
+  // each let the writer start a batch with the first and commit the rest
+  // one fsync later. Returns why each refused job (by index) was refused.
+  std::vector<std::pair<std::size_t, Status>> SubmitAll(std::vector<Job> jobs);
   // Moves out every result published so far.
   std::vector<Done> TakeDone();
   // Has the writer call Store::Recover() soon even with no job queued, so

@@ -163,6 +163,55 @@ TEST(BatchWriter, JobsSubmittedTogetherCommitInOneTransaction) {
   EXPECT_EQ(writer.stats().ops, kJobs + 1);
 }
 
+// An idle writer wakes at the first Submit: jobs submitted one by one can be
+// split over two commits. SubmitAll hands them over at once.
+TEST(BatchWriter, SubmitAllPutsEveryJobInOneTransaction) {
+  TempDir dir;
+  auto gate = std::make_shared<Gate>();
+  Notifier notifier;
+  BatchWriter writer(Gated(MustOpen(dir.File("t.db")), gate), {}, notifier.Callback());
+  constexpr std::uint64_t kJobs = 50;
+  std::vector<Job> jobs;
+  for (std::uint64_t ticket = 0; ticket < kJobs; ++ticket) {
+    jobs.push_back(Job{ticket, Create("e" + std::to_string(ticket))});
+  }
+  EXPECT_TRUE(writer.SubmitAll(std::move(jobs)).empty());
+  ASSERT_TRUE(gate->WaitEntered(1));
+  gate->Open();
+  std::vector<Done> done = WaitForDone(writer, notifier, kJobs);
+  ASSERT_EQ(done.size(), kJobs);
+  for (std::uint64_t i = 0; i < done.size(); ++i) {
+    EXPECT_EQ(done[i].ticket, i);
+    EXPECT_TRUE(done[i].result.status.ok()) << done[i].result.status.ToString();
+  }
+  EXPECT_EQ(gate->sizes(), (std::vector<std::size_t>{kJobs}));
+  EXPECT_EQ(writer.stats().transactions, 1u);
+}
+
+TEST(BatchWriter, SubmitAllRefusesWhatDoesNotFitAndSaysWhich) {
+  TempDir dir;
+  auto gate = std::make_shared<Gate>();
+  Notifier notifier;
+  BatchWriterOptions options;
+  options.queue_depth_max = 3;
+  BatchWriter writer(Gated(MustOpen(dir.File("t.db")), gate), options, notifier.Callback());
+  // The writer holds the first job in Apply(): the queue is empty again.
+  ASSERT_TRUE(writer.Submit(Job{100, Create("first")}).ok());
+  ASSERT_TRUE(gate->WaitEntered(1));
+  std::vector<Job> jobs;
+  for (std::uint64_t ticket = 0; ticket < 5; ++ticket) {
+    jobs.push_back(Job{ticket, Create("e" + std::to_string(ticket))});
+  }
+  auto refused = writer.SubmitAll(std::move(jobs));
+  ASSERT_EQ(refused.size(), 2u);
+  EXPECT_EQ(refused[0].first, 3u);
+  EXPECT_EQ(refused[1].first, 4u);
+  EXPECT_EQ(refused[0].second.code(), ErrorCode::kBusy);
+  gate->Open();
+  std::vector<Done> done = WaitForDone(writer, notifier, 4);
+  EXPECT_EQ(done.size(), 4u);
+}
+
 TEST(BatchWriter, ResultsArePublishedOnlyAfterCommit) {
   TempDir dir;
   const std::string path = dir.File("t.db");
