@@ -127,6 +127,16 @@ Result<StoreResult> SqliteStore::Do(const ActivateOp& op) {
     return WithContext(context, row.status());
   }
   StoreResult result;
+  if (!row->has_value() && !op.create_state.empty()) {
+    row = QueryEntity(kInsertEntity, {op.id, op.create_state, op.node, epoch});
+    if (!row.ok()) {
+      return WithContext(context, row.status());
+    }
+    if (!row->has_value()) {
+      return Status::StorageError(context + ": insert returned no row");
+    }
+    result.created = true;
+  }
   if (!row->has_value()) {
     // No entity: write nothing, so a request for an unknown id leaves no
     // trace; the newest epoch fences a later create.

@@ -48,9 +48,14 @@ struct TenureRow {  // One row of the ownership table.
 // with reason "superseded" and open one for `node`. If it does not exist:
 // write nothing (a request for an unknown id leaves no trace) and report the
 // newest epoch `id` ever had (0 if none), which fences a later CreateOp.
+// With `create_state` set, a missing entity is created instead, in its first
+// tenure (the newest epoch + 1) for `node`: the activation and create of a
+// new entity's first request in one step, as ActivateOp then CreateOp would
+// do with nothing in between (they share the transaction).
 struct ActivateOp {
   std::string id;
   std::string node;
+  std::string create_state{};  // Empty: never create.
 };
 
 // Set the state, fenced: applies only while owner_epoch == epoch and version ==
@@ -103,6 +108,7 @@ struct StoreResult {
   // was written. status is kUnavailable in that case.
   bool fenced = false;
   std::uint64_t epoch = 0;         // ActivateOp: the new epoch (entity missing: the newest).
+  bool created = false;            // ActivateOp with create_state: it created the entity.
   std::optional<EntityRow> row;    // ActivateOp (nullopt: no such entity), WriteOp, CreateOp.
   std::vector<EntityRow> rows;     // ListOp.
   std::vector<TenureRow> tenures;  // HistoryOp.

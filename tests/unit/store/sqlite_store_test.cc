@@ -151,6 +151,55 @@ TEST(SqliteStore, PassivateThenReactivateTakesANewEpoch) {
   EXPECT_EQ(tenures[1].released_at, "");
 }
 
+// A new entity's first request: activation and create in one op, with the
+// same epochs and history as ActivateOp then CreateOp.
+TEST(SqliteStore, ActivationWithCreateStateCreatesAMissingEntity) {
+  TempDir dir;
+  std::unique_ptr<Store> store = MustOpen(dir.File("t.db"));
+  StoreResult r = ApplyOne(*store, ActivateOp{.id = "e1", .node = "n1", .create_state = "working"});
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_TRUE(r.created);
+  EXPECT_EQ(r.epoch, 1u);
+  ASSERT_TRUE(r.row.has_value());
+  EXPECT_EQ(r.row->state, "working");
+  EXPECT_EQ(r.row->version, 1u);
+  EXPECT_EQ(r.row->owner_node, "n1");
+  EXPECT_EQ(r.row->owner_epoch, 1u);
+  std::vector<TenureRow> tenures = History(*store, "e1");
+  ASSERT_EQ(tenures.size(), 1u);
+  EXPECT_EQ(tenures[0].node, "n1");
+  EXPECT_EQ(tenures[0].epoch, 1u);
+
+  // It exists now: the same op is a plain activation (a new epoch, nothing
+  // created, the state as it was).
+  StoreResult again =
+      ApplyOne(*store, ActivateOp{.id = "e1", .node = "n2", .create_state = "initialized"});
+  ASSERT_TRUE(again.status.ok()) << again.status.ToString();
+  EXPECT_FALSE(again.created);
+  EXPECT_EQ(again.epoch, 2u);
+  EXPECT_EQ(again.row->state, "working");
+  EXPECT_EQ(again.row->owner_node, "n2");
+  EXPECT_EQ(History(*store, "e1").size(), 2u);
+}
+
+// The epochs of a deleted row's history still fence: a create takes the one
+// after the newest.
+TEST(SqliteStore, ActivationWithCreateStateTakesTheEpochAfterTheNewest) {
+  TempDir dir;
+  const std::string path = dir.File("t.db");
+  std::unique_ptr<Store> store = MustOpen(path);
+  const std::uint64_t first = ActivateAndCreate(*store, "e1", "n1");
+  RawQuery(path, "DELETE FROM entities WHERE id = 'e1'");
+  StoreResult r =
+      ApplyOne(*store, ActivateOp{.id = "e1", .node = "n2", .create_state = "initialized"});
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_TRUE(r.created);
+  EXPECT_EQ(r.epoch, first + 1);
+  std::vector<TenureRow> tenures = History(*store, "e1");
+  ASSERT_EQ(tenures.size(), 2u);
+  EXPECT_EQ(tenures[0].reason, "superseded");
+}
+
 TEST(SqliteStore, ActivationOfAMissingEntityReportsItsNewestEpoch) {
   TempDir dir;
   const std::string path = dir.File("t.db");
