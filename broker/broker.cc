@@ -80,12 +80,8 @@ class Broker {
         }
         return Status::Unavailable(std::string("poll failed: ") + e.what());
       }
-      for (int i = 0; i < kMessagesPerTurn; ++i) {
-        std::optional<net::Received> msg = net::TryRecv(router_);
-        if (!msg) {
-          break;
-        }
-        HandleFrames(*msg);
+      for (int i = 0; i < kMessagesPerTurn && net::TryRecv(router_, received_); ++i) {
+        HandleFrames(received_);
       }
       const TimePoint now = Clock::now();
       if (now >= next_tick) {
@@ -270,6 +266,7 @@ class Broker {
   std::optional<lock::Voter> witness_;  // Set when the voter list is even.
   Partition partition_;                 // Test-only faults (--fault-file).
   std::string fault_text_;
+  net::Received received_;  // Reused for every message: no frame list allocated per message.
 };
 
 }  // namespace

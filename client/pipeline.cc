@@ -117,17 +117,11 @@ class Pipeline::Impl {
 
   void Drain(std::vector<Completion>& out) {
     while (true) {
-      std::optional<net::Received> msg;
-      try {
-        msg = net::TryRecv(socket_);
-      } catch (const zmq::error_t&) {
-        return;
-      }
-      if (!msg) {
+      if (!net::TryRecv(socket_, received_)) {
         return;
       }
       const SteadyClock::time_point now = SteadyClock::now();
-      std::optional<protocol::Reply> reply = wire::ParseReply(*msg);
+      std::optional<protocol::Reply> reply = wire::ParseReply(received_);
       if (!reply) {
         continue;
       }
@@ -167,6 +161,7 @@ class Pipeline::Impl {
   std::unordered_map<std::uint64_t, Pending> pending_;
   std::deque<std::pair<std::uint64_t, SteadyClock::time_point>> deadlines_;
   std::vector<Completion> ready_;  // Failed before reaching the network.
+  net::Received received_;         // Reused for every reply.
 };
 
 Pipeline::Pipeline(ClientOptions options)

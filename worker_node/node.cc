@@ -160,19 +160,11 @@ class Node {
       }
       // Store results first: they free workers whose next requests may follow.
       TakeStoreResults(now);
-      for (int i = 0; i < kMessagesPerTurn; ++i) {
-        std::optional<net::Received> msg = net::TryRecv(dealer_);
-        if (!msg) {
-          break;
-        }
-        HandleFrames(*msg, now);
+      for (int i = 0; i < kMessagesPerTurn && net::TryRecv(dealer_, received_); ++i) {
+        HandleFrames(received_, now);
       }
-      for (int i = 0; i < kMessagesPerTurn; ++i) {
-        std::optional<net::Received> msg = net::TryRecv(sub_);
-        if (!msg) {
-          break;
-        }
-        HandleNews(*msg);
+      for (int i = 0; i < kMessagesPerTurn && net::TryRecv(sub_, received_); ++i) {
+        HandleNews(received_);
       }
       CarryOut(now);
     }
@@ -475,6 +467,7 @@ class Node {
   static constexpr std::size_t kTrimAfterFreed = 1000;
   std::size_t workers_peak_ = 0;  // Since the last trim.
   Status fatal_;                  // Set by a NACK: the loop ends and the process exits non-zero.
+  net::Received received_;        // Reused for every message: no frame list allocated per message.
 };
 
 }  // namespace
