@@ -15,9 +15,18 @@ using protocol::Op;
 
 namespace {
 
-enum class Phase { kClaiming, kActivating, kActive, kReleasing };
+enum class Phase : std::uint8_t { kClaiming, kActivating, kActive, kReleasing };
+
+// Worker::state_code values besides an index in kEntityStates.
+constexpr std::uint8_t kStateEmpty = 0xfe;
+constexpr std::uint8_t kStateOther = 0xff;  // In Worker::other_state.
+static_assert(kEntityStates.size() < kStateEmpty);
 
 constexpr std::uint32_t kListLimitDefault = 100;
+
+// The spare mailbox keeps its vector's capacity only up to this many entries,
+// so that one burst does not stay allocated for good.
+constexpr std::size_t kSpareMailboxCapacityMax = 16;
 
 protocol::EntityView RowView(const store::EntityRow& row) {
   return {row.id, row.state, row.version, row.owner_node, row.owner_epoch};
@@ -30,25 +39,60 @@ struct Runtime::Pending {
   protocol::Request request;
 };
 
+// Requests waiting for a worker: entries [head, size) of `items`.
+struct Runtime::Mailbox {
+  std::vector<Pending> items;
+  std::size_t head = 0;
+};
+
+// Kept small: a node holds one per entity it serves (issue 5: a million).
 struct Runtime::Worker {
-  std::string id;
-  Phase phase = Phase::kClaiming;
-  std::uint64_t generation = 0;  // Bumped at every (re)start; keeps invariant (3).
+  const std::string* key = nullptr;  // Its key in workers_ (stable: a node-based map).
+  std::uint64_t generation = 0;      // Bumped at every (re)start; keeps invariant (3).
   // The cache. Valid in kActive only (guarantee of that phase).
-  bool exists = false;
-  std::string state;
   std::uint64_t version = 0;
   std::uint64_t epoch = 0;
-  // Mailbox: entries [head, size) wait; a vector with a head index stays
-  // allocation-free for the common empty mailbox.
-  std::vector<Pending> mailbox;
-  std::size_t head = 0;
-  bool busy = false;  // A write is in flight; keeps invariant (1).
   TimePoint last_used{};
+  // Neighbours in idle_order_, while in_idle_order.
+  Worker* idle_prev = nullptr;
+  Worker* idle_next = nullptr;
+  // Null while no request waits: most active workers have none.
+  std::unique_ptr<Mailbox> mailbox;
+  // The cached state, when it is none of kEntityStates (a store that holds
+  // other states): the common ones take a byte, not a std::string.
+  std::unique_ptr<std::string> other_state;
+  std::uint8_t state_code = kStateEmpty;
+  Phase phase = Phase::kClaiming;
+  bool exists = false;
+  bool busy = false;  // A write is in flight; keeps invariant (1).
   bool in_idle_order = false;
-  std::list<Worker*>::iterator idle_pos;
 
-  std::size_t waiting() const { return mailbox.size() - head; }
+  const std::string& id() const { return *key; }
+  std::size_t waiting() const { return mailbox ? mailbox->items.size() - mailbox->head : 0; }
+  std::string state() const {
+    if (state_code == kStateEmpty) {
+      return {};
+    }
+    if (state_code == kStateOther) {
+      return *other_state;
+    }
+    return std::string(kEntityStates[state_code]);
+  }
+  void SetState(const std::string& state) {
+    other_state.reset();
+    state_code = kStateEmpty;
+    if (state.empty()) {
+      return;
+    }
+    for (std::size_t i = 0; i < kEntityStates.size(); ++i) {
+      if (kEntityStates[i] == state) {
+        state_code = static_cast<std::uint8_t>(i);
+        return;
+      }
+    }
+    state_code = kStateOther;
+    other_state = std::make_unique<std::string>(state);
+  }
 };
 
 struct Runtime::Ticket {
@@ -70,7 +114,7 @@ Runtime::~Runtime() = default;
 
 Runtime::Worker* Runtime::Find(const std::string& id) {
   auto it = workers_.find(id);
-  return it == workers_.end() ? nullptr : it->second.get();
+  return it == workers_.end() ? nullptr : &it->second;
 }
 
 // ------------------------------------------------------------------ inputs
@@ -121,18 +165,17 @@ void Runtime::HandleRequest(std::string route, protocol::Request request, TimePo
   }
   Worker* w = Find(request.entity_id);
   if (w == nullptr) {
-    auto fresh = std::make_unique<Worker>();
-    fresh->id = request.entity_id;
-    fresh->generation = next_generation_++;
-    fresh->last_used = now;
-    w = fresh.get();
-    workers_.emplace(w->id, std::move(fresh));
-    effects_.claims.push_back(w->id);
+    auto it = workers_.try_emplace(request.entity_id).first;
+    w = &it->second;
+    w->key = &it->first;
+    w->generation = next_generation_++;
+    w->last_used = now;
+    effects_.claims.push_back(w->id());
   }
   if (w->waiting() >= options_.mailbox_depth_max) {
     ++stats_.busy_replies;
     ReplyError(route, rid,
-               Status::Busy("mailbox of '" + w->id + "' is full (" +
+               Status::Busy("mailbox of '" + w->id() + "' is full (" +
                             std::to_string(options_.mailbox_depth_max) + " requests); retry"));
     return;
   }
@@ -179,8 +222,9 @@ void Runtime::HandleDenied(const std::string& id, const std::string& holder, Tim
   if (w == nullptr || w->phase != Phase::kClaiming) {
     return;
   }
-  for (std::size_t i = w->head; i < w->mailbox.size(); ++i) {
-    Pending& p = w->mailbox[i];
+  for (std::size_t i = w->mailbox ? w->mailbox->head : 0;
+       w->waiting() > 0 && i < w->mailbox->items.size(); ++i) {
+    Pending& p = w->mailbox->items[i];
     if (!p.request.forwarded && !holder.empty() && holder != options_.node_id) {
       ++stats_.forwards;
       p.request.forwarded = true;  // Once: the holder answers or says unavailable.
@@ -193,8 +237,6 @@ void Runtime::HandleDenied(const std::string& id, const std::string& holder, Tim
                               (holder.empty() ? std::string("another node") : holder) + "; retry"));
     }
   }
-  w->mailbox.clear();
-  w->head = 0;
   Remove(*w);  // The lock layer let the name go already.
 }
 
@@ -234,31 +276,31 @@ void Runtime::HandleStoreResult(std::uint64_t ticket, store::StoreResult result,
 void Runtime::HandleStoreReopened(TimePoint now) {
   std::vector<Worker*> cached;
   for (auto& [id, w] : workers_) {
-    if (w->phase == Phase::kActive || w->phase == Phase::kActivating) {
-      cached.push_back(w.get());
+    if (w.phase == Phase::kActive || w.phase == Phase::kActivating) {
+      cached.push_back(&w);
     }
   }
   // kClaiming has nothing cached yet; kReleasing finishes its release (the
   // store refuses it if stamped for the old file) and activates again if
   // requests are waiting.
   for (Worker* w : cached) {
-    if (authority_.MayServe(w->id, now)) {
+    if (authority_.MayServe(w->id(), now)) {
       Restart(*w);
       continue;
     }
     // As HandleLost, but without a ReleaseOp: its epoch was read from the
     // old file and may name another tenure in this one.
     FailMailbox(*w, Status::Unavailable("node '" + options_.node_id + "' lost the ownership of '" +
-                                        w->id + "'; retry"));
+                                        w->id() + "'; retry"));
     Remove(*w);
   }
 }
 
 void Runtime::Tick(TimePoint now) {
   // Bounded: every worker is looked at most once per tick.
-  std::size_t budget = idle_order_.size();
-  while (!idle_order_.empty() && budget-- > 0) {
-    Worker* w = idle_order_.front();
+  std::size_t budget = idle_count_;
+  while (idle_front_ != nullptr && budget-- > 0) {
+    Worker* w = idle_front_;
     if (now - w->last_used < options_.idle) {
       break;
     }
@@ -275,14 +317,14 @@ void Runtime::BeginDrain(TimePoint /*now*/) {
   std::vector<Worker*> all;
   all.reserve(workers_.size());
   for (auto& [id, w] : workers_) {
-    all.push_back(w.get());
+    all.push_back(&w);
   }
   const Status stopping =
       Status::Unavailable("node '" + options_.node_id + "' is shutting down; retry");
   for (Worker* w : all) {
     if (w->phase == Phase::kClaiming) {
       FailMailbox(*w, stopping);
-      effects_.releases.push_back(w->id);
+      effects_.releases.push_back(w->id());
       Remove(*w);
     } else if (w->phase == Phase::kActive && !w->busy && w->waiting() == 0) {
       Release(*w, "shutdown");
@@ -296,40 +338,56 @@ bool Runtime::Drained() const { return draining_ && workers_.empty() && tickets_
 Effects Runtime::TakeEffects() { return std::exchange(effects_, Effects{}); }
 
 std::optional<TimePoint> Runtime::NextDeadline() const {
-  if (idle_order_.empty()) {
+  if (idle_front_ == nullptr) {
     return std::nullopt;
   }
-  return idle_order_.front()->last_used + options_.idle;
+  return idle_front_->last_used + options_.idle;
 }
 
 // ------------------------------------------------------------------ workers
 
 void Runtime::Enqueue(Worker& w, Pending p) {
-  if (w.head > 0 && w.head == w.mailbox.size()) {
-    w.mailbox.clear();
-    w.head = 0;
+  if (!w.mailbox) {
+    w.mailbox = spare_mailbox_ ? std::move(spare_mailbox_) : std::make_unique<Mailbox>();
   }
-  w.mailbox.push_back(std::move(p));
+  if (w.mailbox->head > 0 && w.mailbox->head == w.mailbox->items.size()) {
+    w.mailbox->items.clear();
+    w.mailbox->head = 0;
+  }
+  w.mailbox->items.push_back(std::move(p));
+}
+
+void Runtime::DropMailbox(Worker& w) {
+  if (!w.mailbox) {
+    return;
+  }
+  // One is kept for the next request: a get of an active worker passes
+  // through a mailbox too, and should not cost two allocations.
+  if (!spare_mailbox_ && w.mailbox->items.capacity() <= kSpareMailboxCapacityMax) {
+    w.mailbox->items.clear();
+    w.mailbox->head = 0;
+    spare_mailbox_ = std::move(w.mailbox);
+  }
+  w.mailbox.reset();
 }
 
 void Runtime::Pump(Worker& w, TimePoint now) {
   while (w.phase == Phase::kActive && !w.busy && w.waiting() > 0) {
-    if (!authority_.MayServe(w.id, now)) {
-      const std::string id = w.id;
+    if (!authority_.MayServe(w.id(), now)) {
+      const std::string id = w.id();
       HandleLost(id, now);  // Removes w.
       return;
     }
-    Pending p = std::move(w.mailbox[w.head++]);
+    Pending p = std::move(w.mailbox->items[w.mailbox->head++]);
     Execute(w, std::move(p), now);
   }
   if (w.waiting() == 0) {
-    w.mailbox.clear();
-    w.head = 0;
+    DropMailbox(w);
   }
   if (w.phase == Phase::kActive && !w.exists && !w.busy && w.waiting() == 0) {
     // Absence is never cached: a later request reads the store again, so a
     // create that landed meanwhile is seen. Nothing was opened in the store.
-    effects_.releases.push_back(w.id);
+    effects_.releases.push_back(w.id());
     Remove(w);
     return;
   }
@@ -344,7 +402,7 @@ void Runtime::Execute(Worker& w, Pending p, TimePoint now) {
   Touch(w, now);
   const std::uint64_t rid = p.request.request_id;
   if (!w.exists && p.request.op != Op::kCreate) {
-    ReplyError(p.route, rid, Status::NotFound("no entity '" + w.id + "'"));
+    ReplyError(p.route, rid, Status::NotFound("no entity '" + w.id() + "'"));
     return;
   }
   switch (p.request.op) {
@@ -374,13 +432,13 @@ void Runtime::Execute(Worker& w, Pending p, TimePoint now) {
 
 void Runtime::ExecuteSet(Worker& w, Pending p) {
   const protocol::Request& req = p.request;
-  if (!req.expect.empty() && req.expect != w.state) {
+  if (!req.expect.empty() && req.expect != w.state()) {
     protocol::Reply reply;
     reply.request_id = req.request_id;
     reply.code = ErrorCode::kConflict;
-    reply.message = "state of '" + w.id + "' is " + w.state + ", expected " + req.expect;
+    reply.message = "state of '" + w.id() + "' is " + w.state() + ", expected " + req.expect;
     reply.owner = options_.node_id;
-    reply.actual_state = w.state;
+    reply.actual_state = w.state();
     reply.actual_version = w.version;
     Reply(p.route, std::move(reply));
     return;
@@ -389,10 +447,10 @@ void Runtime::ExecuteSet(Worker& w, Pending p) {
     protocol::Reply reply;
     reply.request_id = req.request_id;
     reply.code = ErrorCode::kConflict;
-    reply.message = "version of '" + w.id + "' is " + std::to_string(w.version) + ", expected " +
+    reply.message = "version of '" + w.id() + "' is " + std::to_string(w.version) + ", expected " +
                     std::to_string(*req.if_version);
     reply.owner = options_.node_id;
-    reply.actual_state = w.state;
+    reply.actual_state = w.state();
     reply.actual_version = w.version;
     Reply(p.route, std::move(reply));
     return;
@@ -411,15 +469,15 @@ void Runtime::ExecuteSet(Worker& w, Pending p) {
   }
   if (!fault.empty()) {
     ReplyError(p.route, req.request_id,
-               Status::Unavailable("worker of '" + w.id + "' failed (" + fault +
+               Status::Unavailable("worker of '" + w.id() + "' failed (" + fault +
                                    "); it was restarted from the store; nothing was written"));
     Restart(w);
     return;
   }
   w.busy = true;
   ++stats_.writes;
-  Call(store::WriteOp{w.id, w.epoch, w.version, std::move(next)},
-       Ticket{Ticket::Kind::kWrite, w.id, w.generation, std::move(p.route), req.request_id});
+  Call(store::WriteOp{w.id(), w.epoch, w.version, std::move(next)},
+       Ticket{Ticket::Kind::kWrite, w.id(), w.generation, std::move(p.route), req.request_id});
 }
 
 void Runtime::ExecuteCreate(Worker& w, Pending p) {
@@ -428,24 +486,24 @@ void Runtime::ExecuteCreate(Worker& w, Pending p) {
     protocol::Reply reply;
     reply.request_id = req.request_id;
     reply.code = ErrorCode::kConflict;
-    reply.message = "entity '" + w.id + "' already exists";
+    reply.message = "entity '" + w.id() + "' already exists";
     reply.owner = options_.node_id;
-    reply.actual_state = w.state;
+    reply.actual_state = w.state();
     reply.actual_version = w.version;
     Reply(p.route, std::move(reply));
     return;
   }
   w.busy = true;
   ++stats_.writes;
-  Call(store::CreateOp{w.id, options_.node_id, w.epoch, req.state},
-       Ticket{Ticket::Kind::kWrite, w.id, w.generation, std::move(p.route), req.request_id});
+  Call(store::CreateOp{w.id(), options_.node_id, w.epoch, req.state},
+       Ticket{Ticket::Kind::kWrite, w.id(), w.generation, std::move(p.route), req.request_id});
 }
 
 void Runtime::Activate(Worker& w) {
   TENURE_CHECK(w.phase == Phase::kActivating);
   ++stats_.activations;
-  Call(store::ActivateOp{w.id, options_.node_id},
-       Ticket{Ticket::Kind::kActivate, w.id, w.generation, {}, 0});
+  Call(store::ActivateOp{w.id(), options_.node_id},
+       Ticket{Ticket::Kind::kActivate, w.id(), w.generation, {}, 0});
 }
 
 void Runtime::Restart(Worker& w) {
@@ -453,10 +511,7 @@ void Runtime::Restart(Worker& w) {
   w.generation = next_generation_++;
   w.exists = false;
   w.busy = false;
-  if (w.in_idle_order) {
-    idle_order_.erase(w.idle_pos);
-    w.in_idle_order = false;
-  }
+  Unlink(w);
   w.phase = Phase::kActivating;
   Activate(w);
 }
@@ -464,38 +519,50 @@ void Runtime::Restart(Worker& w) {
 void Runtime::Release(Worker& w, const char* reason) {
   TENURE_CHECK(w.phase == Phase::kActive);
   TENURE_CHECK(!w.busy);
-  if (w.in_idle_order) {
-    idle_order_.erase(w.idle_pos);
-    w.in_idle_order = false;
-  }
+  Unlink(w);
   w.phase = Phase::kReleasing;
-  Call(store::ReleaseOp{w.id, w.epoch, reason},
-       Ticket{Ticket::Kind::kRelease, w.id, w.generation, {}, 0});
+  Call(store::ReleaseOp{w.id(), w.epoch, reason},
+       Ticket{Ticket::Kind::kRelease, w.id(), w.generation, {}, 0});
 }
 
 void Runtime::Remove(Worker& w) {
-  if (w.in_idle_order) {
-    idle_order_.erase(w.idle_pos);
-  }
-  workers_.erase(w.id);  // Destroys w.
+  Unlink(w);
+  DropMailbox(w);
+  workers_.erase(workers_.find(w.id()));  // Destroys w.
 }
 
 void Runtime::FailMailbox(Worker& w, const Status& status) {
-  for (std::size_t i = w.head; i < w.mailbox.size(); ++i) {
-    ReplyError(w.mailbox[i].route, w.mailbox[i].request.request_id, status);
+  if (!w.mailbox) {
+    return;
   }
-  w.mailbox.clear();
-  w.head = 0;
+  for (std::size_t i = w.mailbox->head; i < w.mailbox->items.size(); ++i) {
+    ReplyError(w.mailbox->items[i].route, w.mailbox->items[i].request.request_id, status);
+  }
+  DropMailbox(w);
 }
 
 void Runtime::Touch(Worker& w, TimePoint now) {
   w.last_used = now;
-  if (w.in_idle_order) {
-    idle_order_.splice(idle_order_.end(), idle_order_, w.idle_pos);
-  } else {
-    w.idle_pos = idle_order_.insert(idle_order_.end(), &w);
-    w.in_idle_order = true;
+  Unlink(w);
+  // Appends w to idle_order_.
+  w.idle_prev = idle_back_;
+  w.idle_next = nullptr;
+  (idle_back_ != nullptr ? idle_back_->idle_next : idle_front_) = &w;
+  idle_back_ = &w;
+  w.in_idle_order = true;
+  ++idle_count_;
+}
+
+void Runtime::Unlink(Worker& w) {
+  if (!w.in_idle_order) {
+    return;
   }
+  (w.idle_prev != nullptr ? w.idle_prev->idle_next : idle_front_) = w.idle_next;
+  (w.idle_next != nullptr ? w.idle_next->idle_prev : idle_back_) = w.idle_prev;
+  w.idle_prev = nullptr;
+  w.idle_next = nullptr;
+  w.in_idle_order = false;
+  --idle_count_;
 }
 
 // ------------------------------------------------------------ store results
@@ -507,23 +574,23 @@ void Runtime::OnActivated(Ticket t, store::StoreResult r, TimePoint now) {
   }
   if (!r.status.ok()) {
     FailMailbox(*w, r.status);
-    effects_.releases.push_back(w->id);
+    effects_.releases.push_back(w->id());
     Remove(*w);
     return;
   }
-  if (!authority_.MayServe(w->id, now)) {
+  if (!authority_.MayServe(w->id(), now)) {
     HandleLost(t.id, now);
     return;
   }
   w->exists = r.row.has_value();
-  w->state = w->exists ? r.row->state : std::string();
+  w->SetState(w->exists ? r.row->state : std::string());
   w->version = w->exists ? r.row->version : 0;
   w->epoch = r.epoch;
   w->phase = Phase::kActive;
   Touch(*w, now);
   effects_.events.push_back({protocol::Event::Kind::kActivated,
-                             w->id,
-                             w->state,
+                             w->id(),
+                             w->state(),
                              w->version,
                              w->epoch,
                              options_.node_id,
@@ -541,7 +608,7 @@ void Runtime::OnWritten(Ticket t, store::StoreResult r, TimePoint now) {
   if (r.status.ok() && r.row) {
     if (current) {  // Invariant (2).
       w->exists = true;
-      w->state = r.row->state;
+      w->SetState(r.row->state);
       w->version = r.row->version;
       w->epoch = r.row->owner_epoch;  // A create opens a new tenure.
     }
@@ -613,13 +680,13 @@ void Runtime::OnReleased(Ticket t) {
   }
   FailMailbox(*w, Status::Unavailable("node '" + options_.node_id + "' is shutting down; retry"));
   effects_.events.push_back({protocol::Event::Kind::kPassivated,
-                             w->id,
+                             w->id(),
                              {},
                              w->version,
                              w->epoch,
                              options_.node_id,
                              draining_ ? "shutdown" : "passivated"});
-  effects_.releases.push_back(w->id);
+  effects_.releases.push_back(w->id());
   Remove(*w);
 }
 
@@ -668,7 +735,7 @@ void Runtime::ReplyError(const std::string& route, std::uint64_t request_id, con
 }
 
 protocol::EntityView Runtime::View(const Worker& w) const {
-  return {w.id, w.state, w.version, options_.node_id, w.epoch};
+  return {w.id(), w.state(), w.version, options_.node_id, w.epoch};
 }
 
 }  // namespace tenure::entity

@@ -55,12 +55,20 @@
 // (3) A store result of an older generation never changes a worker; its
 //     request is still answered from that result.
 // (4) Every request received is answered exactly once.
+// (5) idle_order_ (idle_front_ .. idle_back_, linked through the workers) holds
+//     exactly the workers with in_idle_order set, idle_count_ of them, least
+//     recently used first.
+//
+// Memory: a node may hold a million active workers, so a worker is a value in
+// workers_ (no allocation of its own), is linked into idle_order_ through
+// itself, keeps its id only as the map's key, and has a mailbox only while a
+// request waits.
 //
 // Not thread-safe: one owner thread.
 #pragma once
 
 #include <cstdint>
-#include <list>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -70,6 +78,7 @@
 #include "common/base/time.h"
 #include "common/entity/authority.h"
 #include "common/entity/handler.h"
+#include "common/entity/id_hash.h"
 #include "common/protocol/messages.h"
 #include "common/store/store.h"
 
@@ -172,10 +181,13 @@ class Runtime {
  private:
   struct Worker;
   struct Pending;
+  struct Mailbox;
   struct Ticket;
 
   Worker* Find(const std::string& id);
   void Enqueue(Worker& w, Pending p);
+  // Frees w's mailbox (all of it answered or moved on), or keeps it as the spare.
+  void DropMailbox(Worker& w);
   void Pump(Worker& w, TimePoint now);
   void Execute(Worker& w, Pending p, TimePoint now);
   void ExecuteSet(Worker& w, Pending p);
@@ -185,7 +197,10 @@ class Runtime {
   void Release(Worker& w, const char* reason);
   void Remove(Worker& w);
   void FailMailbox(Worker& w, const Status& status);
+  // Moves w to the back of idle_order_ (most recently used).
   void Touch(Worker& w, TimePoint now);
+  // Takes w out of idle_order_ if it is in it.
+  void Unlink(Worker& w);
 
   void OnActivated(Ticket t, store::StoreResult r, TimePoint now);
   void OnWritten(Ticket t, store::StoreResult r, TimePoint now);
@@ -202,8 +217,14 @@ class Runtime {
   const Authority& authority_;
   Handler& handler_;
 
-  std::unordered_map<std::string, std::unique_ptr<Worker>> workers_;
-  std::list<Worker*> idle_order_;                      // Active workers, least recently used first.
+  // Iterated only where the order of the effects does not matter
+  // (HandleStoreReopened, BeginDrain); IdHash keeps std::hash's order anyway.
+  std::unordered_map<std::string, Worker, IdHash, std::equal_to<>> workers_;
+  // idle_order_: active workers, least recently used first (invariant (5)).
+  Worker* idle_front_ = nullptr;
+  Worker* idle_back_ = nullptr;
+  std::size_t idle_count_ = 0;
+  std::unique_ptr<Mailbox> spare_mailbox_;             // Empty; reused by the next Enqueue.
   std::unordered_map<std::uint64_t, Ticket> tickets_;  // Store calls in flight.
   std::uint64_t next_ticket_ = 1;
   std::uint64_t next_generation_ = 1;

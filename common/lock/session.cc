@@ -1,6 +1,9 @@
 #include "common/lock/session.h"
 
 #include <algorithm>
+#include <bit>
+#include <cstddef>
+#include <limits>
 #include <utility>
 
 #include "common/base/check.h"
@@ -31,9 +34,22 @@ Session::Session(SessionOptions options, TimePoint /*start*/)
   TENURE_CHECK(!options_.node_id.empty());
   TENURE_CHECK(!options_.voters.empty());
   TENURE_CHECK(options_.items_per_message_max > 0);
+  voter_ids_ = options_.voters;
+  std::sort(voter_ids_.begin(), voter_ids_.end());
+  voter_ids_.erase(std::unique(voter_ids_.begin(), voter_ids_.end()), voter_ids_.end());
+  voters_.resize(voter_ids_.size());
   for (const std::string& v : options_.voters) {
-    voters_.emplace(v, VoterView{});
+    option_voter_index_.push_back(*VoterIndex(v));
   }
+  denial_words_ = (voter_ids_.size() + 63) / 64;
+}
+
+std::optional<std::size_t> Session::VoterIndex(std::string_view voter) const {
+  auto it = std::lower_bound(voter_ids_.begin(), voter_ids_.end(), voter);
+  if (it == voter_ids_.end() || *it != voter) {
+    return std::nullopt;
+  }
+  return static_cast<std::size_t>(it - voter_ids_.begin());
 }
 
 // ------------------------------------------------------------- the rule
@@ -50,12 +66,9 @@ Duration Session::DeadlineSpan() const {
   return span - t.margin;
 }
 
-bool Session::Counts(const std::string& voter, const Grant& grant, TimePoint now) const {
-  auto it = voters_.find(voter);
-  if (it == voters_.end()) {
-    return false;
-  }
-  const VoterView& v = it->second;
+bool Session::Counts(std::size_t voter, const Grant& grant, TimePoint now) const {
+  const VoterView& v = voters_[voter];
+  // No grant has incarnation 0, so it never counts either.
   if (v.incarnation == 0 || grant.voter_incarnation != v.incarnation) {
     return false;  // A grant from an earlier incarnation of the voter is void.
   }
@@ -70,8 +83,8 @@ bool Session::Counts(const std::string& voter, const Grant& grant, TimePoint now
 
 std::size_t Session::Counted(const Name& n, TimePoint now) const {
   std::size_t count = 0;
-  for (const auto& [voter, grant] : n.grants) {
-    if (Counts(voter, grant, now)) {
+  for (std::size_t v = 0; v < voters_.size(); ++v) {
+    if (Counts(v, GrantOf(n, v), now)) {
       ++count;
     }
   }
@@ -79,7 +92,7 @@ std::size_t Session::Counted(const Name& n, TimePoint now) const {
 }
 
 bool Session::MayServe(std::string_view name, TimePoint now) const {
-  auto it = names_.find(std::string(name));
+  auto it = names_.find(name);
   return it != names_.end() && it->second.phase == Phase::kOwned &&
          Counted(it->second, now) >= majority_;
 }
@@ -122,24 +135,24 @@ void Session::Tick(TimePoint now) {
       for (const std::string& v : options_.voters) {
         QueueRelease(v, name, n.claim);
       }
-      it = names_.erase(it);
+      it = EraseName(it);
       continue;
     }
-    if (n.phase == Phase::kClaiming && now - n.started > options_.timing.claim_timeout()) {
+    if (n.phase == Phase::kClaiming && now - n.since > options_.timing.claim_timeout()) {
       GiveUp(name, n, LockEvent::Kind::kFailed, now);
-    } else if (n.phase == Phase::kBackoff && now >= n.backoff_until) {
+    } else if (n.phase == Phase::kBackoff && now >= n.since) {
       if (!n.wanted) {
-        it = names_.erase(it);
+        it = EraseName(it);
         continue;
       }
       StartClaim(name, n, now);
     } else if (n.phase != Phase::kBackoff) {
       // Repair: the same claim number again, to every voter not counted now
       // (a restarted voter is won back this way, after its quiet period).
-      for (const std::string& v : options_.voters) {
-        auto g = n.grants.find(v);
-        if (g == n.grants.end() || !Counts(v, g->second, now)) {
-          QueueClaim(v, name, n.claim, now);
+      for (std::size_t i = 0; i < options_.voters.size(); ++i) {
+        const std::size_t v = option_voter_index_[i];
+        if (!Counts(v, GrantOf(n, v), now)) {
+          QueueClaim(options_.voters[i], name, n.claim, now);
         }
       }
     }
@@ -153,7 +166,7 @@ void Session::Tick(TimePoint now) {
 }
 
 void Session::Claim(const std::string& name, TimePoint now) {
-  auto [it, fresh] = names_.try_emplace(name);
+  auto [it, fresh] = AddName(name);
   Name& n = it->second;
   if (fresh) {
     StartClaim(name, n, now);
@@ -170,11 +183,11 @@ void Session::Claim(const std::string& name, TimePoint now) {
       }
       return;
     case Phase::kBackoff:
-      if (!n.holder.empty()) {
+      if (auto holder = holders_.find(n.slot); holder != holders_.end()) {
         // Denied moments ago: send this request to the holder now rather
         // than claim again (and be denied again) after the back-off.
         effects_.events.push_back(
-            {LockEvent::Kind::kDenied, name, n.holder, "held by another node"});
+            {LockEvent::Kind::kDenied, name, holder->second, "held by another node"});
         return;
       }
       n.wanted = true;
@@ -192,7 +205,7 @@ void Session::Release(const std::string& name, TimePoint /*now*/) {
       QueueRelease(v, name, it->second.claim);
     }
   }
-  names_.erase(it);
+  EraseName(it);
 }
 
 void Session::Step(const LockMessage& m, TimePoint now) {
@@ -227,7 +240,7 @@ void Session::Step(const LockMessage& m, TimePoint now) {
 // nothing (it has no grants), and only a voter that keeps refusing it for
 // twin_wait() proves a live twin.
 void Session::OnNack(const LockMessage& m, TimePoint now) {
-  if (fatal_ || voters_.count(m.from) == 0) {
+  if (fatal_ || !VoterIndex(m.from)) {
     return;
   }
   auto [it, first] = nacked_since_.try_emplace(m.from, now);
@@ -250,12 +263,12 @@ void Session::OnNack(const LockMessage& m, TimePoint now) {
 }
 
 void Session::OnHbAck(const LockMessage& m, TimePoint now) {
-  auto it = voters_.find(m.from);
-  if (it == voters_.end()) {
+  const std::optional<std::size_t> index = VoterIndex(m.from);
+  if (!index) {
     return;
   }
   nacked_since_.erase(m.from);
-  VoterView& v = it->second;
+  VoterView& v = voters_[*index];
   if (m.from_incarnation != v.incarnation) {
     // The voter restarted: nothing it said before counts any more.
     v = VoterView{m.from_incarnation, std::nullopt, std::nullopt};
@@ -278,7 +291,8 @@ void Session::OnHbAck(const LockMessage& m, TimePoint now) {
 }
 
 void Session::OnGrant(const LockMessage& m, TimePoint now) {
-  if (voters_.count(m.from) == 0) {
+  const std::optional<std::size_t> voter = VoterIndex(m.from);
+  if (!voter) {
     return;
   }
   for (const LockItem& item : m.items) {
@@ -293,14 +307,15 @@ void Session::OnGrant(const LockMessage& m, TimePoint now) {
       continue;
     }
     Name& n = it->second;
-    n.grants[m.from] = Grant{m.from_incarnation, FromWireMillis(m.sent_ms)};
-    n.denials.erase(m.from);
+    GrantOf(n, *voter) = Grant{m.from_incarnation, FromWireMillis(m.sent_ms)};
+    SetDenied(n, *voter, false);
     Progress(item.name, n, now);
   }
 }
 
 void Session::OnDeny(const LockMessage& m, TimePoint now) {
-  if (voters_.count(m.from) == 0) {
+  const std::optional<std::size_t> voter = VoterIndex(m.from);
+  if (!voter) {
     return;
   }
   for (const LockItem& item : m.items) {
@@ -310,10 +325,14 @@ void Session::OnDeny(const LockMessage& m, TimePoint now) {
       continue;
     }
     Name& n = it->second;
-    n.denials.insert(m.from);
-    n.grants.erase(m.from);
-    n.holder = item.holder;
-    if (n.denials.size() > options_.voters.size() - majority_) {
+    SetDenied(n, *voter, true);
+    GrantOf(n, *voter) = Grant{};
+    if (item.holder.empty()) {
+      holders_.erase(n.slot);
+    } else {
+      holders_[n.slot] = item.holder;
+    }
+    if (DenialCount(n) > options_.voters.size() - majority_) {
       GiveUp(item.name, n, LockEvent::Kind::kDenied, now);
     }
   }
@@ -333,18 +352,18 @@ void Session::OnReleased(const LockMessage& m) {
 void Session::StartClaim(const std::string& name, Name& n, TimePoint now) {
   n.phase = Phase::kClaiming;
   n.claim = next_claim_++;  // Invariant (1).
-  n.started = now;
+  n.since = now;
   n.wanted = false;
-  n.grants.clear();
-  n.denials.clear();
-  n.holder.clear();
+  ClearVotes(n);
+  holders_.erase(n.slot);
   for (const std::string& v : options_.voters) {
     QueueClaim(v, name, n.claim, now);
   }
 }
 
 void Session::GiveUp(const std::string& name, Name& n, LockEvent::Kind why, TimePoint now) {
-  effects_.events.push_back({why, name, n.holder,
+  auto holder = holders_.find(n.slot);
+  effects_.events.push_back({why, name, holder == holders_.end() ? std::string() : holder->second,
                              why == LockEvent::Kind::kDenied
                                  ? "denied by a majority of voters"
                                  : "no majority within the claim timeout"});
@@ -355,10 +374,53 @@ void Session::GiveUp(const std::string& name, Name& n, LockEvent::Kind why, Time
       std::chrono::duration_cast<std::chrono::microseconds>(options_.timing.lease / 2);
   std::uniform_int_distribution<std::int64_t> jitter(0, jitter_max.count());
   n.phase = Phase::kBackoff;
-  n.backoff_until = now + std::chrono::microseconds(jitter(rng_));
+  n.since = now + std::chrono::microseconds(jitter(rng_));
   n.wanted = false;
-  n.grants.clear();
-  n.denials.clear();
+  ClearVotes(n);  // The holder stays: Claim sends requests to it during the back-off.
+}
+
+void Session::SetDenied(const Name& n, std::size_t voter, bool denied) {
+  std::uint64_t& word = denials_[n.slot * denial_words_ + voter / 64];
+  const std::uint64_t bit = std::uint64_t{1} << (voter % 64);
+  word = denied ? word | bit : word & ~bit;
+}
+
+std::size_t Session::DenialCount(const Name& n) const {
+  std::size_t count = 0;
+  for (std::size_t w = 0; w < denial_words_; ++w) {
+    count += static_cast<std::size_t>(std::popcount(denials_[n.slot * denial_words_ + w]));
+  }
+  return count;
+}
+
+void Session::ClearVotes(const Name& n) {
+  std::fill_n(grants_.begin() + static_cast<std::ptrdiff_t>(n.slot * voter_ids_.size()),
+              voter_ids_.size(), Grant{});
+  std::fill_n(denials_.begin() + static_cast<std::ptrdiff_t>(n.slot * denial_words_), denial_words_,
+              0);
+}
+
+std::pair<Session::Names::iterator, bool> Session::AddName(const std::string& name) {
+  auto [it, fresh] = names_.try_emplace(name);
+  if (!fresh) {
+    return {it, false};
+  }
+  if (free_slots_.empty()) {
+    TENURE_CHECK(grants_.size() / voter_ids_.size() < std::numeric_limits<std::uint32_t>::max());
+    free_slots_.push_back(static_cast<std::uint32_t>(grants_.size() / voter_ids_.size()));
+    grants_.resize(grants_.size() + voter_ids_.size());
+    denials_.resize(denials_.size() + denial_words_);
+  }
+  it->second.slot = free_slots_.back();  // Keeps invariant (4).
+  free_slots_.pop_back();
+  return {it, true};
+}
+
+Session::Names::iterator Session::EraseName(Names::iterator it) {
+  ClearVotes(it->second);  // Keeps invariant (4).
+  holders_.erase(it->second.slot);
+  free_slots_.push_back(it->second.slot);
+  return names_.erase(it);
 }
 
 void Session::Progress(const std::string& name, Name& n, TimePoint now) {

@@ -41,16 +41,29 @@
 //     from the voter incarnation currently known, within a continuous stretch
 //     of that voter's deadline that began before the CLAIM was sent.
 // (3) A name released is in pending_releases_ until every voter acknowledged.
+// (4) Every name in names_ has a row of its own in grants_ and denials_ (its
+//     slot); a slot not in use is in free_slots_ and its row is empty.
+//
+// Memory: a node holds a Name for every entity it serves (issue 5: a million
+// of them within 400 bytes each, runtime and voter included), so a Name is
+// kept small. What it knows per voter lives in fixed rows indexed by the
+// voter's number (the voter set never changes); a grant with
+// voter_incarnation 0 is no grant, as it could never count. Names stay in an
+// ordered map: Tick and OnHbAck emit events and CLAIMs in name order, and the
+// simulator's traces depend on that order.
 //
 // Not thread-safe: one owner thread.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <random>
-#include <set>
 #include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "common/base/time.h"
@@ -120,22 +133,20 @@ class Session final : public entity::Authority {
   const SessionOptions& options() const { return options_; }
 
  private:
-  enum class Phase { kClaiming, kOwned, kBackoff };
+  enum class Phase : std::uint8_t { kClaiming, kOwned, kBackoff };
 
   struct Grant {
-    std::uint64_t voter_incarnation = 0;
+    std::uint64_t voter_incarnation = 0;  // 0: no grant.
     TimePoint claim_sent{};
   };
 
   struct Name {
-    Phase phase = Phase::kClaiming;
     std::uint64_t claim = 0;
-    TimePoint started{};
-    TimePoint backoff_until{};
+    // kClaiming: when the claim started; kBackoff: when the back-off ends.
+    TimePoint since{};
+    std::uint32_t slot = 0;  // Its rows in grants_ and denials_: invariant (4).
+    Phase phase = Phase::kClaiming;
     bool wanted = false;  // Claim again when the back-off ends.
-    std::map<std::string, Grant> grants;
-    std::set<std::string> denials;
-    std::string holder;  // Named by the last DENY.
   };
 
   struct VoterView {
@@ -144,8 +155,26 @@ class Session final : public entity::Authority {
     std::optional<TimePoint> valid_since;  // Start of the current unbroken stretch.
   };
 
+  using Names = std::map<std::string, Name, std::less<>>;
+
+  // The number of `voter` (its index in voter_ids_); nullopt for a stranger.
+  std::optional<std::size_t> VoterIndex(std::string_view voter) const;
+  Grant& GrantOf(const Name& n, std::size_t voter) {
+    return grants_[n.slot * voter_ids_.size() + voter];
+  }
+  const Grant& GrantOf(const Name& n, std::size_t voter) const {
+    return grants_[n.slot * voter_ids_.size() + voter];
+  }
+  void SetDenied(const Name& n, std::size_t voter, bool denied);
+  std::size_t DenialCount(const Name& n) const;
+  // Forgets the grants and denials of `n` (not the holder).
+  void ClearVotes(const Name& n);
+  // Adds `name` with a slot of its own; nothing if it is there already.
+  std::pair<Names::iterator, bool> AddName(const std::string& name);
+  Names::iterator EraseName(Names::iterator it);
+
   std::size_t Counted(const Name& n, TimePoint now) const;
-  bool Counts(const std::string& voter, const Grant& grant, TimePoint now) const;
+  bool Counts(std::size_t voter, const Grant& grant, TimePoint now) const;
   void StartClaim(const std::string& name, Name& n, TimePoint now);
   void GiveUp(const std::string& name, Name& n, LockEvent::Kind why, TimePoint now);
   void Progress(const std::string& name, Name& n, TimePoint now);
@@ -162,15 +191,25 @@ class Session final : public entity::Authority {
   // Constant after construction.
   const SessionOptions options_;
   const std::size_t majority_;
+  std::vector<std::string> voter_ids_;           // Sorted, distinct: voter number -> id.
+  std::vector<std::size_t> option_voter_index_;  // options_.voters[i] -> its number.
+  std::size_t denial_words_ = 0;                 // Per row of denials_.
 
   std::mt19937_64 rng_;
   std::uint64_t next_claim_ = 1;
   std::uint64_t heartbeat_seq_ = 0;
   std::map<std::uint64_t, TimePoint> heartbeat_sent_;  // seq -> sent, recent ones only.
-  std::map<std::string, VoterView> voters_;
-  std::map<std::string, TimePoint> nacked_since_;  // voter -> first NACK of a run.
+  std::vector<VoterView> voters_;                      // By voter number.
+  std::map<std::string, TimePoint> nacked_since_;      // voter -> first NACK of a run.
   bool fatal_ = false;
-  std::map<std::string, Name> names_;
+  Names names_;
+  // Per-name rows, by slot (invariant (4)): grants by voter number, denials
+  // as a bit per voter number, and the holder named by the last DENY (only
+  // names that have one).
+  std::vector<Grant> grants_;
+  std::vector<std::uint64_t> denials_;
+  std::unordered_map<std::uint32_t, std::string> holders_;
+  std::vector<std::uint32_t> free_slots_;
   // (name, voter) -> newest claim released there and not yet acknowledged.
   std::map<std::pair<std::string, std::string>, std::uint64_t> pending_releases_;
 

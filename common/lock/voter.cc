@@ -1,6 +1,8 @@
 #include "common/lock/voter.h"
 
 #include <algorithm>
+#include <iterator>
+#include <limits>
 #include <utility>
 
 #include "common/base/check.h"
@@ -63,11 +65,15 @@ void Voter::Step(const protocol::Heartbeat& hb, TimePoint now) {
       return;
     }
     // The old incarnation's session expired here: its names are free now.
-    for (auto entry = table_.begin(); entry != table_.end();) {
-      if (entry->second.node == hb.node && entry->second.incarnation == session.incarnation) {
-        entry = table_.erase(entry);
-      } else {
-        ++entry;
+    if (auto h = holder_index_.find({hb.node, session.incarnation}); h != holder_index_.end()) {
+      const std::uint32_t old = h->second;
+      for (auto entry = table_.begin(); entry != table_.end();) {
+        // Erase frees the slot with its last entry: stop before looking again.
+        const bool last = entry->second.holder == old && holders_[old].entries == 1;
+        entry = entry->second.holder == old ? Erase(entry) : std::next(entry);
+        if (last) {
+          break;
+        }
       }
     }
   }
@@ -99,21 +105,34 @@ void Voter::OnClaim(const LockMessage& m, TimePoint now) {
   LockMessage grant = Reply(LockMessage::Kind::kGrant, m.from, m.from_incarnation);
   grant.sent_ms = m.sent_ms;
   LockMessage deny = Reply(LockMessage::Kind::kDeny, m.from, m.from_incarnation);
+  std::optional<std::uint32_t> claimant;  // Its index in holders_, once it holds something.
   for (const LockItem& item : m.items) {
     auto it = table_.find(item.name);
-    const bool same_holder = it != table_.end() && it->second.node == m.from &&
-                             it->second.incarnation == m.from_incarnation;
+    const HolderSlot* holder = it == table_.end() ? nullptr : &holders_[it->second.holder];
+    const bool same_holder =
+        holder != nullptr && holder->node == m.from && holder->incarnation == m.from_incarnation;
     if (same_holder && options_.rules.claim_numbers && item.claim < it->second.claim) {
       continue;  // A late, older CLAIM: keeps invariant (1).
     }
-    const bool grantable = it == table_.end() || same_holder ||
-                           !Alive(it->second.node, it->second.incarnation, now);  // Invariant (2).
-    if (grantable) {
-      table_[item.name] = Holder{m.from, m.from_incarnation, item.claim};
-      grant.items.push_back({item.name, item.claim, {}});
-    } else {
-      deny.items.push_back({item.name, item.claim, it->second.node});
+    const bool grantable = holder == nullptr || same_holder || !Alive(*holder, now);  // Inv. (2).
+    if (!grantable) {
+      deny.items.push_back({item.name, item.claim, holder->node});
+      continue;
     }
+    if (!same_holder) {
+      if (!claimant) {
+        claimant = Intern(m.from, m.from_incarnation);
+      }
+      ++holders_[*claimant].entries;  // Invariant (4).
+      if (it == table_.end()) {
+        it = table_.emplace(item.name, Entry{*claimant, 0}).first;
+      } else {
+        Unref(it->second.holder);
+        it->second.holder = *claimant;
+      }
+    }
+    it->second.claim = item.claim;
+    grant.items.push_back({item.name, item.claim, {}});
   }
   if (!grant.items.empty()) {
     outbox_.push_back(std::move(grant));
@@ -127,10 +146,10 @@ void Voter::OnRelease(const LockMessage& m) {
   LockMessage released = Reply(LockMessage::Kind::kReleased, m.from, m.from_incarnation);
   for (const LockItem& item : m.items) {
     auto it = table_.find(item.name);
-    if (it != table_.end() && it->second.node == m.from &&
-        it->second.incarnation == m.from_incarnation &&
+    if (it != table_.end() && holders_[it->second.holder].node == m.from &&
+        holders_[it->second.holder].incarnation == m.from_incarnation &&
         (!options_.rules.claim_numbers || it->second.claim <= item.claim)) {
-      table_.erase(it);
+      Erase(it);
     }
     released.items.push_back({item.name, item.claim, {}});
   }
@@ -143,12 +162,15 @@ void Voter::Tick(TimePoint now) {
   // An entry whose holder's session lapsed is grantable to anyone already;
   // dropping it changes no answer and bounds the table. Sessions are kept
   // for a few leases more: they decide whether a new incarnation is NACKed.
-  for (auto it = table_.begin(); it != table_.end();) {
-    if (!Alive(it->second.node, it->second.incarnation, now)) {
-      it = table_.erase(it);
-    } else {
-      ++it;
-    }
+  // Whether a holder is alive is found once per holder, not once per entry.
+  std::vector<bool> alive(holders_.size());
+  bool any_lapsed = false;
+  for (std::size_t h = 0; h < holders_.size(); ++h) {
+    alive[h] = holders_[h].entries > 0 && Alive(holders_[h], now);
+    any_lapsed = any_lapsed || (holders_[h].entries > 0 && !alive[h]);
+  }
+  for (auto it = table_.begin(); any_lapsed && it != table_.end();) {
+    it = alive[it->second.holder] ? std::next(it) : Erase(it);
   }
   for (auto it = sessions_.begin(); it != sessions_.end();) {
     if (now - it->second.last_seen > 4 * options_.timing.lease) {
@@ -166,7 +188,41 @@ std::optional<Holder> Voter::HolderOf(const std::string& name) const {
   if (it == table_.end()) {
     return std::nullopt;
   }
-  return it->second;
+  const HolderSlot& holder = holders_[it->second.holder];
+  return Holder{holder.node, holder.incarnation, it->second.claim};
+}
+
+std::uint32_t Voter::Intern(const std::string& node, std::uint64_t incarnation) {
+  auto [it, fresh] = holder_index_.try_emplace({node, incarnation}, 0);
+  if (!fresh) {
+    return it->second;
+  }
+  if (free_holders_.empty()) {
+    TENURE_CHECK(holders_.size() < std::numeric_limits<std::uint32_t>::max());
+    free_holders_.push_back(static_cast<std::uint32_t>(holders_.size()));
+    holders_.emplace_back();
+  }
+  const std::uint32_t h = free_holders_.back();
+  free_holders_.pop_back();
+  TENURE_CHECK(holders_[h].entries == 0);
+  holders_[h] = HolderSlot{node, incarnation, 0};
+  it->second = h;
+  return h;
+}
+
+void Voter::Unref(std::uint32_t h) {
+  HolderSlot& holder = holders_[h];
+  TENURE_CHECK(holder.entries > 0);
+  if (--holder.entries == 0) {  // Invariant (4).
+    holder_index_.erase({holder.node, holder.incarnation});
+    free_holders_.push_back(h);
+    holder.node.clear();
+  }
+}
+
+Voter::Table::iterator Voter::Erase(Table::iterator it) {
+  Unref(it->second.holder);
+  return table_.erase(it);
 }
 
 }  // namespace tenure::lock

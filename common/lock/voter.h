@@ -36,17 +36,28 @@
 // (2) A name is granted to a new holder only when its previous holder's
 //     session is not alive at this voter.
 // (3) No GRANT is sent during the quiet period.
+// (4) holders_[h].entries is the number of table_ entries naming h; a holder
+//     with none is in free_holders_ and not in holder_index_.
+//
+// Memory: a node that is also a voter keeps an entry here for every name it
+// owns (issue 5: a million per node), so an entry is kept small: the (node,
+// incarnation) it names is stored once, in holders_, and the entry keeps its
+// index.
 //
 // Not thread-safe: one owner thread.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "common/base/time.h"
+#include "common/entity/id_hash.h"
 #include "common/lock/rules.h"
 #include "common/protocol/messages.h"
 
@@ -98,7 +109,31 @@ class Voter {
     TimePoint last_seen{};
   };
 
+  // A (node, incarnation) named by table entries.
+  struct HolderSlot {
+    std::string node;
+    std::uint64_t incarnation = 0;
+    std::size_t entries = 0;  // Keeps invariant (4).
+  };
+
+  struct Entry {
+    std::uint32_t holder = 0;  // Index in holders_.
+    std::uint64_t claim = 0;
+  };
+
+  using Table = std::unordered_map<std::string, Entry, entity::IdHash, std::equal_to<>>;
+
   bool Alive(const std::string& node, std::uint64_t incarnation, TimePoint now) const;
+  bool Alive(const HolderSlot& holder, TimePoint now) const {
+    return Alive(holder.node, holder.incarnation, now);
+  }
+  // The index of (node, incarnation) in holders_, made if new. The caller
+  // counts the entries it makes with it.
+  std::uint32_t Intern(const std::string& node, std::uint64_t incarnation);
+  // Counts one entry fewer naming holders_[h], and frees h with its last.
+  void Unref(std::uint32_t h);
+  // Drops the entry at `it`; returns the next one.
+  Table::iterator Erase(Table::iterator it);
   void NoteInput(TimePoint now);
   void OnClaim(const protocol::LockMessage& m, TimePoint now);
   void OnRelease(const protocol::LockMessage& m);
@@ -113,7 +148,12 @@ class Voter {
   std::optional<TimePoint> last_input_;
 
   std::map<std::string, Session> sessions_;  // node id -> its newest session.
-  std::map<std::string, Holder> table_;      // name -> holder.
+  // name -> holder. No answer depends on its order: it is only looked up,
+  // and swept for entries to drop.
+  Table table_;
+  std::vector<HolderSlot> holders_;
+  std::vector<std::uint32_t> free_holders_;  // Indexes in holders_ with no entry.
+  std::map<std::pair<std::string, std::uint64_t>, std::uint32_t> holder_index_;
   std::vector<protocol::LockMessage> outbox_;
 };
 
