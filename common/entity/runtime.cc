@@ -101,6 +101,8 @@ struct Runtime::Ticket {
   std::string id;
   std::uint64_t generation = 0;
   std::string route;  // kWrite, kList: who gets the reply.
+  // kWrite, kList: the request answered; kActivate: the create folded into
+  // the activation (0: none).
   std::uint64_t request_id = 0;
 };
 
@@ -502,8 +504,25 @@ void Runtime::ExecuteCreate(Worker& w, Pending p) {
 void Runtime::Activate(Worker& w) {
   TENURE_CHECK(w.phase == Phase::kActivating);
   ++stats_.activations;
-  Call(store::ActivateOp{w.id(), options_.node_id},
-       Ticket{Ticket::Kind::kActivate, w.id(), w.generation, {}, 0});
+  // A new entity's first request is usually its create: the store creates it
+  // in the activation itself, one transaction (and one fsync) instead of two.
+  // The create leaves the mailbox for the ticket, as a write in flight does:
+  // it is answered from the activation's result only, never failed with the
+  // mailbox, since the store may have committed it whatever becomes of the
+  // worker.
+  std::string create_state;
+  Ticket ticket{Ticket::Kind::kActivate, w.id(), w.generation, {}, 0};
+  if (w.waiting() > 0 && w.mailbox->items[w.mailbox->head].request.op == Op::kCreate) {
+    Pending create = std::move(w.mailbox->items[w.mailbox->head++]);
+    if (w.waiting() == 0) {
+      DropMailbox(w);
+    }
+    create_state = std::move(create.request.state);
+    ticket.route = std::move(create.route);
+    ticket.request_id = create.request.request_id;
+    ++stats_.writes;
+  }
+  Call(store::ActivateOp{w.id(), options_.node_id, std::move(create_state)}, std::move(ticket));
 }
 
 void Runtime::Restart(Worker& w) {
@@ -568,8 +587,15 @@ void Runtime::Unlink(Worker& w) {
 // ------------------------------------------------------------ store results
 
 void Runtime::OnActivated(Ticket t, store::StoreResult r, TimePoint now) {
+  std::optional<protocol::Event> created;
+  if (t.request_id != 0) {
+    created = AnswerFoldedCreate(t, r);
+  }
   Worker* w = Find(t.id);
   if (w == nullptr || w->generation != t.generation || w->phase != Phase::kActivating) {
+    if (created) {
+      effects_.events.push_back(std::move(*created));
+    }
     return;  // Invariant (3): a stale activation is discarded.
   }
   if (!r.status.ok()) {
@@ -579,6 +605,9 @@ void Runtime::OnActivated(Ticket t, store::StoreResult r, TimePoint now) {
     return;
   }
   if (!authority_.MayServe(w->id(), now)) {
+    if (created) {
+      effects_.events.push_back(std::move(*created));
+    }
     HandleLost(t.id, now);
     return;
   }
@@ -595,7 +624,45 @@ void Runtime::OnActivated(Ticket t, store::StoreResult r, TimePoint now) {
                              w->epoch,
                              options_.node_id,
                              {}});
+  if (created) {
+    effects_.events.push_back(std::move(*created));
+  }
   Pump(*w, now);
+}
+
+// The create folded into an activation (see Activate), answered from its
+// result: created (the news of it returned, to follow the activation's), the
+// entity was there already (a conflict, as ExecuteCreate answers it), or
+// nothing was written.
+std::optional<protocol::Event> Runtime::AnswerFoldedCreate(const Ticket& t,
+                                                           const store::StoreResult& r) {
+  protocol::Reply reply;
+  reply.request_id = t.request_id;
+  reply.owner = options_.node_id;
+  if (r.status.ok() && r.created && r.row) {
+    reply.entity = RowView(*r.row);
+    Reply(t.route, std::move(reply));
+    return protocol::Event{protocol::Event::Kind::kChanged,
+                           t.id,
+                           r.row->state,
+                           r.row->version,
+                           r.row->owner_epoch,
+                           options_.node_id,
+                           {}};
+  }
+  if (r.status.ok() && r.row) {
+    reply.code = ErrorCode::kConflict;
+    reply.message = "entity '" + t.id + "' already exists";
+    reply.actual_state = r.row->state;
+    reply.actual_version = r.row->version;
+    Reply(t.route, std::move(reply));
+    return std::nullopt;
+  }
+  ReplyError(t.route, t.request_id,
+             r.status.ok() ? Status::Unavailable("create of '" + t.id +
+                                                 "' was not carried out; nothing written; retry")
+                           : r.status);
+  return std::nullopt;
 }
 
 void Runtime::OnWritten(Ticket t, store::StoreResult r, TimePoint now) {

@@ -26,7 +26,9 @@
 // |--------------------------------|----------------------------------|
 // | (none) -> kClaiming            | HandleRequest (emits a claim)    |
 // | kClaiming -> kActivating       | HandleGranted (emits ActivateOp) |
-// | kActivating -> kActive         | OnActivated                      |
+// | kActivating -> kActive         | OnActivated (a create at the     |
+// |                                | mailbox head is folded into the  |
+// |                                | activation and answered by it)   |
 // | kActive -> kActivating         | Restart (handler threw, fenced,  |
 // |                                | store reopened)                  |
 // | kActivating -> kActivating     | HandleStoreReopened (re-issued)  |
@@ -203,6 +205,7 @@ class Runtime {
   void Unlink(Worker& w);
 
   void OnActivated(Ticket t, store::StoreResult r, TimePoint now);
+  std::optional<protocol::Event> AnswerFoldedCreate(const Ticket& t, const store::StoreResult& r);
   void OnWritten(Ticket t, store::StoreResult r, TimePoint now);
   void OnReleased(Ticket t);
   void OnListed(Ticket t, store::StoreResult r);

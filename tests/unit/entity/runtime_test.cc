@@ -26,6 +26,76 @@ TEST(Runtime, CreateThenGetServesTheCommittedRow) {
   EXPECT_EQ(h.Rows()[0].state, "working");
 }
 
+// A new entity's create rides on its activation: one store call, one
+// transaction; news of the activation, then of the create.
+TEST(Runtime, CreateOfANewEntityIsOneStoreCall) {
+  Harness h;
+  protocol::Reply created = h.Only(h.Send(Op::kCreate, "e1", "working"));
+  ASSERT_EQ(created.code, ErrorCode::kOk) << created.message;
+  EXPECT_EQ(created.entity->version, 1u);
+  EXPECT_EQ(created.entity->epoch, 1u);
+  EXPECT_EQ(h.store_call_count, 1u);
+  EXPECT_EQ(h.store().stats().transactions, 1u);
+  ASSERT_EQ(h.events.size(), 2u);
+  EXPECT_EQ(h.events[0].kind, protocol::Event::Kind::kActivated);
+  EXPECT_EQ(h.events[1].kind, protocol::Event::Kind::kChanged);
+  EXPECT_EQ(h.events[1].version, 1u);
+  ASSERT_EQ(h.Tenures("e1").size(), 1u);
+  // The requests behind it are served from the cache it filled.
+  EXPECT_EQ(h.Only(h.Send(Op::kGet, "e1")).entity->state, "working");
+  EXPECT_EQ(h.store_call_count, 1u);
+}
+
+TEST(Runtime, CreateOfAnExistingEntityIsAConflictAndChangesNothing) {
+  Harness h;
+  store::StoreResult missing = h.ApplyDirect(store::ActivateOp{"e1", "n2"});
+  ASSERT_TRUE(h.ApplyDirect(store::CreateOp{"e1", "n2", missing.epoch, "working"}).status.ok());
+  protocol::Reply r = h.Only(h.Send(Op::kCreate, "e1", "finalized"));
+  EXPECT_EQ(r.code, ErrorCode::kConflict);
+  EXPECT_EQ(r.actual_state, "working");
+  EXPECT_EQ(r.actual_version, 1u);
+  ASSERT_EQ(h.Rows().size(), 1u);
+  EXPECT_EQ(h.Rows()[0].state, "working");
+  EXPECT_EQ(h.Rows()[0].version, 1u);
+  EXPECT_EQ(h.Only(h.Send(Op::kGet, "e1")).entity->state, "working");
+}
+
+// The store may commit the create whatever becomes of the worker: its
+// request is never failed with the mailbox, only answered from the result.
+TEST(Runtime, AFoldedCreateIsAnsweredFromItsResultWhenTheWorkerIsLostMeanwhile) {
+  Harness h;
+  h.hold_store = true;
+  const std::uint64_t create = h.Send(Op::kCreate, "e1", "working");
+  const std::uint64_t get = h.Send(Op::kGet, "e1");
+  ASSERT_EQ(h.held.size(), 1u);
+  h.runtime().HandleLost("e1", h.now);
+  h.Settle();
+  EXPECT_EQ(h.Only(get).code, ErrorCode::kUnavailable);
+  EXPECT_FALSE(h.Answered(create));
+  h.hold_store = false;
+  h.RunHeld();
+  h.Settle();
+  protocol::Reply r = h.Only(create);
+  ASSERT_EQ(r.code, ErrorCode::kOk) << "it committed: " << r.message;
+  EXPECT_EQ(r.entity->state, "working");
+  ASSERT_EQ(h.Rows().size(), 1u);
+  EXPECT_EQ(h.runtime().worker_count(), 0u);
+}
+
+TEST(Runtime, AFoldedCreateIsAnsweredWhenTheRuleFailsAtItsResult) {
+  Harness h;
+  h.hold_store = true;
+  const std::uint64_t create = h.Send(Op::kCreate, "e1");
+  const std::uint64_t get = h.Send(Op::kGet, "e1");
+  h.authority.revoked.insert("e1");
+  h.hold_store = false;
+  h.RunHeld();
+  h.Settle();
+  EXPECT_EQ(h.Only(create).code, ErrorCode::kOk);
+  EXPECT_EQ(h.Only(get).code, ErrorCode::kUnavailable);
+  EXPECT_EQ(h.runtime().worker_count(), 0u);
+}
+
 TEST(Runtime, GetOfAnActiveWorkerDoesNotTouchTheStore) {
   Harness h;
   ASSERT_EQ(h.Only(h.Send(Op::kCreate, "e1")).code, ErrorCode::kOk);
