@@ -138,10 +138,16 @@ class Node {
         next_heartbeat = now + heartbeat_interval;
       }
       TimePoint wake = next_heartbeat;
+      // A back-off that ends between heartbeats (a dead holder's session
+      // lapsing) is acted on then, not at the next heartbeat.
+      if (std::optional<TimePoint> b = session_.NextBackoffEnd(); b && *b < wake) {
+        wake = *b;
+      }
       if (std::optional<TimePoint> d = runtime_.NextDeadline(); d && *d < wake) {
         wake = *d;
       }
-      const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
+      // Rounded up: waking before a deadline would only spin.
+      const auto wait = std::chrono::ceil<std::chrono::milliseconds>(
           std::clamp<Duration>(wake - now, Duration::zero(), heartbeat_interval));
       zmq::pollitem_t items[] = {{dealer_.handle(), 0, ZMQ_POLLIN, 0},
                                  {sub_.handle(), 0, ZMQ_POLLIN, 0},
@@ -158,6 +164,7 @@ class Node {
       if (items[2].revents & ZMQ_POLLIN) {
         wakeup_.Clear();
       }
+      session_.EndBackoffs(now);
       // Store results first: they free workers whose next requests may follow.
       TakeStoreResults(now);
       for (int i = 0; i < kMessagesPerTurn && net::TryRecv(dealer_, received_); ++i) {

@@ -163,6 +163,10 @@ void Session::Tick(TimePoint now) {
       release_batch_[key.second].push_back({key.first, claim, {}});
     }
   }
+  // The loop above ended every back-off due by now.
+  while (!backoff_ends_.empty() && backoff_ends_.top().first <= now) {
+    backoff_ends_.pop();
+  }
 }
 
 void Session::Claim(const std::string& name, TimePoint now) {
@@ -332,6 +336,11 @@ void Session::OnDeny(const LockMessage& m, TimePoint now) {
     } else {
       holders_[n.slot] = item.holder;
     }
+    if (item.lapse_ms != 0) {
+      const TimePoint lapse = now + milliseconds(item.lapse_ms);
+      auto [at, fresh] = lapse_at_.try_emplace(n.slot, lapse);
+      at->second = std::max(at->second, lapse);  // The latest: a majority must have lapsed.
+    }
     if (DenialCount(n) > options_.voters.size() - majority_) {
       GiveUp(item.name, n, LockEvent::Kind::kDenied, now);
     }
@@ -356,6 +365,7 @@ void Session::StartClaim(const std::string& name, Name& n, TimePoint now) {
   n.wanted = false;
   ClearVotes(n);
   holders_.erase(n.slot);
+  lapse_at_.erase(n.slot);
   for (const std::string& v : options_.voters) {
     QueueClaim(v, name, n.claim, now);
   }
@@ -370,13 +380,55 @@ void Session::GiveUp(const std::string& name, Name& n, LockEvent::Kind why, Time
   for (const std::string& v : options_.voters) {
     QueueRelease(v, name, n.claim);
   }
-  const auto jitter_max =
-      std::chrono::duration_cast<std::chrono::microseconds>(options_.timing.lease / 2);
-  std::uniform_int_distribution<std::int64_t> jitter(0, jitter_max.count());
+  // A random back-off of up to half a lease keeps claimants apart. When the
+  // voters denied because a holder lives, they also said when its session
+  // lapses there if it is silent: a dead holder's names are then claimed
+  // again right after that (a failover takes a lease, not a lease and a
+  // half), with a short jitter of their own. Whichever comes first: a live
+  // holder that releases is still followed within half a lease.
+  const auto micros = [](Duration d) {
+    return std::chrono::duration_cast<std::chrono::microseconds>(d).count();
+  };
+  std::int64_t wait = std::uniform_int_distribution<std::int64_t>(
+      0, micros(options_.timing.lease / 2))(rng_);
+  if (auto lapse = lapse_at_.find(n.slot); lapse != lapse_at_.end()) {
+    if (why == LockEvent::Kind::kDenied) {
+      const std::int64_t after_lapse =
+          micros(lapse->second - now) +
+          std::uniform_int_distribution<std::int64_t>(0, micros(options_.timing.lease / 20))(rng_);
+      wait = std::min(wait, after_lapse);
+    }
+    lapse_at_.erase(lapse);
+  }
   n.phase = Phase::kBackoff;
-  n.since = now + std::chrono::microseconds(jitter(rng_));
+  n.since = now + std::chrono::microseconds(wait);
   n.wanted = false;
   ClearVotes(n);  // The holder stays: Claim sends requests to it during the back-off.
+  backoff_ends_.emplace(n.since, name);
+}
+
+std::optional<TimePoint> Session::NextBackoffEnd() const {
+  if (backoff_ends_.empty()) {
+    return std::nullopt;
+  }
+  return backoff_ends_.top().first;
+}
+
+void Session::EndBackoffs(TimePoint now) {
+  while (!backoff_ends_.empty() && backoff_ends_.top().first <= now) {
+    const std::string name = backoff_ends_.top().second;
+    backoff_ends_.pop();
+    auto it = names_.find(name);
+    // Entries outlive their back-off (claimed again, released): skip those.
+    if (it == names_.end() || it->second.phase != Phase::kBackoff || now < it->second.since) {
+      continue;
+    }
+    if (!it->second.wanted) {
+      EraseName(it);
+    } else {
+      StartClaim(name, it->second, now);
+    }
+  }
 }
 
 void Session::SetDenied(const Name& n, std::size_t voter, bool denied) {
@@ -419,6 +471,7 @@ std::pair<Session::Names::iterator, bool> Session::AddName(const std::string& na
 Session::Names::iterator Session::EraseName(Names::iterator it) {
   ClearVotes(it->second);  // Keeps invariant (4).
   holders_.erase(it->second.slot);
+  lapse_at_.erase(it->second.slot);
   free_slots_.push_back(it->second.slot);
   return names_.erase(it);
 }

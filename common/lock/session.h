@@ -59,6 +59,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <queue>
 #include <random>
 #include <string>
 #include <string_view>
@@ -121,6 +122,13 @@ class Session final : public entity::Authority {
 
   // The serving rule.
   bool MayServe(std::string_view name, TimePoint now) const override;
+
+  // When the earliest back-off ends (nullopt: none): a shell that calls
+  // EndBackoffs then claims again at once instead of at its next Tick.
+  std::optional<TimePoint> NextBackoffEnd() const;
+  // Ends the back-offs due by `now`, as Tick does: claims again the names
+  // still wanted, forgets the others.
+  void EndBackoffs(TimePoint now);
 
   // Sends the claims and releases batched since the last call, and returns
   // everything produced so far.
@@ -209,6 +217,14 @@ class Session final : public entity::Authority {
   std::vector<Grant> grants_;
   std::vector<std::uint64_t> denials_;
   std::unordered_map<std::uint32_t, std::string> holders_;
+  // Slot -> when the holders named by DENYs lapse at those voters if silent
+  // (the latest hint), while the claim is pursued.
+  std::unordered_map<std::uint32_t, TimePoint> lapse_at_;
+  // (end, name) of back-offs, earliest first; an entry whose name left its
+  // back-off meanwhile is skipped when popped.
+  std::priority_queue<std::pair<TimePoint, std::string>,
+                      std::vector<std::pair<TimePoint, std::string>>, std::greater<>>
+      backoff_ends_;
   std::vector<std::uint32_t> free_slots_;
   // (name, voter) -> newest claim released there and not yet acknowledged.
   std::map<std::pair<std::string, std::string>, std::uint64_t> pending_releases_;

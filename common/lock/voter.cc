@@ -43,6 +43,19 @@ bool Voter::Alive(const std::string& node, std::uint64_t incarnation, TimePoint 
          now - it->second.last_seen < options_.timing.lease;
 }
 
+// Rounded up, and at least 1 (0 means "not said"): a claimant that waits
+// this long finds the session lapsed here unless the holder heartbeated.
+std::uint32_t Voter::LapseMillis(const HolderSlot& holder, TimePoint now) const {
+  auto it = sessions_.find(holder.node);
+  if (it == sessions_.end()) {
+    return 0;
+  }
+  const Duration left = it->second.last_seen + options_.timing.lease - now;
+  const auto ms = std::chrono::ceil<std::chrono::milliseconds>(left).count();
+  return static_cast<std::uint32_t>(
+      std::clamp<std::int64_t>(ms, 1, ToMillis(options_.timing.lease)));
+}
+
 LockMessage Voter::Reply(LockMessage::Kind kind, const std::string& node,
                          std::uint64_t node_incarnation) const {
   LockMessage m;
@@ -116,7 +129,7 @@ void Voter::OnClaim(const LockMessage& m, TimePoint now) {
     }
     const bool grantable = holder == nullptr || same_holder || !Alive(*holder, now);  // Inv. (2).
     if (!grantable) {
-      deny.items.push_back({item.name, item.claim, holder->node});
+      deny.items.push_back({item.name, item.claim, holder->node, LapseMillis(*holder, now)});
       continue;
     }
     if (!same_holder) {

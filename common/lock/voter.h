@@ -27,7 +27,8 @@
 // |            | lapsed one and frees its names; NACK if the old one lives   |                 |
 // | CLAIM      | per name: grant if free, holder lapsed, or holder is the    | OnClaim         |
 // |            | claimant with claim <= this one; ignore an older claim of   |                 |
-// |            | the holder; else deny                                       |                 |
+// |            | the holder; else deny, saying when the holder's session     |                 |
+// |            | lapses here if it stays silent (the claimant's back-off)    |                 |
 // | RELEASE    | per name: free it if held by the sender's incarnation with  | OnRelease       |
 // |            | claim <= the released one                                   |                 |
 //
@@ -127,6 +128,8 @@ class Voter {
   bool Alive(const HolderSlot& holder, TimePoint now) const {
     return Alive(holder.node, holder.incarnation, now);
   }
+  // For a DENY: ms until `holder`'s session lapses here, if it is silent.
+  std::uint32_t LapseMillis(const HolderSlot& holder, TimePoint now) const;
   // The index of (node, incarnation) in holders_, made if new. The caller
   // counts the entries it makes with it.
   std::uint32_t Intern(const std::string& node, std::uint64_t incarnation);

@@ -230,12 +230,15 @@ void PackMessage(Packer& pk, const LockMessage& m) {
   w.Int("sent_ms", m.sent_ms);
   w.Key("items").pack_array(static_cast<std::uint32_t>(m.items.size()));
   for (const LockItem& item : m.items) {
-    pk.pack_map(2 + Count({!item.holder.empty()}));
+    pk.pack_map(2 + Count({!item.holder.empty(), item.lapse_ms != 0}));
     MapWriter iw(pk);
     iw.Str("name", item.name);
     iw.Uint("claim", item.claim);
     if (!item.holder.empty()) {
       iw.Str("holder", item.holder);
+    }
+    if (item.lapse_ms != 0) {
+      iw.Uint("lapse_ms", item.lapse_ms);
     }
   }
 }
@@ -524,6 +527,7 @@ Result<LockItem> DecodeLockItem(const msgpack::object& obj) {
   TENURE_RETURN_IF_ERROR(m->Str("name", item.name, true));
   TENURE_RETURN_IF_ERROR(m->Uint("claim", item.claim, true));
   TENURE_RETURN_IF_ERROR(m->Str("holder", item.holder));
+  TENURE_RETURN_IF_ERROR(m->Uint("lapse_ms", item.lapse_ms));
   return item;
 }
 

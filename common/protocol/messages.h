@@ -100,11 +100,15 @@ struct Heartbeat {
   bool operator==(const Heartbeat&) const = default;
 };
 
-// One name in a lock message. `holder` is set in DENY only.
+// One name in a lock message. `holder` and `lapse_ms` are set in DENY only.
 struct LockItem {
   std::string name;
   std::uint64_t claim = 0;
   std::string holder;
+  // DENY: how long until the holder's session lapses at that voter if it
+  // stops heartbeating now, in ms; 0 = not said. A hint for the claimant's
+  // back-off: the voter decides by its own clock whatever the claimant does.
+  std::uint32_t lapse_ms = 0;
 
   bool operator==(const LockItem&) const = default;
 };

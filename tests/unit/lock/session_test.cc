@@ -835,6 +835,82 @@ TEST_F(SessionTest, BackoffJitterIsDeterministicPerSeedAndDiffersAcrossSeeds) {
   EXPECT_GE(seen.size(), 4u);
 }
 
+// Denied for a holder whose session lapses in 300 ms (if it is dead): the
+// back-off ends by then plus a jitter of at most lease / 20, whatever the
+// seed. Until then requests go to the holder; at the end, which
+// NextBackoffEnd tells and EndBackoffs acts on without waiting for a Tick,
+// the name is forgotten and the next request claims it at once.
+TEST_F(SessionTest, BackoffAfterADenialEndsWhenTheVotersSaidTheHolderLapses) {
+  for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+    Make(Options({}, {}, seed));
+    s().Claim("x", Ms(kT));
+    Take(Ms(kT));
+    Deny("v1", {{"x", 1, "B", 250}}, Ms(kT));
+    Deny("v2", {{"x", 1, "B", 300}}, Ms(kT));  // The latest hint counts.
+    ASSERT_EQ(CountEvents(Take(Ms(kT)), LockEvent::Kind::kDenied), 1u);
+    const std::optional<TimePoint> end = s().NextBackoffEnd();
+    ASSERT_TRUE(end.has_value());
+    EXPECT_LE(*end, Ms(kT) + milliseconds(300 + 100)) << "seed " << seed;
+    s().EndBackoffs(*end - kNanosecond);
+    s().Claim("x", *end - kNanosecond);
+    SessionEffects fx = Take(*end - kNanosecond);
+    EXPECT_TRUE(Sent(fx, Kind::kClaim).empty()) << "seed " << seed;
+    EXPECT_EQ(CountEvents(fx, LockEvent::Kind::kDenied), 1u) << "to the holder";
+    s().EndBackoffs(*end);
+    EXPECT_FALSE(s().NextBackoffEnd().has_value());
+    s().Claim("x", *end);
+    fx = Take(*end);
+    EXPECT_EQ(SentTo(fx, Kind::kClaim, "x"), kAll) << "seed " << seed;
+    EXPECT_TRUE(s().claiming("x"));
+  }
+}
+
+// A hint longer than the random back-off does not lengthen it: a live holder
+// that releases is followed within lease / 2 as before.
+TEST_F(SessionTest, ALongHintNeverLengthensTheBackoff) {
+  for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+    Make(Options({}, {}, seed));
+    s().Claim("x", Ms(kT));
+    Take(Ms(kT));
+    Deny("v1", {{"x", 1, "B", 2000}}, Ms(kT));
+    Deny("v2", {{"x", 1, "B", 2000}}, Ms(kT));
+    Take(Ms(kT));
+    ASSERT_TRUE(s().NextBackoffEnd().has_value());
+    EXPECT_LE(*s().NextBackoffEnd(), Ms(kT) + milliseconds(1000)) << "seed " << seed;
+  }
+}
+
+// After a failed claim (no holder known) a request during the back-off
+// marks the name wanted: EndBackoffs claims it again at the end.
+TEST_F(SessionTest, EndBackoffsClaimsAgainAWantedName) {
+  s().Claim("x", Ms(kT));
+  Take(Ms(kT));
+  const TimePoint failed = Ms(kT) + LockTiming().claim_timeout() + kNanosecond;
+  s().Tick(failed);
+  ASSERT_EQ(CountEvents(Take(failed), LockEvent::Kind::kFailed), 1u);
+  s().Claim("x", failed);
+  EXPECT_TRUE(Sent(Take(failed), Kind::kClaim).empty());
+  const TimePoint end = *s().NextBackoffEnd();
+  EXPECT_LE(end, failed + milliseconds(1000));
+  s().EndBackoffs(end);
+  EXPECT_EQ(SentTo(Take(end), Kind::kClaim, "x"), kAll);
+  EXPECT_TRUE(s().claiming("x"));
+}
+
+TEST_F(SessionTest, EndBackoffsForgetsANameNobodyAskedForSince) {
+  s().Claim("x", Ms(kT));
+  Take(Ms(kT));
+  Deny("v1", {{"x", 1, "B", 100}}, Ms(kT));
+  Deny("v2", {{"x", 1, "B", 100}}, Ms(kT));
+  Take(Ms(kT));
+  const TimePoint end = *s().NextBackoffEnd();
+  s().EndBackoffs(end);
+  const SessionEffects fx = Take(end);
+  EXPECT_TRUE(Sent(fx, Kind::kClaim).empty());
+  EXPECT_FALSE(s().claiming("x"));
+  EXPECT_FALSE(s().NextBackoffEnd().has_value());
+}
+
 TEST_F(SessionTest, ClaimDuringBackoffAfterADenialReportsTheHolderAgain) {
   s().Claim("x", Ms(kT));
   Deny("v1", {{"x", 1, "B"}}, Ms(kT));

@@ -152,8 +152,29 @@ TEST_F(VoterTest, DeniesANameHeldByALiveSessionNamingTheHolder) {
   EXPECT_EQ(out[0].kind, Kind::kDeny);
   EXPECT_EQ(out[0].to, "B");
   EXPECT_EQ(out[0].to_incarnation, kIncB);
-  EXPECT_EQ(out[0].items, (std::vector<LockItem>{{"x", 4, "A"}}));
+  // A's session lapses a lease (2 s) after its last heartbeat, 100 ms ago.
+  EXPECT_EQ(out[0].items, (std::vector<LockItem>{{"x", 4, "A", 1900}}));
   EXPECT_EQ(voter_.HolderOf("x"), (Holder{"A", kIncA, 1}));
+}
+
+// The hint is what is left of the holder's lease here, rounded up, never 0
+// (which means "not said").
+TEST_F(VoterTest, ADenySaysWhenTheHoldersSessionLapsesHere) {
+  Hold("A", kIncA, "x", 1, Ms(kT));
+  Beat("B", kIncB, Ms(kT));
+  voter_.TakeOutbox();
+  Claim("B", kIncB, {{"x", 4, {}}}, Ms(kT) + milliseconds(1999) + std::chrono::microseconds(500));
+  std::vector<LockMessage> out = voter_.TakeOutbox();
+  ASSERT_EQ(out.size(), 1u);
+  ASSERT_EQ(out[0].kind, Kind::kDeny);
+  EXPECT_EQ(out[0].items.at(0).lapse_ms, 1u);
+  // A heartbeat renews it.
+  Beat("A", kIncA, Ms(kT) + milliseconds(1500), 2);
+  voter_.TakeOutbox();
+  Claim("B", kIncB, {{"x", 5, {}}}, Ms(kT) + milliseconds(1600));
+  out = voter_.TakeOutbox();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].items.at(0).lapse_ms, 1900u);
 }
 
 TEST_F(VoterTest, AnswersABatchOfNamesWithOneGrantAndOneDeny) {
@@ -166,7 +187,7 @@ TEST_F(VoterTest, AnswersABatchOfNamesWithOneGrantAndOneDeny) {
   EXPECT_EQ(out[0].kind, Kind::kGrant);
   EXPECT_EQ(out[0].items, (std::vector<LockItem>{{"w", 5, {}}, {"x", 6, {}}, {"z", 8, {}}}));
   EXPECT_EQ(out[1].kind, Kind::kDeny);
-  EXPECT_EQ(out[1].items, (std::vector<LockItem>{{"y", 7, "B"}}));
+  EXPECT_EQ(out[1].items, (std::vector<LockItem>{{"y", 7, "B", 2000}}));
 }
 
 TEST_F(VoterTest, GrantsTheHolderAgainUnderTheSameOrANewerClaim) {

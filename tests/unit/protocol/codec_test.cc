@@ -249,9 +249,10 @@ LockMessage FullLock(LockMessage::Kind kind) {
   m.to_incarnation = 0xfedcba9876543210ULL;
   m.seq = 17;
   m.sent_ms = 123456789;
-  m.items = {{"entity_1", 3, "node-b"},
+  m.items = {{"entity_1", 3, "node-b", 1900},
              {"entity_2", 4, ""},
-             {std::string("a\0b\xff", 4), std::numeric_limits<std::uint64_t>::max(), "node-c"},
+             {std::string("a\0b\xff", 4), std::numeric_limits<std::uint64_t>::max(), "node-c",
+              std::numeric_limits<std::uint32_t>::max()},
              {"entity_4", 0, ""}};
   return m;
 }
@@ -548,6 +549,8 @@ TEST(CodecRoundTrip, LockMessageOfEveryKindWithSeveralItems) {
     EXPECT_EQ(decoded.items[0].holder, "node-b");
     EXPECT_TRUE(decoded.items[1].holder.empty());
     EXPECT_EQ(decoded.items[2].claim, std::numeric_limits<std::uint64_t>::max());
+    EXPECT_EQ(decoded.items[0].lapse_ms, 1900u);
+    EXPECT_EQ(decoded.items[1].lapse_ms, 0u);  // Left out: not said.
   }
 }
 
