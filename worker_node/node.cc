@@ -57,6 +57,38 @@ class Wakeup {
   const int fd_;
 };
 
+// Warns when one pass of the event loop holds it up for long (requests wait
+// meanwhile), naming the slowest step: what an operator needs to find a stall.
+class TurnTimer {
+ public:
+  explicit TurnTimer(const char* what) : what_(what), start_(Clock::now()), lap_(start_) {}
+  TurnTimer(const TurnTimer&) = delete;
+  TurnTimer& operator=(const TurnTimer&) = delete;
+  ~TurnTimer() {
+    const Duration total = Clock::now() - start_;
+    if (total >= kSlowTurn) {
+      spdlog::warn("slow event loop {}: {} ms, most in {} ({} ms)", what_, ToMillis(total),
+                   slowest_, ToMillis(slowest_time_));
+    }
+  }
+  void Lap(const char* step) {
+    const TimePoint now = Clock::now();
+    if (now - lap_ > slowest_time_) {
+      slowest_time_ = now - lap_;
+      slowest_ = step;
+    }
+    lap_ = now;
+  }
+
+ private:
+  static constexpr Duration kSlowTurn = std::chrono::milliseconds(200);
+  const char* what_;
+  const TimePoint start_;
+  TimePoint lap_;
+  const char* slowest_ = "-";
+  Duration slowest_time_{};
+};
+
 std::uint64_t NewIncarnation() {
   std::random_device device;
   return (std::uint64_t{device()} << 32) ^ device();
@@ -122,12 +154,16 @@ class Node {
         }
       }
       if (now >= next_heartbeat) {
+        TurnTimer timer("heartbeat tick");
         session_.Tick(now);
+        timer.Lap("session");
         if (voter_) {
           voter_->Tick(now);
         }
+        timer.Lap("voter");
         runtime_.Tick(now);
         ReturnFreedMemory();
+        timer.Lap("runtime");
         if (!drain_deadline) {
           SendBrokerHeartbeat(now);
         }
@@ -164,16 +200,20 @@ class Node {
       if (items[2].revents & ZMQ_POLLIN) {
         wakeup_.Clear();
       }
+      TurnTimer timer("turn");
       session_.EndBackoffs(now);
       // Store results first: they free workers whose next requests may follow.
       TakeStoreResults(now);
+      timer.Lap("store results");
       for (int i = 0; i < kMessagesPerTurn && net::TryRecv(dealer_, received_); ++i) {
         HandleFrames(received_, now);
       }
       for (int i = 0; i < kMessagesPerTurn && net::TryRecv(sub_, received_); ++i) {
         HandleNews(received_);
       }
+      timer.Lap("messages");
       CarryOut(now);
+      timer.Lap("carry out");
     }
     writer_.Stop();
     for (store::Done& done : writer_.TakeDone()) {
