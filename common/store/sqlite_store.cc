@@ -374,16 +374,32 @@ std::vector<StoreResult> SqliteStore::Apply(std::span<const StoreOp> ops) {
   if (Status status = CheckFiles(WritesAny(ops)); !status.ok()) {
     return FailBatch(std::move(results), status);
   }
-  Status status = Execute(kBegin, {});
-  if (!status.ok()) {
-    return FailBatch(std::move(results), BatchFault("cannot begin a transaction", status, false));
-  }
-  for (std::size_t i = 0; i < ops.size(); ++i) {
-    Status fault = ApplyInSavepoint(ops[i], results[i]);
-    if (!fault.ok()) {
-      RollbackAfter();  // The ops before this one go too: nothing of the batch stays.
-      return FailBatch(std::move(results), fault);
+  // Ops almost never fail on their own, and a savepoint per op costs two
+  // statements: the batch runs without them first. Should an op fail, part
+  // of it may have run, so the whole batch is rolled back and run again with
+  // a savepoint per op, which keeps the others. The ops are a function of
+  // what the database holds, so the second run gives the same results.
+  Status status = Status::Ok();
+  for (const bool savepoints : {false, true}) {
+    status = Execute(kBegin, {});
+    if (!status.ok()) {
+      return FailBatch(std::move(results), BatchFault("cannot begin a transaction", status, false));
     }
+    OpsOutcome outcome = ApplyOps(ops, results, savepoints);
+    if (outcome.fault.ok() && !outcome.op_failed) {
+      break;
+    }
+    RollbackAfter();  // The ops before this one go too: nothing of the batch stays.
+    if (!outcome.op_failed) {
+      return FailBatch(std::move(results), outcome.fault);
+    }
+    if (state_ != State::kReady) {
+      return FailBatch(std::move(results),
+                       Status::Unavailable("cannot roll back a batch to retry it op by op; "
+                                           "nothing was written; the node reopens the database; "
+                                           "retry"));
+    }
+    std::fill(results.begin(), results.end(), StoreResult{});
   }
   status = Execute(kCommit, {});
   if (!status.ok()) {
@@ -408,6 +424,30 @@ std::vector<StoreResult> SqliteStore::Apply(std::span<const StoreOp> ops) {
     fault_ = Status::Ok();
   }
   return results;
+}
+
+SqliteStore::OpsOutcome SqliteStore::ApplyOps(std::span<const StoreOp> ops,
+                                              std::vector<StoreResult>& results, bool savepoints) {
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    if (savepoints) {
+      if (Status fault = ApplyInSavepoint(ops[i], results[i]); !fault.ok()) {
+        return {fault, false};
+      }
+      continue;
+    }
+    Result<StoreResult> done = std::visit([this](const auto& o) { return Do(o); }, ops[i]);
+    if (done.ok()) {
+      results[i] = std::move(done).value();
+      continue;
+    }
+    TENURE_CHECK(done.status().code() == ErrorCode::kStorageError);
+    const FaultKind kind = ClassifyFault(db_->get(), sqlite3_extended_errcode(db_->get()));
+    if (kind != FaultKind::kOp || db_->autocommit()) {
+      return {BatchFault("transaction rolled back", done.status(), false), false};
+    }
+    return {Status::Ok(), true};
+  }
+  return {Status::Ok(), false};
 }
 
 Status SqliteStore::ApplyInSavepoint(const StoreOp& op, StoreResult& result) {

@@ -38,6 +38,7 @@ enum Sql : std::size_t {
   kOpenTenure,
   kWriteEntity,
   kInsertEntity,
+  kInsertEntityIfAbsent,
   kCloseTenure,
   kClearOwner,
   kList,
@@ -137,6 +138,16 @@ class SqliteStore final : public Store {
   Status BatchFault(std::string_view context, const Status& cause, bool at_commit);
   std::vector<StoreResult> FailBatch(std::vector<StoreResult> results, const Status& fault);
 
+  // Runs every op of a batch inside the open transaction, each in a
+  // savepoint of its own or not. `fault` is OK to commit, otherwise the
+  // batch fault that ends it; without savepoints, `op_failed` says an op
+  // failed on its own instead (and may have run in part).
+  struct OpsOutcome {
+    Status fault;
+    bool op_failed = false;
+  };
+  OpsOutcome ApplyOps(std::span<const StoreOp> ops, std::vector<StoreResult>& results,
+                      bool savepoints);
   // One op inside its savepoint. OK to go on with the batch; otherwise the
   // batch fault that ends it. An op's own failure is in `result`.
   Status ApplyInSavepoint(const StoreOp& op, StoreResult& result);

@@ -56,6 +56,11 @@ const std::array<std::string_view, kSqlCount> kSqlText = {
     "INSERT INTO entities (id, state, version, owner_node, owner_epoch, updated_at)"
     " VALUES (?1, ?2, 1, ?3, ?4, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"
     " RETURNING id, state, version, owner_node, owner_epoch, updated_at",
+    // kInsertEntityIfAbsent: no row back when the id exists.
+    "INSERT INTO entities (id, state, version, owner_node, owner_epoch, updated_at)"
+    " VALUES (?1, ?2, 1, ?3, ?4, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"
+    " ON CONFLICT (id) DO NOTHING"
+    " RETURNING id, state, version, owner_node, owner_epoch, updated_at",
     // kCloseTenure
     "UPDATE ownership SET released_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), reason = ?3"
     " WHERE id = ?1 AND epoch = ?2 AND released_at IS NULL",
@@ -122,20 +127,21 @@ Result<StoreResult> SqliteStore::Do(const ActivateOp& op) {
     return Status::StorageError(context + ": no epoch computed");
   }
   const std::int64_t epoch = **next;
-  Result<std::optional<EntityRow>> row = QueryEntity(kActivateEntity, {op.id, op.node, epoch});
-  if (!row.ok()) {
-    return WithContext(context, row.status());
-  }
   StoreResult result;
-  if (!row->has_value() && !op.create_state.empty()) {
-    row = QueryEntity(kInsertEntity, {op.id, op.create_state, op.node, epoch});
+  Result<std::optional<EntityRow>> row = std::optional<EntityRow>();
+  if (!op.create_state.empty()) {
+    // Most of these are new: try the insert first, activate if it exists.
+    row = QueryEntity(kInsertEntityIfAbsent, {op.id, op.create_state, op.node, epoch});
     if (!row.ok()) {
       return WithContext(context, row.status());
     }
-    if (!row->has_value()) {
-      return Status::StorageError(context + ": insert returned no row");
+    result.created = row->has_value();
+  }
+  if (!result.created) {
+    row = QueryEntity(kActivateEntity, {op.id, op.node, epoch});
+    if (!row.ok()) {
+      return WithContext(context, row.status());
     }
-    result.created = true;
   }
   if (!row->has_value()) {
     // No entity: write nothing, so a request for an unknown id leaves no
@@ -153,8 +159,11 @@ Result<StoreResult> SqliteStore::Do(const ActivateOp& op) {
 
 // The entity's tenure at `epoch` begins on `node`; any it still had open ends.
 Status SqliteStore::OpenTenure(const std::string& id, const std::string& node, std::int64_t epoch) {
-  if (Status status = Execute(kCloseOpenTenures, {id}); !status.ok()) {
-    return status;
+  // Epoch 1 is the first the id ever had (kNextEpoch): no tenure to close.
+  if (epoch > 1) {
+    if (Status status = Execute(kCloseOpenTenures, {id}); !status.ok()) {
+      return status;
+    }
   }
   return Execute(kOpenTenure, {id, node, epoch});
 }
