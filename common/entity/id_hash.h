@@ -9,6 +9,7 @@
 // transparent, so a lookup by std::string_view builds no std::string.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <functional>
 #include <string>
@@ -25,5 +26,17 @@ struct IdHash {
     return std::hash<std::string_view>{}(id);
   }
 };
+
+// A hash table never gives its bucket array back by itself: after most of
+// its entries went (idle passivation of a burst of entities) it would keep
+// 8 bytes per entry of its peak for good. Shrinks it when it is that sparse;
+// cheap to call every tick.
+template <typename Table>
+void ShrinkIfSparse(Table& table) {
+  constexpr std::size_t kBucketsKept = 1024;
+  if (table.bucket_count() > 8 * std::max(table.size(), kBucketsKept)) {
+    table.rehash(0);
+  }
+}
 
 }  // namespace tenure::entity

@@ -312,6 +312,8 @@ void Runtime::Tick(TimePoint now) {
     }
     Release(*w, "passivated");
   }
+  ShrinkIfSparse(workers_);
+  ShrinkIfSparse(tickets_);
 }
 
 void Runtime::BeginDrain(TimePoint /*now*/) {

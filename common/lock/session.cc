@@ -167,6 +167,43 @@ void Session::Tick(TimePoint now) {
   while (!backoff_ends_.empty() && backoff_ends_.top().first <= now) {
     backoff_ends_.pop();
   }
+  CompactSlots();
+}
+
+// Slots are reused, not returned: after most names went (a burst of
+// entities passivated) the rows would keep their peak size for good. When
+// fewer than a quarter are in use, the names get slots 0..n-1 again.
+void Session::CompactSlots() {
+  constexpr std::size_t kSlotsKept = 1024;
+  const std::size_t slots = grants_.size() / voter_ids_.size();
+  if (slots <= kSlotsKept || names_.size() * 4 >= slots) {
+    return;
+  }
+  std::vector<Grant> grants(names_.size() * voter_ids_.size());
+  std::vector<std::uint64_t> denials(names_.size() * denial_words_);
+  std::unordered_map<std::uint32_t, std::string> holders;
+  std::unordered_map<std::uint32_t, TimePoint> lapse_at;
+  std::uint32_t next = 0;
+  for (auto& [name, n] : names_) {
+    std::copy_n(grants_.begin() + static_cast<std::ptrdiff_t>(n.slot * voter_ids_.size()),
+                voter_ids_.size(),
+                grants.begin() + static_cast<std::ptrdiff_t>(next * voter_ids_.size()));
+    std::copy_n(denials_.begin() + static_cast<std::ptrdiff_t>(n.slot * denial_words_),
+                denial_words_, denials.begin() + static_cast<std::ptrdiff_t>(next * denial_words_));
+    if (auto h = holders_.find(n.slot); h != holders_.end()) {
+      holders.emplace(next, std::move(h->second));
+    }
+    if (auto l = lapse_at_.find(n.slot); l != lapse_at_.end()) {
+      lapse_at.emplace(next, l->second);
+    }
+    n.slot = next++;
+  }
+  grants_ = std::move(grants);
+  denials_ = std::move(denials);
+  holders_ = std::move(holders);
+  lapse_at_ = std::move(lapse_at);
+  free_slots_.clear();
+  free_slots_.shrink_to_fit();
 }
 
 void Session::Claim(const std::string& name, TimePoint now) {
@@ -389,8 +426,8 @@ void Session::GiveUp(const std::string& name, Name& n, LockEvent::Kind why, Time
   const auto micros = [](Duration d) {
     return std::chrono::duration_cast<std::chrono::microseconds>(d).count();
   };
-  std::int64_t wait = std::uniform_int_distribution<std::int64_t>(
-      0, micros(options_.timing.lease / 2))(rng_);
+  std::int64_t wait =
+      std::uniform_int_distribution<std::int64_t>(0, micros(options_.timing.lease / 2))(rng_);
   if (auto lapse = lapse_at_.find(n.slot); lapse != lapse_at_.end()) {
     if (why == LockEvent::Kind::kDenied) {
       const std::int64_t after_lapse =

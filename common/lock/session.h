@@ -180,6 +180,7 @@ class Session final : public entity::Authority {
   // Adds `name` with a slot of its own; nothing if it is there already.
   std::pair<Names::iterator, bool> AddName(const std::string& name);
   Names::iterator EraseName(Names::iterator it);
+  void CompactSlots();
 
   std::size_t Counted(const Name& n, TimePoint now) const;
   bool Counts(std::size_t voter, const Grant& grant, TimePoint now) const;

@@ -185,6 +185,7 @@ void Voter::Tick(TimePoint now) {
   for (auto it = table_.begin(); any_lapsed && it != table_.end();) {
     it = alive[it->second.holder] ? std::next(it) : Erase(it);
   }
+  entity::ShrinkIfSparse(table_);
   for (auto it = sessions_.begin(); it != sessions_.end();) {
     if (now - it->second.last_seen > 4 * options_.timing.lease) {
       it = sessions_.erase(it);

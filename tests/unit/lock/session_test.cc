@@ -911,6 +911,47 @@ TEST_F(SessionTest, EndBackoffsForgetsANameNobodyAskedForSince) {
   EXPECT_FALSE(s().NextBackoffEnd().has_value());
 }
 
+// After most names went, their rows are compacted at a Tick: what the
+// remaining names hold (grants, a denial and its holder) must survive it.
+TEST_F(SessionTest, NamesKeepTheirVotesWhenTheRowsAreCompacted) {
+  AckAll(Beat(Ms(kT)), Ms(kT));
+  constexpr int kNames = 3000;
+  std::vector<LockItem> items;
+  for (int i = 0; i < kNames; ++i) {
+    s().Claim("n" + std::to_string(i), Ms(kT));
+  }
+  const SessionEffects claimed = Take(Ms(kT));
+  const std::vector<LockMessage> claims = Sent(claimed, Kind::kClaim);
+  ASSERT_FALSE(claims.empty());
+  for (const LockMessage& c : claims) {
+    if (c.to != "v3") {  // v1 and v2 grant: a majority.
+      Grant(c.to, c.items, Ms(kT), Ms(kT + 1));
+    }
+  }
+  Take(Ms(kT + 1));
+  s().Claim("x", Ms(kT + 1));
+  Take(Ms(kT + 1));
+  Deny("v3", {{"x", static_cast<std::uint64_t>(kNames + 1), "B"}}, Ms(kT + 1));
+  for (int i = 0; i < kNames; ++i) {
+    if (i % 100 != 7) {
+      s().Release("n" + std::to_string(i), Ms(kT + 2));
+    }
+  }
+  AckAll(Beat(Ms(kT + 2)), Ms(kT + 2));  // Compacts: 31 of 3,001 names left.
+  for (int i = 7; i < kNames; i += 100) {
+    EXPECT_TRUE(s().MayServe("n" + std::to_string(i), Ms(kT + 3))) << i;
+  }
+  EXPECT_FALSE(s().MayServe("n8", Ms(kT + 3)));
+  // x keeps v3's denial: one more makes a majority out of reach.
+  Deny("v1", {{"x", static_cast<std::uint64_t>(kNames + 1), "B"}}, Ms(kT + 3));
+  const SessionEffects fx = Take(Ms(kT + 3));
+  ASSERT_EQ(CountEvents(fx, LockEvent::Kind::kDenied), 1u);
+  EXPECT_EQ(fx.events[0].holder, "B");
+  // New names take slots after the compacted ones.
+  s().Claim("y", Ms(kT + 3));
+  EXPECT_TRUE(s().claiming("y"));
+}
+
 TEST_F(SessionTest, ClaimDuringBackoffAfterADenialReportsTheHolderAgain) {
   s().Claim("x", Ms(kT));
   Deny("v1", {{"x", 1, "B"}}, Ms(kT));
