@@ -123,6 +123,7 @@ class Broker {
       }
       if (hb->to.empty()) {
         core_.HandleHeartbeat(std::string(peer), *hb, now);
+        SendQuiet();
       } else if (hb->to == lock::kWitnessId && witness_) {
         witness_->Step(*hb, now);
         FlushWitness();
@@ -130,6 +131,10 @@ class Broker {
         ToNode(hb->to, env->body);
       }
     } else if (auto* lock = std::get_if<protocol::LockMessage>(&decoded.value())) {
+      if (lock->kind == protocol::LockMessage::Kind::kQuiet) {
+        Drop("QUIET comes from the broker only");
+        return;
+      }
       if (partition_.Blocks(lock->from, lock->to)) {
         return;
       }
@@ -203,6 +208,19 @@ class Broker {
       return;  // Never seen: the sender repeats what matters.
     }
     net::Send(router_, {*route, kSignature, body});
+  }
+
+  // A voter id's traffic goes to a process other than before: it is quiet
+  // for a full period from now (voter.h says why). Sent before anything
+  // else is routed there, on the same connection, so it is handled first.
+  void SendQuiet() {
+    for (const auto& [node, incarnation] : core_.TakeTakeovers()) {
+      protocol::LockMessage quiet;
+      quiet.kind = protocol::LockMessage::Kind::kQuiet;
+      quiet.to = node;
+      quiet.to_incarnation = incarnation;
+      ToNode(node, protocol::Encode(quiet), incarnation);
+    }
   }
 
   // Re-reads the test-only fault file; a missing file means no faults.

@@ -62,6 +62,9 @@ void RouterCore::HandleHeartbeat(const std::string& route, const protocol::Heart
     node.others[node.incarnation] = node.route;
     node.others.erase(hb.incarnation);
   }
+  if ((first_seen || restarted) && hb.voter) {
+    takeovers_.emplace_back(hb.node, hb.incarnation);
+  }
   node.route = route;
   node.incarnation = hb.incarnation;
   node.last_seen = now;
@@ -186,6 +189,10 @@ void RouterCore::Tick(TimePoint now) {
 }
 
 std::vector<protocol::Event> RouterCore::TakeEvents() { return std::exchange(events_, {}); }
+
+std::vector<std::pair<std::string, std::uint64_t>> RouterCore::TakeTakeovers() {
+  return std::exchange(takeovers_, {});
+}
 
 std::size_t RouterCore::live_node_count(TimePoint now) const {
   return static_cast<std::size_t>(std::count_if(

@@ -61,6 +61,10 @@ class RouterCore {
   void Tick(TimePoint now);
   // node_up / node_down news produced so far.
   std::vector<protocol::Event> TakeEvents();
+  // (node id, incarnation) whose traffic was routed to a process other than
+  // the one before (or to anyone, for the first time since this broker
+  // started) since the last call: the broker tells its voter (QUIET).
+  std::vector<std::pair<std::string, std::uint64_t>> TakeTakeovers();
 
   std::size_t live_node_count(TimePoint now) const;
 
@@ -86,6 +90,7 @@ class RouterCore {
   std::map<std::string, Node> nodes_;                         // Ordered: `nodes` lists them by id.
   std::unordered_map<std::string, std::string> route_cache_;  // entity id -> node id.
   std::vector<protocol::Event> events_;
+  std::vector<std::pair<std::string, std::uint64_t>> takeovers_;
 };
 
 // Rendezvous (highest random weight) score of `node` for `key`; stable across

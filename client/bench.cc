@@ -1,7 +1,9 @@
 #include "client/bench.h"
 
+#include <array>
 #include <charconv>
 #include <cstdio>
+#include <limits>
 #include <map>
 #include <ostream>
 #include <random>
@@ -10,6 +12,8 @@
 #include <nlohmann/json.hpp>
 
 #include "client/latency_histogram.h"
+#include "common/base/check.h"
+#include "common/base/ids.h"
 
 #include "tenure/pipeline.h"
 #include <unistd.h>
@@ -22,20 +26,24 @@ using std::chrono::milliseconds;
 
 enum class Kind { kGet, kSet, kCas, kCreate };
 
-// An id "<prefix><n>" built in place: no allocation per request.
+// An id "<prefix><n>" built in place: no allocation per request. The
+// caller checked that the longest one is a valid id (RunBench).
 class IdBuffer {
  public:
   explicit IdBuffer(std::string prefix) : prefix_(std::move(prefix)) {
-    std::copy(prefix_.begin(), prefix_.end(), buffer_);
+    TENURE_CHECK(prefix_.size() <= kEntityIdBytesMax);
+    std::copy(prefix_.begin(), prefix_.end(), buffer_.begin());
   }
   std::string_view For(std::uint64_t n) {
-    char* end = std::to_chars(buffer_ + prefix_.size(), buffer_ + sizeof buffer_, n).ptr;
-    return {buffer_, static_cast<std::size_t>(end - buffer_)};
+    const std::to_chars_result r =
+        std::to_chars(buffer_.data() + prefix_.size(), buffer_.data() + buffer_.size(), n);
+    TENURE_CHECK(r.ec == std::errc());
+    return {buffer_.data(), static_cast<std::size_t>(r.ptr - buffer_.data())};
   }
 
  private:
   std::string prefix_;
-  char buffer_[160] = {};
+  std::array<char, kEntityIdBytesMax + 24> buffer_{};  // 24: any uint64 in decimal.
 };
 
 // What one run measured.
@@ -60,13 +68,27 @@ std::string ErrorKind(const ClientError& e) {
   return std::string(ErrorName(e.code));
 }
 
+// The ids' prefix: the one given, or a default (see BenchOptions::prefix).
+std::string IdPrefix(const BenchOptions& o, std::mt19937_64& rng) {
+  if (!o.prefix.empty()) {
+    return o.prefix;
+  }
+  if (o.op != "create") {
+    return "bench_";
+  }
+  char tag[32];
+  std::snprintf(tag, sizeof tag, "bench_%04x_", static_cast<unsigned>(rng() & 0xffff));
+  return tag;
+}
+
 class Bench {
  public:
-  Bench(const BenchOptions& options, const ClientOptions& client, std::ostream& err)
+  Bench(const BenchOptions& options, std::string prefix, const ClientOptions& client,
+        std::ostream& err)
       : options_(options),
         pipeline_(client),
         err_(err),
-        ids_(IdPrefix(options, rng_)),
+        ids_(std::move(prefix)),
         slots_(static_cast<std::size_t>(options.concurrency)),
         known_versions_(options.op == "cas" ? options.entities : 0, 0),
         progress_(isatty(STDERR_FILENO) == 1) {
@@ -240,18 +262,6 @@ class Bench {
     err_ << line << std::flush;
   }
 
-  static std::string IdPrefix(const BenchOptions& o, std::mt19937_64& rng) {
-    if (!o.prefix.empty()) {
-      return o.prefix;
-    }
-    if (o.op != "create") {
-      return "bench_";
-    }
-    char tag[32];
-    std::snprintf(tag, sizeof tag, "bench_%04x_", static_cast<unsigned>(rng() & 0xffff));
-    return tag;
-  }
-
   const BenchOptions& options_;
   std::mt19937_64 rng_{std::random_device{}()};
   Pipeline pipeline_;
@@ -318,7 +328,16 @@ void Report(const BenchOptions& o, const Bench& bench, std::ostream& out) {
 
 int RunBench(const BenchOptions& options, const ClientOptions& client, std::ostream& out,
              std::ostream& err) {
-  Bench bench(options, client, err);
+  std::mt19937_64 rng{std::random_device{}()};
+  std::string prefix = IdPrefix(options, rng);
+  // The longest id this run can send must be valid (it is built in place).
+  const std::uint64_t last =
+      options.entities > 0 ? options.entities - 1 : std::numeric_limits<std::uint64_t>::max();
+  if (Status s = ValidateEntityId(prefix + std::to_string(last)); !s.ok()) {
+    err << "client bench: --prefix: " << s.message() << "\n";
+    return ExitCodeFor(ErrorCode::kBadRequest);
+  }
+  Bench bench(options, std::move(prefix), client, err);
   if (options.prepare && options.op != "create" && !bench.Prepare()) {
     return ExitCodeFor(ErrorCode::kUnavailable);
   }

@@ -20,7 +20,7 @@ struct BenchOptions {
   // Entity ids are <prefix><n>, n in [0, entities). Empty: "bench_", and for
   // create "bench_<random run tag>_" so that every run creates new ids.
   std::string prefix;
-  bool once = false;    // Each entity exactly once, in order, then stop.
+  bool once = false;    // Each entity exactly once, in order, then stop (duration_s still caps it).
   bool prepare = true;  // Create missing entities first (not for create).
   bool json = false;
 };

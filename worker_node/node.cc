@@ -332,7 +332,7 @@ class Node {
   // replies to its session.
   void DeliverLock(const protocol::LockMessage& m, TimePoint now) {
     using Kind = protocol::LockMessage::Kind;
-    if (m.kind == Kind::kClaim || m.kind == Kind::kRelease) {
+    if (m.kind == Kind::kClaim || m.kind == Kind::kRelease || m.kind == Kind::kQuiet) {
       if (voter_) {
         voter_->Step(m, now);
       }

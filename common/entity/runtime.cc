@@ -100,10 +100,9 @@ struct Runtime::Ticket {
   Kind kind = Kind::kActivate;
   std::string id;
   std::uint64_t generation = 0;
-  std::string route;  // kWrite, kList: who gets the reply.
-  // kWrite, kList: the request answered; kActivate: the create folded into
-  // the activation (0: none).
-  std::uint64_t request_id = 0;
+  std::string route;  // kWrite, kList, and kActivate with a folded create: who gets the reply.
+  std::uint64_t request_id = 0;  // The request answered (any value: clients choose it).
+  bool folded_create = false;    // kActivate: a create rides on it (see Activate).
 };
 
 Runtime::Runtime(RuntimeOptions options, const Authority& authority, Handler& handler)
@@ -522,7 +521,7 @@ void Runtime::Activate(Worker& w) {
     create_state = std::move(create.request.state);
     ticket.route = std::move(create.route);
     ticket.request_id = create.request.request_id;
-    ++stats_.writes;
+    ticket.folded_create = true;
   }
   Call(store::ActivateOp{w.id(), options_.node_id, std::move(create_state)}, std::move(ticket));
 }
@@ -590,7 +589,7 @@ void Runtime::Unlink(Worker& w) {
 
 void Runtime::OnActivated(Ticket t, store::StoreResult r, TimePoint now) {
   std::optional<protocol::Event> created;
-  if (t.request_id != 0) {
+  if (t.folded_create) {
     created = AnswerFoldedCreate(t, r);
   }
   Worker* w = Find(t.id);
@@ -642,6 +641,7 @@ std::optional<protocol::Event> Runtime::AnswerFoldedCreate(const Ticket& t,
   reply.request_id = t.request_id;
   reply.owner = options_.node_id;
   if (r.status.ok() && r.created && r.row) {
+    ++stats_.writes;
     reply.entity = RowView(*r.row);
     Reply(t.route, std::move(reply));
     return protocol::Event{protocol::Event::Kind::kChanged,

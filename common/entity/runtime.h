@@ -61,6 +61,17 @@
 //     exactly the workers with in_idle_order set, idle_count_ of them, least
 //     recently used first.
 //
+// A create folded into an activation is a write in flight like a CreateOp:
+// once sent, it is answered from its store result only (created, conflict,
+// or the error that wrote nothing), even if the worker is gone by then. It
+// can commit after the node lost the name, as a CreateOp sent just before
+// the loss can: the store inserts only where no row exists and takes an
+// epoch above every epoch the id had, in the same transaction, so it
+// overwrites nothing and the next owner's activation fences it out.
+// A create_state the schema refuses fails the activation as a whole, and
+// the requests behind it with it (the runtime checks states first, so only
+// a schema that disagrees with the build can do that).
+//
 // Memory: a node may hold a million active workers, so a worker is a value in
 // workers_ (no allocation of its own), is linked into idle_order_ through
 // itself, keeps its id only as the map's key, and has a mailbox only while a

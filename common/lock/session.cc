@@ -127,6 +127,11 @@ void Session::Tick(TimePoint now) {
     effects_.heartbeats.push_back(std::move(hb));
   }
 
+  // The loop below ends every back-off due by now, so their wake-ups go;
+  // back-offs it starts are pushed after this.
+  while (!backoff_ends_.empty() && backoff_ends_.top().first <= now) {
+    backoff_ends_.pop();
+  }
   for (auto it = names_.begin(); it != names_.end();) {
     const std::string& name = it->first;
     Name& n = it->second;
@@ -162,10 +167,6 @@ void Session::Tick(TimePoint now) {
     for (const auto& [key, claim] : pending_releases_) {
       release_batch_[key.second].push_back({key.first, claim, {}});
     }
-  }
-  // The loop above ended every back-off due by now.
-  while (!backoff_ends_.empty() && backoff_ends_.top().first <= now) {
-    backoff_ends_.pop();
   }
   CompactSlots();
 }
@@ -271,6 +272,7 @@ void Session::Step(const LockMessage& m, TimePoint now) {
       return;
     case LockMessage::Kind::kClaim:
     case LockMessage::Kind::kRelease:
+    case LockMessage::Kind::kQuiet:
       return;  // For voters.
   }
 }
@@ -433,7 +435,7 @@ void Session::GiveUp(const std::string& name, Name& n, LockEvent::Kind why, Time
       const std::int64_t after_lapse =
           micros(lapse->second - now) +
           std::uniform_int_distribution<std::int64_t>(0, micros(options_.timing.lease / 20))(rng_);
-      wait = std::min(wait, after_lapse);
+      wait = std::clamp<std::int64_t>(after_lapse, 0, wait);
     }
     lapse_at_.erase(lapse);
   }

@@ -222,7 +222,8 @@ class Session final : public entity::Authority {
   // (the latest hint), while the claim is pursued.
   std::unordered_map<std::uint32_t, TimePoint> lapse_at_;
   // (end, name) of back-offs, earliest first; an entry whose name left its
-  // back-off meanwhile is skipped when popped.
+  // back-off meanwhile is skipped when popped. Bounded by the back-offs
+  // started in the last half lease: every entry is due within that.
   std::priority_queue<std::pair<TimePoint, std::string>,
                       std::vector<std::pair<TimePoint, std::string>>, std::greater<>>
       backoff_ends_;

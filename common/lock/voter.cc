@@ -106,6 +106,17 @@ void Voter::Step(const LockMessage& m, TimePoint now) {
     case LockMessage::Kind::kRelease:
       OnRelease(m);
       return;
+    case LockMessage::Kind::kQuiet:
+      // The broker routes this voter id here from now on; until now another
+      // process may have voted under it (a twin, or this one's predecessor),
+      // however short this one's silence was (it may have been handling
+      // messages queued while it was paused). Nodes count that process's
+      // grants at most a lease after its last input, which came before now.
+      if (options_.rules.quiet_period) {
+        quiet_until_ =
+            std::max(*quiet_until_, std::max(now, start_) + options_.timing.quiet_period());
+      }
+      return;
     default:
       return;  // Replies are for nodes; a voter ignores them.
   }

@@ -17,7 +17,15 @@
 // wait out every deadline that counted on the other process, which ran until
 // that process stopped getting traffic. Another process can have granted
 // anything only after its own quiet period, so a silence shorter than a
-// lease means nobody else voted under this id meanwhile.
+// lease means nobody else voted under this id meanwhile, as seen from here.
+// That misses one case the simulator found (seed 1039 with back-off
+// wake-ups): a process paused with messages queued for it handles them on
+// resuming, which starts its quiet period while the other process still has
+// the routes and votes; if the broker gives it the routes back within a
+// lease (the other one crashed), it is not silent enough to go quiet again,
+// and its quiet period ends before the other one's grants stop counting. So
+// the broker also says when it switches an id's routes to a process (QUIET),
+// and the voter is quiet for a full period from then.
 //
 //   start ──quiet period──> serving
 //
@@ -31,6 +39,8 @@
 // |            | lapses here if it stays silent (the claimant's back-off)    |                 |
 // | RELEASE    | per name: free it if held by the sender's incarnation with  | OnRelease       |
 // |            | claim <= the released one                                   |                 |
+// | QUIET      | (from the broker, when it routes this id here instead of to | Step            |
+// |            | another process) a quiet period from now                    |                 |
 //
 // Invariants:
 // (1) An entry's claim number for a given (node, incarnation) never decreases.

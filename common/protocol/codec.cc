@@ -28,7 +28,7 @@ constexpr std::array<std::pair<Event::Kind, std::string_view>, 5> kEventKinds = 
     {Event::Kind::kNodeDown, "node_down"},
 }};
 
-constexpr std::array<std::pair<LockMessage::Kind, std::string_view>, 7> kLockKinds = {{
+constexpr std::array<std::pair<LockMessage::Kind, std::string_view>, 8> kLockKinds = {{
     {LockMessage::Kind::kHbAck, "hb_ack"},
     {LockMessage::Kind::kNack, "nack"},
     {LockMessage::Kind::kClaim, "claim"},
@@ -36,6 +36,7 @@ constexpr std::array<std::pair<LockMessage::Kind, std::string_view>, 7> kLockKin
     {LockMessage::Kind::kDeny, "deny"},
     {LockMessage::Kind::kRelease, "release"},
     {LockMessage::Kind::kReleased, "released"},
+    {LockMessage::Kind::kQuiet, "quiet"},
 }};
 
 // Packs straight into the std::string that Encode returns: no buffer to copy

@@ -124,6 +124,7 @@ struct LockMessage {
     kDeny,      // voter -> node: denied `items`, each naming its holder.
     kRelease,   // node -> voter: free `items` if still held under claim <= it.
     kReleased,  // voter -> node: the RELEASE of `items` was processed.
+    kQuiet,     // broker -> voter: you just became the route of your id; be quiet.
   };
   Kind kind = Kind::kHbAck;
   std::string from;  // Sender id: a node id, or the broker's witness id.

@@ -56,7 +56,12 @@ int Serve(const std::string& id, const std::string& broker, Duration lease) {
     } catch (const zmq::error_t&) {
       continue;  // EINTR: the loop checks for a stop.
     }
-    while (std::optional<net::Received> msg = net::TryRecv(dealer)) {
+    // Bounded, as a node's loop is: heartbeats must not starve under load.
+    for (int i = 0; i < 4096; ++i) {
+      std::optional<net::Received> msg = net::TryRecv(dealer);
+      if (!msg) {
+        break;
+      }
       Result<protocol::Envelope> env = protocol::ParseEnvelope(net::Views(msg->frames));
       if (!env.ok() || env->route.empty()) {
         continue;

@@ -94,6 +94,19 @@ TEST_F(BenchTest, CreateWithEntitiesCreatesExactlyThatMany) {
   EXPECT_EQ(j2["error_kinds"]["conflict"], 300);
 }
 
+TEST_F(BenchTest, MixReadsAndWrites) {
+  nlohmann::json j = Bench(cluster_, {"--op", "mix", "--entities", "20", "--prefix", "m_",
+                                      "--concurrency", "8", "--duration", "1", "--warmup", "0"});
+  const std::uint64_t ops = j["ops"];
+  ASSERT_GT(ops, 0u);
+  EXPECT_EQ(j["errors"], 0);
+  // About one in ten is a set: some versions moved, far fewer than the ops.
+  const std::uint64_t writes =
+      Number(cluster_.db(), "SELECT sum(version) - count(*) FROM entities WHERE id LIKE 'm_%'");
+  EXPECT_GT(writes, 0u);
+  EXPECT_LT(writes, ops / 2);
+}
+
 TEST_F(BenchTest, CasCountsConflictsAsErrorsAndNeverLosesAVersion) {
   nlohmann::json j = Bench(cluster_, {"--op", "cas", "--entities", "4", "--prefix", "k_",
                                       "--concurrency", "8", "--duration", "1", "--warmup", "0"});
@@ -109,7 +122,8 @@ TEST_F(BenchTest, BadFlagsAreRefusedBeforeAnyRequest) {
   for (std::vector<std::string> bad : std::vector<std::vector<std::string>>{{"--op", "delete"},
                                                                             {"--concurrency", "0"},
                                                                             {"--prefix", "bad\tid"},
-                                                                            {"--duration", "-1"}}) {
+                                                                            {"--duration", "-1"},
+                                                                            {"--entities", "0"}}) {
     std::vector<std::string> argv = {BinDir() + "/client", "--broker", cluster_.router(), "bench"};
     argv.insert(argv.end(), bad.begin(), bad.end());
     EXPECT_EQ(RunCommand(argv).exit, 2) << bad[0];

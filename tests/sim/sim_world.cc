@@ -126,6 +126,9 @@ struct SimWorld::Proc {
   std::uint64_t incarnation = 0;
   std::string route;  // Its ROUTER identity at the broker, new at every start.
   std::uint64_t broker_seq = 0;
+  // The session's earliest back-off end a wake-up is scheduled for, as the
+  // node shell wakes for it (Session::NextBackoffEnd).
+  std::optional<TimePoint> backoff_wake;
   std::vector<Pending> pending;  // Inputs queued while paused.
   std::unique_ptr<lock::Voter> voter;
   std::unique_ptr<lock::Session> session;
@@ -324,6 +327,7 @@ void SimWorld::Start(Proc& p) {
   so.rules = options_.rules;
   so.seed = rng_.Next();
   p.session = std::make_unique<lock::Session>(std::move(so), now);
+  p.backoff_wake.reset();  // A wake-up of the previous session's back-offs is not this one's.
   Log(p.label, "start inc=%04x rate=%.4f%s", Short(p.incarnation), p.rate,
       p.voter ? " with its voter" : "");
   Dispatch(p, gen, [this](Proc& q) { NodeTick(q); });
@@ -463,6 +467,13 @@ void SimWorld::Deliver(const std::string& to, const Message& message,
   const auto* for_broker = std::get_if<protocol::Heartbeat>(&message);
   if (for_broker != nullptr && for_broker->to.empty()) {
     router_->HandleHeartbeat(from_route, *for_broker, LocalNow(*broker_));
+    for (const auto& [node, incarnation] : router_->TakeTakeovers()) {
+      LockMessage quiet;
+      quiet.kind = LockMessage::Kind::kQuiet;
+      quiet.to = node;
+      quiet.to_incarnation = incarnation;
+      Deliver(node, quiet, from_route);
+    }
     return;
   }
   const auto* lock = std::get_if<LockMessage>(&message);
@@ -489,8 +500,9 @@ void SimWorld::Deliver(const std::string& to, const Message& message,
           std::string(protocol::LockKindName(m.kind)).c_str(), ItemsText(m.items).c_str(),
           Short(m.to_incarnation));
     }
-    const bool for_voter =
-        m.kind == LockMessage::Kind::kClaim || m.kind == LockMessage::Kind::kRelease;
+    const bool for_voter = m.kind == LockMessage::Kind::kClaim ||
+                           m.kind == LockMessage::Kind::kRelease ||
+                           m.kind == LockMessage::Kind::kQuiet;
     if (for_voter && p.voter) {
       std::vector<std::optional<lock::Holder>> before;
       for (const protocol::LockItem& item : m.items) {
@@ -576,6 +588,18 @@ void SimWorld::NodeTick(Proc& p) {
 
 void SimWorld::FlushNode(Proc& p) {
   const TimePoint now = LocalNow(p);
+  if (std::optional<TimePoint> end = p.session->NextBackoffEnd();
+      end && (!p.backoff_wake || *end < *p.backoff_wake)) {
+    p.backoff_wake = *end;
+    Proc* pp = &p;
+    const std::uint64_t gen = p.gen;
+    At(AfterLocal(p, std::max(Duration::zero(), *end - now)), [this, pp, gen] {
+      Dispatch(*pp, gen, [this](Proc& q) {
+        q.backoff_wake.reset();
+        q.session->EndBackoffs(LocalNow(q));
+      });
+    });
+  }
   lock::SessionEffects fx = p.session->TakeEffects(now);
   for (protocol::Heartbeat& hb : fx.heartbeats) {
     const std::string to = hb.to;

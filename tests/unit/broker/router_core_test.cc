@@ -135,6 +135,27 @@ TEST_F(RouterCoreTest, SecondProcessUnderALiveIdDivertsNothing) {
   EXPECT_EQ(core_.RouteOfNode("foo", 1), "r-first");
 }
 
+// The broker tells a voter when its id's traffic starts going to it: at the
+// first heartbeat (this broker may be a restarted one) and when another
+// incarnation takes over; not for non-voters, not for a refused twin.
+TEST_F(RouterCoreTest, TakeoversOfVoterIdsAreReported) {
+  protocol::Heartbeat voter = Hb("foo", 1);
+  voter.voter = true;
+  core_.HandleHeartbeat("r-first", voter, t0_);
+  core_.HandleHeartbeat("r-bar", Hb("bar", 7), t0_);
+  using Takeovers = std::vector<std::pair<std::string, std::uint64_t>>;
+  EXPECT_EQ(core_.TakeTakeovers(), (Takeovers{{"foo", 1}}));
+  core_.HandleHeartbeat("r-first", voter, t0_ + milliseconds(500));
+  protocol::Heartbeat twin = Hb("foo", 2);
+  twin.voter = true;
+  core_.HandleHeartbeat("r-twin", twin, t0_ + milliseconds(600));
+  EXPECT_TRUE(core_.TakeTakeovers().empty()) << "the first one is alive: the twin gets nothing";
+  core_.HandleUnreachable("r-first");  // It crashed.
+  core_.HandleHeartbeat("r-twin", twin, t0_ + milliseconds(700));
+  EXPECT_EQ(core_.RouteOfNode("foo"), "r-twin");
+  EXPECT_EQ(core_.TakeTakeovers(), (Takeovers{{"foo", 2}}));
+}
+
 TEST_F(RouterCoreTest, GoodbyeAndUnreachableStopRoutingAtOnce) {
   core_.HandleHeartbeat("r-foo", Hb("foo", 1), t0_);
   core_.HandleHeartbeat("r-bar", Hb("bar", 2), t0_);

@@ -46,6 +46,22 @@ TEST(Runtime, CreateOfANewEntityIsOneStoreCall) {
   EXPECT_EQ(h.store_call_count, 1u);
 }
 
+// Clients choose request ids, 0 included: the folded create is marked as
+// such, not by its id.
+TEST(Runtime, AFoldedCreateWithRequestIdZeroIsAnswered) {
+  Harness h;
+  protocol::Request r;
+  r.request_id = 0;
+  r.op = Op::kCreate;
+  r.entity_id = "e1";
+  r.state = "working";
+  h.runtime().HandleRequest("client-route", std::move(r), h.now);
+  h.Settle();
+  ASSERT_EQ(h.replies[0].size(), 1u);
+  EXPECT_EQ(h.replies[0][0].code, ErrorCode::kOk);
+  EXPECT_EQ(h.replies[0][0].entity->state, "working");
+}
+
 TEST(Runtime, CreateOfAnExistingEntityIsAConflictAndChangesNothing) {
   Harness h;
   store::StoreResult missing = h.ApplyDirect(store::ActivateOp{"e1", "n2"});

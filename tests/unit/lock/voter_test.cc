@@ -384,6 +384,33 @@ TEST(Voter, GoesQuietAgainAfterASilenceOfALease) {
   }
 }
 
+// The broker switched this voter id's routes here: quiet for a full period
+// from then, however recently the voter had inputs (they may have been
+// queued while it was paused, while another process had the routes).
+TEST(Voter, AQuietMessageFromTheBrokerStartsAFullQuietPeriod) {
+  Voter voter(VoterOptions{"v1", kVoterInc, {}, {}}, Ms(0));
+  for (std::uint64_t seq = 0; seq <= 5; ++seq) {  // Every 500 ms: never silent.
+    const TimePoint t = Ms(static_cast<std::int64_t>(seq) * 500);
+    voter.Step(MakeHeartbeat("A", kIncA, seq + 1, "v1", t), t);
+  }
+  ASSERT_FALSE(voter.Quiet(Ms(2500)));
+  voter.TakeOutbox();
+  LockMessage quiet;
+  quiet.kind = Kind::kQuiet;
+  quiet.to = "v1";
+  voter.Step(quiet, Ms(2600));  // 100 ms after the last input: no silence at all.
+  EXPECT_TRUE(voter.Quiet(Ms(2600) + LockTiming().quiet_period() - kNanosecond));
+  EXPECT_FALSE(voter.Quiet(Ms(2600) + LockTiming().quiet_period()));
+  voter.Step(FromNode(Kind::kClaim, "A", kIncA, "v1", {{"x", 1, {}}}, 0), Ms(3000));
+  EXPECT_TRUE(voter.TakeOutbox().empty());
+  EXPECT_TRUE(voter.TakeOutbox().empty()) << "nothing to send in reply to QUIET either";
+  // A QUIET never shortens a quiet period already running.
+  Voter fresh(VoterOptions{"v1", kVoterInc, {}, {}}, Ms(0));
+  fresh.Step(MakeHeartbeat("A", kIncA, 1, "v1", Ms(0)), Ms(0));
+  fresh.Step(quiet, Ms(1));
+  EXPECT_TRUE(fresh.Quiet(Ms(1) + LockTiming().quiet_period() - kNanosecond));
+}
+
 TEST(Voter, QuietPeriodNeverEndsBeforeLeasePlusMarginAfterItsStart) {
   Voter voter(VoterOptions{"v1", kVoterInc, {}, {}}, Ms(1000));
   voter.Step(MakeHeartbeat("A", kIncA, 1, "v1", Ms(400)), Ms(400));  // Input dated before start.

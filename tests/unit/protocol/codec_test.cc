@@ -270,9 +270,9 @@ LockMessage MinimalLock(LockMessage::Kind kind) {
 constexpr Op kAllOps[] = {Op::kGet,   Op::kSet,   Op::kCreate, Op::kList,
                           Op::kNodes, Op::kWhere, Op::kHistory};
 constexpr LockMessage::Kind kAllLockKinds[] = {
-    LockMessage::Kind::kHbAck,   LockMessage::Kind::kNack, LockMessage::Kind::kClaim,
-    LockMessage::Kind::kGrant,   LockMessage::Kind::kDeny, LockMessage::Kind::kRelease,
-    LockMessage::Kind::kReleased};
+    LockMessage::Kind::kHbAck,    LockMessage::Kind::kNack, LockMessage::Kind::kClaim,
+    LockMessage::Kind::kGrant,    LockMessage::Kind::kDeny, LockMessage::Kind::kRelease,
+    LockMessage::Kind::kReleased, LockMessage::Kind::kQuiet};
 constexpr Event::Kind kAllKinds[] = {Event::Kind::kChanged, Event::Kind::kActivated,
                                      Event::Kind::kPassivated, Event::Kind::kNodeUp,
                                      Event::Kind::kNodeDown};
