@@ -807,4 +807,36 @@ protocol::EntityView Runtime::View(const Worker& w) const {
   return {w.id(), w.state(), w.version, options_.node_id, w.epoch};
 }
 
+void Runtime::CheckInvariants() const {
+  // Invariant (5): the idle list, walked both ways, is exactly the flagged
+  // workers.
+  std::size_t linked = 0;
+  const Worker* prev = nullptr;
+  for (const Worker* w = idle_front_; w != nullptr; w = w->idle_next) {
+    TENURE_CHECK(w->in_idle_order);
+    TENURE_CHECK(w->idle_prev == prev);
+    prev = w;
+    ++linked;
+    TENURE_CHECK(linked <= workers_.size());
+  }
+  TENURE_CHECK(prev == idle_back_);
+  TENURE_CHECK(linked == idle_count_);
+  std::size_t flagged = 0;
+  for (const auto& [id, w] : workers_) {
+    TENURE_CHECK(w.key != nullptr && *w.key == id);
+    flagged += w.in_idle_order ? 1 : 0;
+  }
+  TENURE_CHECK(flagged == idle_count_);
+  // Invariant (1): one write of the current generation in flight per worker.
+  std::unordered_map<std::string_view, std::size_t> writes;
+  for (const auto& [ticket, t] : tickets_) {
+    auto it = workers_.find(t.id);
+    if (t.kind == Ticket::Kind::kWrite && it != workers_.end() &&
+        t.generation == it->second.generation) {
+      TENURE_CHECK(it->second.busy);
+      TENURE_CHECK(++writes[it->first] <= 1);
+    }
+  }
+}
+
 }  // namespace tenure::entity

@@ -191,6 +191,10 @@ class Runtime {
   std::size_t worker_count() const { return workers_.size(); }
   const RuntimeStats& stats() const { return stats_; }
 
+  // Aborts (TENURE_CHECK) if invariant (1) or (5) is broken. Linear in the
+  // workers and store calls in flight: for tests and the simulator.
+  void CheckInvariants() const;
+
  private:
   struct Worker;
   struct Pending;

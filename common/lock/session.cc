@@ -565,4 +565,35 @@ SessionEffects Session::TakeEffects(TimePoint /*now*/) {
   return std::exchange(effects_, SessionEffects{});
 }
 
+void Session::CheckInvariants(TimePoint now) const {
+  const std::size_t slots = grants_.size() / voter_ids_.size();
+  TENURE_CHECK(grants_.size() == slots * voter_ids_.size());
+  TENURE_CHECK(denials_.size() == slots * denial_words_);
+  // Invariant (4): the names and the free slots share the slots out exactly.
+  TENURE_CHECK(names_.size() + free_slots_.size() == slots);
+  std::vector<bool> used(slots, false);
+  for (const auto& [name, n] : names_) {
+    TENURE_CHECK(n.slot < slots);
+    TENURE_CHECK(!used[n.slot]);
+    used[n.slot] = true;
+    TENURE_CHECK(n.claim < next_claim_);  // Invariant (1).
+    if (n.phase != Phase::kOwned) {
+      TENURE_CHECK(!MayServe(name, now));
+    }
+  }
+  for (std::uint32_t slot : free_slots_) {
+    TENURE_CHECK(slot < slots);
+    TENURE_CHECK(!used[slot]);
+    used[slot] = true;
+    for (std::size_t v = 0; v < voter_ids_.size(); ++v) {
+      TENURE_CHECK(grants_[slot * voter_ids_.size() + v].voter_incarnation == 0);
+    }
+    for (std::size_t w = 0; w < denial_words_; ++w) {
+      TENURE_CHECK(denials_[slot * denial_words_ + w] == 0);
+    }
+    TENURE_CHECK(holders_.count(slot) == 0);
+    TENURE_CHECK(lapse_at_.count(slot) == 0);
+  }
+}
+
 }  // namespace tenure::lock

@@ -140,6 +140,11 @@ class Session final : public entity::Authority {
   bool claiming(const std::string& name) const;
   const SessionOptions& options() const { return options_; }
 
+  // Aborts (TENURE_CHECK) if invariant (1) or (4), or the guarantee that only
+  // an owned name may be served, is broken. Linear in the names: for tests
+  // and the simulator.
+  void CheckInvariants(TimePoint now) const;
+
  private:
   enum class Phase : std::uint8_t { kClaiming, kOwned, kBackoff };
 

@@ -250,4 +250,30 @@ Voter::Table::iterator Voter::Erase(Table::iterator it) {
   return table_.erase(it);
 }
 
+void Voter::CheckInvariants() const {
+  // Invariant (4): every holder counts exactly the entries naming it, and
+  // the index lists exactly the holders in use.
+  std::vector<std::size_t> entries(holders_.size(), 0);
+  for (const auto& [name, entry] : table_) {
+    TENURE_CHECK(entry.holder < holders_.size());
+    ++entries[entry.holder];
+  }
+  std::vector<bool> free(holders_.size(), false);
+  for (std::uint32_t h : free_holders_) {
+    TENURE_CHECK(h < holders_.size());
+    TENURE_CHECK(!free[h]);
+    free[h] = true;
+  }
+  for (std::size_t h = 0; h < holders_.size(); ++h) {
+    TENURE_CHECK(holders_[h].entries == entries[h]);
+    TENURE_CHECK(free[h] == (entries[h] == 0));
+  }
+  TENURE_CHECK(holder_index_.size() + free_holders_.size() == holders_.size());
+  for (const auto& [key, h] : holder_index_) {
+    TENURE_CHECK(h < holders_.size() && !free[h]);
+    TENURE_CHECK(holders_[h].node == key.first);
+    TENURE_CHECK(holders_[h].incarnation == key.second);
+  }
+}
+
 }  // namespace tenure::lock

@@ -114,6 +114,10 @@ class Voter {
   const std::string& id() const { return options_.id; }
   std::uint64_t incarnation() const { return options_.incarnation; }
 
+  // Aborts (TENURE_CHECK) if invariant (4) is broken. Linear in the table:
+  // for tests and the simulator.
+  void CheckInvariants() const;
+
  private:
   struct Session {
     std::uint64_t incarnation = 0;

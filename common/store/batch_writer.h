@@ -33,20 +33,6 @@
 
 namespace tenure::store {
 
-struct Job {
-  std::uint64_t ticket = 0;  // Chosen by the caller, echoed in Done.
-  StoreOp op;
-  // The store generation the caller's view was built from; 0 means the op
-  // depends on no cached view.
-  std::uint64_t generation = 0;
-};
-
-struct Done {
-  std::uint64_t ticket = 0;
-  StoreResult result;
-  std::uint64_t generation = 0;  // The store generation that produced `result`.
-};
-
 struct BatchWriterOptions {
   std::size_t queue_depth_max = 65536;  // Jobs waiting; Submit answers busy beyond it.
   std::size_t batch_ops_max = 4096;     // Jobs per transaction.

@@ -114,6 +114,21 @@ struct StoreResult {
   std::vector<TenureRow> tenures;  // HistoryOp.
 };
 
+// A store op as a node hands it to its writer, and what came of it.
+struct Job {
+  std::uint64_t ticket = 0;  // Chosen by the caller, echoed in Done.
+  StoreOp op;
+  // The store generation the caller's view was built from; 0 means the op
+  // depends on no cached view.
+  std::uint64_t generation = 0;
+};
+
+struct Done {
+  std::uint64_t ticket = 0;
+  StoreResult result;
+  std::uint64_t generation = 0;  // The store generation that produced `result`.
+};
+
 struct StoreStats {
   std::uint64_t transactions = 0;  // Committed batches.
   std::uint64_t ops = 0;           // Operations applied (any outcome).

@@ -1,17 +1,16 @@
 // footprint: the memory one worker_node spends per active entity.
 //
-// Builds the node's three pure cores as worker_node does (a Session with three
-// voters, this node being one of them; this node's Voter; a Runtime whose
-// authority is the Session) and drives N names through their real state
-// machines until every one is owned and active: a `get` per name
-// (Runtime::HandleRequest), the claim it causes (Session::Claim), CLAIMs to
-// the three voters (this node's Voter answers for real; the two others grant
-// as a live voter would), the activation the Granted events start, and the
-// store's answer to it with the row found (as SqliteStore gives it).
+// Runs the node's pure core (node::NodeCore, as worker_node does: a node that
+// is one of three voters) and drives N names through its real state machines
+// until every one is owned and active: a `get` per name, the claim it causes,
+// CLAIMs to the three voters (this node's Voter answers for real, through
+// the core; the two others grant as a live voter would), the activation the
+// grants start, and the store's answer to it with the row found (as
+// SqliteStore gives it).
 //
-// Retained heap per component is what destroying that component gives back
-// (mallinfo2(): uordblks + hblkhd), so transient buffers count nowhere; RSS is the
-// growth of /proc/self/statm from before the first name to after the last.
+// Retained heap of the core is what destroying it gives back (mallinfo2():
+// uordblks + hblkhd), so transient buffers count nowhere; RSS is the growth
+// of /proc/self/statm from before the first name to after the last.
 // Single-threaded; time is simulated and stands still while the names are
 // driven (every deadline stays valid).
 #include <chrono>
@@ -29,11 +28,9 @@
 #include "common/base/check.h"
 #include "common/base/time.h"
 #include "common/entity/handler.h"
-#include "common/entity/runtime.h"
 #include "common/lock/rules.h"
-#include "common/lock/session.h"
-#include "common/lock/voter.h"
 #include "common/protocol/messages.h"
+#include "worker_node/node_core.h"
 
 #include <malloc.h>
 #include <unistd.h>
@@ -80,30 +77,22 @@ struct Options {
 };
 
 struct Figures {
-  std::size_t runtime = 0;  // Retained heap bytes.
-  std::size_t session = 0;
-  std::size_t voter = 0;
+  std::size_t core = 0;      // Retained heap bytes of the node core.
   std::size_t heap = 0;      // All retained heap growth.
   std::size_t resident = 0;  // RSS growth.
   double drive_seconds = 0;
 };
 
-// The node's cores, wired as worker_node/node.cc wires them, plus the two
-// peer voters' replies.
+// The node's core, carried out as worker_node/node.cc does, with the two
+// peer voters' replies and the store's answers made up on the spot.
 class Node {
  public:
   explicit Node(TimePoint start) : now_(start) {
-    lock::SessionOptions so;
-    so.node_id = kSelf;
-    so.incarnation = kSelfIncarnation;
-    so.voters = kVoters;
-    so.voter = true;
-    so.seed = kSelfIncarnation;
-    session_ = std::make_unique<lock::Session>(so, start);
-    runtime_ =
-        std::make_unique<entity::Runtime>(entity::RuntimeOptions{kSelf}, *session_, handler_);
-    voter_ = std::make_unique<lock::Voter>(
-        lock::VoterOptions{kSelf, kSelfIncarnation, lock::LockTiming{}, {}}, start);
+    node::NodeCoreOptions o;
+    o.id = kSelf;
+    o.incarnation = kSelfIncarnation;
+    o.voters = kVoters;
+    core_ = std::make_unique<node::NodeCore>(std::move(o), handler_, start);
   }
 
   // Heartbeats until this node's voter is past its quiet period and every
@@ -112,11 +101,13 @@ class Node {
     const lock::LockTiming timing;
     const TimePoint until = now_ + timing.quiet_period() + timing.lease;
     while (now_ < until) {
-      Heartbeat();
+      core_->Advance(now_);
+      CarryOut();
       now_ += timing.heartbeat_interval();
     }
-    Heartbeat();
-    TENURE_CHECK(!voter_->Quiet(now_));
+    core_->Advance(now_);
+    CarryOut();
+    TENURE_CHECK(!core_->voter()->Quiet(now_));
   }
 
   // Requests `ids`, and carries everything out until each is active.
@@ -126,87 +117,57 @@ class Node {
       r.request_id = ++request_id_;
       r.op = protocol::Op::kGet;
       r.entity_id = id;
-      runtime_->HandleRequest("route", std::move(r), now_);
+      core_->Step("route", std::move(r), now_);
     }
     CarryOut();
   }
 
   void Check(std::size_t entities) const {
-    TENURE_CHECK(runtime_->worker_count() == entities);
-    TENURE_CHECK(runtime_->stats().activations == entities);
-    TENURE_CHECK(session_->owned_count() == entities);
+    TENURE_CHECK(core_->worker_count() == entities);
+    TENURE_CHECK(core_->runtime().stats().activations == entities);
+    TENURE_CHECK(core_->session().owned_count() == entities);
     TENURE_CHECK(replies_ == entities);
   }
 
-  std::size_t DestroyRuntime() { return Destroy(runtime_); }
-  std::size_t DestroySession() { return Destroy(session_); }
-  std::size_t DestroyVoter() { return Destroy(voter_); }
-
- private:
-  template <typename T>
-  static std::size_t Destroy(std::unique_ptr<T>& core) {
+  std::size_t DestroyCore() {
     const std::size_t before = HeapInUse();
-    core.reset();
+    core_.reset();
     return before - HeapInUse();
   }
 
-  void Heartbeat() {
-    session_->Tick(now_);
-    voter_->Tick(now_);
-    runtime_->Tick(now_);
-    CarryOut();
-  }
-
-  // As Node::CarryOut: runtime effects, then the session's, then the voter's,
-  // until nothing is left.
+ private:
   void CarryOut() {
     for (;;) {
-      bool any = false;
-      entity::Effects fx = runtime_->TakeEffects();
-      any = any || !fx.empty();
-      replies_ += fx.replies.size();
-      for (entity::StoreCall& call : fx.store_calls) {
-        any = true;
-        runtime_->HandleStoreResult(call.ticket, StoreAnswer(call.op), now_);
-      }
-      for (const std::string& id : fx.claims) {
-        session_->Claim(id, now_);
-      }
-      for (const std::string& id : fx.releases) {
-        session_->Release(id, now_);
-      }
-      lock::SessionEffects lx = session_->TakeEffects(now_);
-      any = any || !lx.heartbeats.empty() || !lx.messages.empty() || !lx.events.empty();
-      for (const protocol::Heartbeat& hb : lx.heartbeats) {
-        if (hb.to == kSelf) {
-          voter_->Step(hb, now_);
-        } else {
-          session_->Step(PeerReply(LockMessage::Kind::kHbAck, hb.to, hb.seq, 0, {}), now_);
-        }
-      }
-      for (const LockMessage& m : lx.messages) {
-        if (m.to == kSelf) {
-          voter_->Step(m, now_);
-        } else if (m.kind == LockMessage::Kind::kClaim) {
-          std::vector<LockItem> items;
-          items.reserve(m.items.size());
-          for (const LockItem& item : m.items) {
-            items.push_back({item.name, item.claim, {}});
-          }
-          session_->Step(PeerReply(LockMessage::Kind::kGrant, m.to, 0, m.sent_ms, std::move(items)),
-                         now_);
-        }
-      }
-      for (const lock::LockEvent& e : lx.events) {
-        TENURE_CHECK(e.kind == lock::LockEvent::Kind::kGranted);
-        runtime_->HandleGranted(e.name, now_);
-      }
-      for (const LockMessage& m : voter_->TakeOutbox()) {
-        any = true;
-        session_->Step(m, now_);
-      }
-      if (!any) {
+      node::NodeEffects fx = core_->TakeEffects(now_);
+      if (fx.store_jobs.empty() && fx.messages.empty()) {
         return;
+      }
+      for (store::Job& job : fx.store_jobs) {
+        core_->HandleStoreResult(store::Done{job.ticket, StoreAnswer(job.op), 1}, now_);
+      }
+      for (node::Outgoing& out : fx.messages) {
+        if (std::holds_alternative<protocol::Reply>(out.message)) {
+          ++replies_;
+        } else if (auto* hb = std::get_if<protocol::Heartbeat>(&out.message)) {
+          if (hb->to == kSelf) {
+            core_->Step({}, *hb, now_);
+          } else if (!hb->to.empty()) {
+            core_->Step({}, PeerReply(LockMessage::Kind::kHbAck, hb->to, hb->seq, 0, {}), now_);
+          }
+        } else if (auto* m = std::get_if<LockMessage>(&out.message)) {
+          if (m->to == kSelf) {
+            core_->Step({}, *m, now_);
+          } else if (m->kind == LockMessage::Kind::kClaim) {
+            std::vector<LockItem> items;
+            items.reserve(m->items.size());
+            for (const LockItem& item : m->items) {
+              items.push_back({item.name, item.claim, {}});
+            }
+            core_->Step(
+                {}, PeerReply(LockMessage::Kind::kGrant, m->to, 0, m->sent_ms, std::move(items)),
+                now_);
+          }
+        }
       }
     }
   }
@@ -238,9 +199,7 @@ class Node {
 
   TimePoint now_;
   entity::PlainHandler handler_;
-  std::unique_ptr<lock::Session> session_;
-  std::unique_ptr<entity::Runtime> runtime_;
-  std::unique_ptr<lock::Voter> voter_;
+  std::unique_ptr<node::NodeCore> core_;
   std::uint64_t request_id_ = 0;
   std::uint64_t epoch_ = 0;
   std::size_t replies_ = 0;
@@ -267,9 +226,7 @@ Figures Measure(const Options& o) {
   node.Check(o.entities);
   f.heap = HeapInUse() - heap_before;
   f.resident = ResidentBytes() - resident_before;
-  f.runtime = node.DestroyRuntime();  // First: it refers to the session.
-  f.session = node.DestroySession();
-  f.voter = node.DestroyVoter();
+  f.core = node.DestroyCore();
   return f;
 }
 
@@ -289,24 +246,20 @@ int main(int argc, char** argv) {
 
   const tenure::bench::Figures f = tenure::bench::Measure(o);
   const double n = static_cast<double>(o.entities);
-  const double other =
-      static_cast<double>(f.heap) - static_cast<double>(f.runtime + f.session + f.voter);
+  const double other = static_cast<double>(f.heap) - static_cast<double>(f.core);
   if (o.json) {
     std::printf(
-        "{\"entities\":%zu,\"id_bytes\":%zu,\"runtime_bytes_per_entity\":%.1f,"
-        "\"session_bytes_per_entity\":%.1f,\"voter_bytes_per_entity\":%.1f,"
+        "{\"entities\":%zu,\"id_bytes\":%zu,\"core_bytes_per_entity\":%.1f,"
         "\"other_heap_bytes_per_entity\":%.1f,\"heap_bytes_per_entity\":%.1f,"
         "\"rss_bytes_per_entity\":%.1f,\"drive_seconds\":%.3f}\n",
-        o.entities, o.id_bytes, static_cast<double>(f.runtime) / n,
-        static_cast<double>(f.session) / n, static_cast<double>(f.voter) / n, other / n,
+        o.entities, o.id_bytes, static_cast<double>(f.core) / n, other / n,
         static_cast<double>(f.heap) / n, static_cast<double>(f.resident) / n, f.drive_seconds);
     return 0;
   }
   std::printf("%zu active entities, %zu-byte ids, driven in %.2f s\n", o.entities, o.id_bytes,
               f.drive_seconds);
-  std::printf("  runtime  %8.1f heap bytes per entity\n", static_cast<double>(f.runtime) / n);
-  std::printf("  session  %8.1f\n", static_cast<double>(f.session) / n);
-  std::printf("  voter    %8.1f\n", static_cast<double>(f.voter) / n);
+  std::printf("  core     %8.1f heap bytes per entity (session, voter, runtime)\n",
+              static_cast<double>(f.core) / n);
   std::printf("  other    %8.1f\n", other / n);
   std::printf("  heap     %8.1f (all retained growth)\n", static_cast<double>(f.heap) / n);
   std::printf("  rss      %8.1f bytes per entity\n", static_cast<double>(f.resident) / n);

@@ -19,6 +19,8 @@ std::string_view ViolationKindName(ViolationKind kind) {
       return "stale_read";
     case ViolationKind::kUncommittedRead:
       return "uncommitted_read";
+    case ViolationKind::kDoubleAnswer:
+      return "double_answer";
   }
   return "unknown";
 }
@@ -46,10 +48,10 @@ std::optional<Violation> CheckRead(const SimStore& store, const std::string& nam
                                                           std::to_string(version) + "=" + value};
   }
   if (version < acked_before) {
-    return Violation{ViolationKind::kStaleRead, "stale read of " + name + " at " + node + ": v" +
-                                                    std::to_string(version) + " but v" +
-                                                    std::to_string(acked_before) +
-                                                    " was acknowledged before the request arrived"};
+    return Violation{ViolationKind::kStaleRead,
+                     "stale read of " + name + " at " + node + ": v" + std::to_string(version) +
+                         " but v" + std::to_string(acked_before) +
+                         " was acknowledged before the request was sent"};
   }
   return std::nullopt;
 }

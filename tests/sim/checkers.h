@@ -29,6 +29,7 @@ enum class ViolationKind {
   kDeposedWrite,
   kStaleRead,
   kUncommittedRead,
+  kDoubleAnswer,  // A request answered twice (the runtime's invariant (4)).
 };
 
 std::string_view ViolationKindName(ViolationKind kind);
@@ -43,9 +44,9 @@ struct Violation {
 std::optional<Violation> CheckOneServer(const std::string& name,
                                         const std::vector<std::string>& holders);
 
-// (c), reads: `version`/`value` is what the worker at `node` answers from its
-// cache; `acked_before` is the newest version acknowledged to a client before
-// the request arrived.
+// (c), replies: `version`/`value` is the entity a reply from `node` carries
+// (a get answered from the cache, or a set's new version); `acked_before` is
+// the newest version acknowledged to a client before the request was sent.
 std::optional<Violation> CheckRead(const SimStore& store, const std::string& name,
                                    const std::string& node, std::uint64_t version,
                                    const std::string& value, std::uint64_t acked_before);

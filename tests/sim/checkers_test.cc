@@ -19,53 +19,96 @@ TEST(CheckOneServer, ReportsTwoHolders) {
   EXPECT_EQ(v->text, "x served by A, B#2 at once");
 }
 
-TEST(SimStore, ActivationBumpsTheEpoch) {
+// One op as a batch of its own, at store generation 1.
+store::StoreResult Apply(SimStore& store, store::StoreOp op, std::uint64_t generation = 1) {
+  const store::Job job{1, std::move(op), generation};
+  return store.Apply({&job, 1}, 1, "A").front();
+}
+
+std::uint64_t Activate(SimStore& store, const std::string& node) {
+  return Apply(store, store::ActivateOp{"x", node}).epoch;
+}
+
+store::StoreResult Write(SimStore& store, std::uint64_t epoch, std::uint64_t version,
+                         const std::string& state) {
+  return Apply(store, store::WriteOp{"x", epoch, version, state});
+}
+
+TEST(SimStore, ActivationBumpsTheEpochAndReturnsTheRow) {
   SimStore store({"x"}, /*fence=*/true);
-  EXPECT_EQ(store.Activate("x", "A").epoch, 1u);
-  const auto second = store.Activate("x", "B");
+  EXPECT_EQ(Activate(store, "A"), 1u);
+  const store::StoreResult second = Apply(store, store::ActivateOp{"x", "B"});
   EXPECT_EQ(second.epoch, 2u);
-  EXPECT_FALSE(second.violation.has_value());
+  ASSERT_TRUE(second.row.has_value());
+  EXPECT_EQ(second.row->owner_node, "B");
+  EXPECT_EQ(second.row->version, 1u);
+  EXPECT_FALSE(store.violation().has_value());
 }
 
 TEST(SimStore, FencedStoreRejectsADeposedWrite) {
   SimStore store({"x"}, /*fence=*/true);
-  const auto a = store.Activate("x", "A");
-  store.Activate("x", "B");
-  const auto w = store.Write("x", a.epoch, "late", "A");
-  EXPECT_FALSE(w.ok);
-  EXPECT_FALSE(w.violation.has_value());
-  EXPECT_EQ(store.row("x").version, 0u);
+  const std::uint64_t a = Activate(store, "A");
+  Activate(store, "B");
+  const store::StoreResult w = Write(store, a, 1, "working");
+  EXPECT_TRUE(w.fenced);
+  EXPECT_EQ(w.status.code(), ErrorCode::kUnavailable);
+  EXPECT_FALSE(store.violation().has_value());
+  EXPECT_EQ(store.row("x").version, 1u);
+}
+
+TEST(SimStore, AWriteWithAnOldVersionIsFencedToo) {
+  SimStore store({"x"}, /*fence=*/true);
+  const std::uint64_t a = Activate(store, "A");
+  ASSERT_TRUE(Write(store, a, 1, "working").status.ok());
+  EXPECT_TRUE(Write(store, a, 1, "finalized").fenced);
+  EXPECT_EQ(store.row("x").state, "working");
 }
 
 TEST(SimStore, UnfencedStoreAppliesAndReportsADeposedWrite) {
   SimStore store({"x"}, /*fence=*/false);
-  const auto a = store.Activate("x", "A");
-  store.Activate("x", "B");
-  const auto w = store.Write("x", a.epoch, "late", "A");
-  EXPECT_TRUE(w.ok);
-  ASSERT_TRUE(w.violation.has_value());
-  EXPECT_EQ(w.violation->kind, ViolationKind::kDeposedWrite);
+  const std::uint64_t a = Activate(store, "A");
+  Activate(store, "B");
+  EXPECT_TRUE(Write(store, a, 1, "working").status.ok());
+  ASSERT_TRUE(store.violation().has_value());
+  EXPECT_EQ(store.violation()->kind, ViolationKind::kDeposedWrite);
+}
+
+TEST(SimStore, JobsOfAnOlderGenerationThatDependOnACacheAreRefused) {
+  SimStore store({"x"}, /*fence=*/true);
+  const std::uint64_t a = Activate(store, "A");
+  const store::Job job{1, store::WriteOp{"x", a, 1, "working"}, /*generation=*/1};
+  const store::StoreResult r = store.Apply({&job, 1}, /*generation=*/2, "A").front();
+  EXPECT_EQ(r.status.code(), ErrorCode::kUnavailable);
+  EXPECT_EQ(store.row("x").version, 1u);
+}
+
+TEST(SimStore, AReleaseClosesOnlyItsOwnTenure) {
+  SimStore store({"x"}, /*fence=*/true);
+  const std::uint64_t a = Activate(store, "A");
+  Activate(store, "B");
+  Apply(store, store::ReleaseOp{"x", a, "idle"});
+  EXPECT_EQ(store.row("x").owner, "B");
+  Apply(store, store::ReleaseOp{"x", a + 1, "idle"});
+  EXPECT_EQ(store.row("x").owner, "");
 }
 
 TEST(CheckRead, AcceptsTheNewestAcknowledgedVersion) {
   SimStore store({"x"}, true);
-  const auto a = store.Activate("x", "A");
-  ASSERT_TRUE(store.Write("x", a.epoch, "one", "A").ok);
-  EXPECT_FALSE(CheckRead(store, "x", "A", 1, "one", 1).has_value());
+  ASSERT_TRUE(Write(store, Activate(store, "A"), 1, "working").status.ok());
+  EXPECT_FALSE(CheckRead(store, "x", "A", 2, "working", 2).has_value());
 }
 
 TEST(CheckRead, ReportsAStaleRead) {
   SimStore store({"x"}, true);
-  const auto a = store.Activate("x", "A");
-  ASSERT_TRUE(store.Write("x", a.epoch, "one", "A").ok);
-  const auto v = CheckRead(store, "x", "B", 0, "v0", 1);
+  ASSERT_TRUE(Write(store, Activate(store, "A"), 1, "working").status.ok());
+  const auto v = CheckRead(store, "x", "B", 1, "initialized", 2);
   ASSERT_TRUE(v.has_value());
   EXPECT_EQ(v->kind, ViolationKind::kStaleRead);
 }
 
 TEST(CheckRead, ReportsAnUncommittedValue) {
   SimStore store({"x"}, true);
-  const auto v = CheckRead(store, "x", "A", 0, "never written", 0);
+  const auto v = CheckRead(store, "x", "A", 1, "finalized", 0);
   ASSERT_TRUE(v.has_value());
   EXPECT_EQ(v->kind, ViolationKind::kUncommittedRead);
 }

@@ -6,12 +6,13 @@
 namespace tenure::sim {
 namespace {
 
-constexpr std::array<std::pair<std::string_view, FaultKind>, 5> kKinds = {{
+constexpr std::array<std::pair<std::string_view, FaultKind>, 6> kKinds = {{
     {"pause", FaultKind::kPause},
     {"crash", FaultKind::kCrash},
     {"cut", FaultKind::kCut},
     {"twin", FaultKind::kTwin},
     {"broker", FaultKind::kBroker},
+    {"reopen", FaultKind::kReopen},
 }};
 
 }  // namespace

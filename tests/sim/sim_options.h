@@ -18,6 +18,7 @@ enum class FaultKind {
   kCut,     // One direction between a node and a voter stops carrying messages.
   kTwin,    // A node is paused and a second process starts under its id.
   kBroker,  // The broker crashes and restarts: routes and its witness voter lost.
+  kReopen,  // A node's store connection is replaced: a new store generation.
 };
 
 // How the broker routes lock traffic for a node id.
@@ -70,9 +71,9 @@ struct SimOptions {
 
   // Faults: one every Exponential(fault_gap), its kind drawn from `kinds`.
   double fault_gap_ms = 1500.0;
-  std::vector<FaultKind> kinds = {FaultKind::kPause, FaultKind::kCrash, FaultKind::kCut,
-                                  FaultKind::kCut,   FaultKind::kCut,   FaultKind::kTwin,
-                                  FaultKind::kBroker};
+  std::vector<FaultKind> kinds = {FaultKind::kPause,  FaultKind::kCrash, FaultKind::kCut,
+                                  FaultKind::kCut,    FaultKind::kCut,   FaultKind::kTwin,
+                                  FaultKind::kBroker, FaultKind::kReopen};
   double pause_max_leases = 3.0;
   double down_max_leases = 2.0;
   double cut_max_leases = 3.0;
@@ -84,16 +85,21 @@ struct SimOptions {
   double store_slow_p = 0.03;
   double store_slow_min_ms = 100.0;
   double store_slow_max_ms = 3000.0;
+  double store_fail_p = 0.02;  // A batch fails as a whole (disk full), nothing written.
+
+  // Chance that the application's handler throws on a set while faults are
+  // on: the runtime answers it unavailable and restarts the worker.
+  double throw_p = 0.02;
 
   // Workload and workers.
   double request_gap_min_ms = 20.0;
   double request_gap_max_ms = 150.0;
   double get_fraction = 0.7;
-  // Chance that a request goes to the node that last served its name (the
-  // broker's route cache, DESIGN §5) instead of a node picked at random.
+  // Chance that a request goes where the broker routes it (the node that
+  // last answered for its name, DESIGN §5) instead of entering at a node
+  // picked at random, which forwards it to the holder.
   double route_to_owner = 0.5;
-  double process_max_ms = 5.0;  // Check-to-act gap of a request (local time).
-  double idle_ms = 5000.0;      // Passivation.
+  double idle_ms = 5000.0;  // Passivation.
 
   // After heal, every name is served again within this many leases. The
   // workload must reach the owner often enough for it: with short leases

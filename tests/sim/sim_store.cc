@@ -1,8 +1,27 @@
 #include "tests/sim/sim_store.h"
 
+#include <variant>
+
 #include "common/base/check.h"
 
 namespace tenure::sim {
+namespace {
+
+store::StoreResult Fenced(const std::string& what) {
+  store::StoreResult r;
+  r.status = Status::Unavailable(what + " was fenced: ownership moved; retry");
+  r.fenced = true;
+  return r;
+}
+
+// As BatchWriter::DependsOnCache: what carries an epoch or a version read
+// from the database.
+bool DependsOnCache(const store::StoreOp& op) {
+  return !std::holds_alternative<store::ListOp>(op) &&
+         !std::holds_alternative<store::HistoryOp>(op);
+}
+
+}  // namespace
 
 SimStore::SimStore(const std::vector<std::string>& names, bool fence) : fence_(fence) {
   for (const std::string& name : names) {
@@ -16,55 +35,118 @@ const SimStore::Row& SimStore::row(const std::string& name) const {
   return it->second;
 }
 
+SimStore::Row* SimStore::Find(const std::string& name) {
+  auto it = rows_.find(name);
+  return it == rows_.end() ? nullptr : &it->second;
+}
+
 std::optional<std::string> SimStore::Committed(const std::string& name,
                                                std::uint64_t version) const {
-  const Row& r = row(name);
-  auto it = r.history.find(version);
-  if (it == r.history.end()) {
+  auto it = rows_.find(name);
+  if (it == rows_.end()) {
     return std::nullopt;
   }
-  return it->second;
+  auto v = it->second.history.find(version);
+  if (v == it->second.history.end()) {
+    return std::nullopt;
+  }
+  return v->second;
 }
 
-SimStore::ActivateResult SimStore::Activate(const std::string& name, const std::string& owner) {
-  auto it = rows_.find(name);
-  TENURE_CHECK(it != rows_.end());
-  Row& r = it->second;
-  const std::uint64_t before = r.epoch;
-  r.epoch = r.epoch + 1;
-  r.owner = owner;
-  ActivateResult result{r.epoch, r.version, r.value, std::nullopt};
-  if (r.epoch <= before) {
-    result.violation = Violation{ViolationKind::kEpochNotIncreasing,
-                                 "epoch of " + name + " went from " + std::to_string(before) +
-                                     " to " + std::to_string(r.epoch)};
+store::EntityRow SimStore::View(const std::string& name, const Row& r) const {
+  store::EntityRow row;
+  row.id = name;
+  row.state = r.state;
+  row.version = r.version;
+  row.owner_node = r.owner;
+  row.owner_epoch = r.epoch;
+  return row;
+}
+
+std::vector<store::StoreResult> SimStore::Apply(std::span<const store::Job> jobs,
+                                                std::uint64_t generation,
+                                                const std::string& writer) {
+  std::vector<store::StoreResult> results;
+  results.reserve(jobs.size());
+  for (const store::Job& job : jobs) {
+    if (job.generation != 0 && job.generation != generation && DependsOnCache(job.op)) {
+      store::StoreResult r;
+      r.status = Status::Unavailable("the store reconnected to its database; retry");
+      results.push_back(std::move(r));
+      continue;
+    }
+    if (const auto* a = std::get_if<store::ActivateOp>(&job.op)) {
+      results.push_back(Activate(*a));
+    } else if (const auto* w = std::get_if<store::WriteOp>(&job.op)) {
+      results.push_back(Write(*w, writer));
+    } else if (const auto* c = std::get_if<store::CreateOp>(&job.op)) {
+      results.push_back(Create(*c));
+    } else if (const auto* r = std::get_if<store::ReleaseOp>(&job.op)) {
+      results.push_back(Release(*r));
+    } else {
+      results.emplace_back();  // List and history: nothing the checkers look at.
+    }
+  }
+  return results;
+}
+
+store::StoreResult SimStore::Activate(const store::ActivateOp& op) {
+  Row* r = Find(op.id);
+  store::StoreResult result;
+  if (r == nullptr) {
+    result.epoch = 0;  // No such entity, ever: the workload asks for known names only.
+    return result;
+  }
+  const std::uint64_t before = r->epoch;
+  r->epoch = before + 1;
+  r->owner = op.node;
+  result.epoch = r->epoch;
+  result.row = View(op.id, *r);
+  if (r->epoch <= before && !violation_) {
+    violation_ = Violation{ViolationKind::kEpochNotIncreasing, "epoch of " + op.id + " went from " +
+                                                                   std::to_string(before) + " to " +
+                                                                   std::to_string(r->epoch)};
   }
   return result;
 }
 
-SimStore::WriteResult SimStore::Write(const std::string& name, std::uint64_t epoch,
-                                      const std::string& value, const std::string& writer) {
-  auto it = rows_.find(name);
-  TENURE_CHECK(it != rows_.end());
-  Row& r = it->second;
-  TENURE_CHECK(epoch <= r.epoch);  // Epochs come from activations only.
-  WriteResult result;
-  if (fence_ && epoch != r.epoch) {
-    result.version = r.version;
-    return result;  // Zero rows changed.
+store::StoreResult SimStore::Write(const store::WriteOp& op, const std::string& writer) {
+  Row* r = Find(op.id);
+  TENURE_CHECK(r != nullptr);
+  TENURE_CHECK(op.epoch <= r->epoch);  // Epochs come from activations only.
+  if ((fence_ && op.epoch != r->epoch) || op.expected_version != r->version) {
+    return Fenced("write of '" + op.id + "'");
   }
-  if (epoch < r.epoch) {
-    result.violation = Violation{ViolationKind::kDeposedWrite,
-                                 "deposed write to " + name + " by " + writer + " with epoch " +
-                                     std::to_string(epoch) + " landed over epoch " +
-                                     std::to_string(r.epoch) + " (owner " + r.owner + ")"};
+  if (op.epoch < r->epoch && !violation_) {
+    violation_ = Violation{ViolationKind::kDeposedWrite,
+                           "deposed write to " + op.id + " by " + writer + " with epoch " +
+                               std::to_string(op.epoch) + " landed over epoch " +
+                               std::to_string(r->epoch) + " (owner " + r->owner + ")"};
   }
-  r.version = r.version + 1;
-  r.value = value;
-  r.history.emplace(r.version, value);
-  result.ok = true;
-  result.version = r.version;
+  r->version += 1;
+  r->state = op.state;
+  r->history.emplace(r->version, op.state);
+  store::StoreResult result;
+  result.row = View(op.id, *r);
   return result;
+}
+
+store::StoreResult SimStore::Create(const store::CreateOp& op) {
+  Row* r = Find(op.id);
+  store::StoreResult result;
+  if (r != nullptr) {
+    result.status = Status::Conflict("entity '" + op.id + "' exists");
+    result.row = View(op.id, *r);
+    return result;
+  }
+  return Fenced("create of '" + op.id + "'");  // Every name exists from the start.
+}
+
+store::StoreResult SimStore::Release(const store::ReleaseOp& op) {
+  if (Row* r = Find(op.id); r != nullptr && r->epoch == op.epoch) {
+    r->owner.clear();
+  }
+  return {};
 }
 
 }  // namespace tenure::sim

@@ -1,14 +1,19 @@
-// SimStore: the entities table of DESIGN §3, reduced to what the lock table
-// protects: per name an owner epoch, a version, a value and the history of
-// committed values.
+// SimStore: the database of DESIGN §3 in memory, applying the store ops the
+// real entity runtime issues (store/store.h) with the semantics of the SQLite
+// store: activation takes a new epoch, every write is fenced by (epoch,
+// version), a create is fenced by the newest epoch the id had, a release
+// closes only its own tenure.
 //
-//   Activate: owner_epoch = owner_epoch + 1, returns (epoch, version, value).
-//   Write:    version = version + 1 if owner_epoch = the writer's epoch.
+// Each name starts as an entity at version 1 ("initialized", epoch 0, no
+// owner). The store keeps the history of committed states per version, so
+// that a read can be checked against what was really committed. With fencing
+// off (`fence` false) a write ignores its epoch (the version check stays, as
+// in a store that compares versions only); the store then reports a write
+// that a fenced store would have refused, which is invariant (c) of
+// checkers.h failing.
 //
-// With fencing off (`fence` false) a write is applied whatever its epoch; the
-// store then reports the write that a fenced store would have refused, which
-// is invariant (c) of checkers.h failing. The world adds the delays: this
-// class applies an operation at the instant it reaches the database.
+// The world adds delays, batch faults and generations: this class applies a
+// batch at the instant it reaches the database.
 //
 // Not thread-safe: one run, one thread.
 #pragma once
@@ -16,9 +21,11 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "common/store/store.h"
 #include "tests/sim/checkers.h"
 
 namespace tenure::sim {
@@ -26,37 +33,39 @@ namespace tenure::sim {
 class SimStore {
  public:
   struct Row {
-    std::uint64_t epoch = 0;
-    std::uint64_t version = 0;
-    std::string value = "v0";
-    std::string owner;
-    std::map<std::uint64_t, std::string> history{{0, "v0"}};  // version -> committed value.
-  };
-  struct ActivateResult {
-    std::uint64_t epoch = 0;
-    std::uint64_t version = 0;
-    std::string value;
-    std::optional<Violation> violation;  // (b) broken.
-  };
-  struct WriteResult {
-    bool ok = false;  // Applied; false means fenced (zero rows changed).
-    std::uint64_t version = 0;
-    std::optional<Violation> violation;  // (c) broken: a deposed write landed.
+    std::string state = "initialized";
+    std::uint64_t version = 1;
+    std::uint64_t epoch = 0;  // The newest epoch the id had.
+    std::string owner;        // Empty: no open tenure.
+    std::map<std::uint64_t, std::string> history{{1, "initialized"}};  // version -> state.
   };
 
   SimStore(const std::vector<std::string>& names, bool fence);
 
-  ActivateResult Activate(const std::string& name, const std::string& owner);
-  WriteResult Write(const std::string& name, std::uint64_t epoch, const std::string& value,
-                    const std::string& writer);
+  // Applies `jobs` as one transaction for the node `writer`, whose store
+  // connection is at `generation`: a job stamped with another generation
+  // that depends on a cached view is refused, as BatchWriter refuses it.
+  // Results in order.
+  std::vector<store::StoreResult> Apply(std::span<const store::Job> jobs, std::uint64_t generation,
+                                        const std::string& writer);
 
+  // Set once a batch broke invariant (b) or (c); the run ends there.
+  const std::optional<Violation>& violation() const { return violation_; }
   const Row& row(const std::string& name) const;
   // nullopt: `version` of `name` was never committed.
   std::optional<std::string> Committed(const std::string& name, std::uint64_t version) const;
 
  private:
+  store::StoreResult Activate(const store::ActivateOp& op);
+  store::StoreResult Write(const store::WriteOp& op, const std::string& writer);
+  store::StoreResult Create(const store::CreateOp& op);
+  store::StoreResult Release(const store::ReleaseOp& op);
+  store::EntityRow View(const std::string& name, const Row& r) const;
+  Row* Find(const std::string& name);
+
   const bool fence_;
   std::map<std::string, Row> rows_;
+  std::optional<Violation> violation_;
 };
 
 }  // namespace tenure::sim

@@ -86,6 +86,18 @@ std::string ItemsText(const std::vector<protocol::LockItem>& items) {
   return out;
 }
 
+std::vector<std::string> ConfiguredVoters(const std::vector<std::string>& voter_ids) {
+  std::vector<std::string> out;
+  for (const std::string& v : voter_ids) {
+    if (v != lock::kWitnessId) {
+      out.push_back(v);
+    }
+  }
+  return out;
+}
+
+const char* const kStates[] = {"initialized", "working", "finalized"};
+
 unsigned Short(std::uint64_t incarnation) { return static_cast<unsigned>(incarnation >> 48); }
 
 }  // namespace
@@ -96,44 +108,44 @@ struct SimWorld::Event {
   std::function<void()> fn;
 };
 
-struct SimWorld::Worker {
-  enum class Phase { kNone, kActivating, kActive };
-  Phase phase = Phase::kNone;
-  std::uint64_t token = 0;    // Bumped at every start and stop: results carry it.
-  std::uint64_t epoch = 0;    // Fencing token, valid in kActive.
-  std::uint64_t version = 0;  // The cache, valid in kActive.
-  std::string value;
-  TimePoint last_used{};
-};
-
 struct SimWorld::Proc {
   struct Pending {
     std::uint64_t gen = 0;
     Input input;
-    bool sweep = true;
   };
 
   std::string id;
   std::string label;
   Kind kind = Kind::kNode;
   bool node = false;         // kind == kNode.
-  bool voting = false;       // A node listed among the voters (the flag in its heartbeats).
-  bool hosts_voter = false;  // A node process that also runs the Voter of its id.
+  bool hosts_voter = false;  // A node listed among the voters: its core runs the Voter of its id.
   Status status = Status::kDown;
   std::uint64_t gen = 0;  // Bumped at every start and crash.
   double rate = 1.0;
   double offset_ns = 0;
   std::uint64_t incarnation = 0;
-  std::string route;  // Its ROUTER identity at the broker, new at every start.
-  std::uint64_t broker_seq = 0;
-  // The session's earliest back-off end a wake-up is scheduled for, as the
-  // node shell wakes for it (Session::NextBackoffEnd).
-  std::optional<TimePoint> backoff_wake;
-  std::vector<Pending> pending;  // Inputs queued while paused.
-  std::unique_ptr<lock::Voter> voter;
-  std::unique_ptr<lock::Session> session;
-  std::map<std::string, Worker> workers;
+  std::string route;                   // Its ROUTER identity at the broker, new at every start.
+  std::vector<Pending> pending;        // Inputs queued while paused.
+  std::unique_ptr<lock::Voter> voter;  // A voter process, or the broker's witness.
+  // Nodes: the core, the wake-up scheduled for its NextWake() (the newest
+  // token counts), and its store connection (writer FIFO, generation).
+  std::unique_ptr<node::NodeCore> core;
+  std::optional<TimePoint> wake_at;
+  std::uint64_t wake_token = 0;
+  std::uint64_t store_generation = 1;
+  SimTime store_free_at = 0;  // When its writer has applied every batch sent so far.
+
+  const lock::Voter* any_voter() const { return core ? core->voter() : voter.get(); }
 };
+
+std::string SimWorld::FaultyHandler::NextState(const protocol::EntityView& /*current*/,
+                                               const protocol::Request& request) {
+  if (world_.Faulty() && world_.rng_.Chance(world_.options_.throw_p)) {
+    ++world_.stats_.handler_throws;
+    throw std::runtime_error("simulated handler fault");
+  }
+  return request.state;
+}
 
 SimWorld::SimWorld(const SimOptions& options, std::uint64_t seed)
     : options_(options),
@@ -143,6 +155,7 @@ SimWorld::SimWorld(const SimOptions& options, std::uint64_t seed)
       t_end_(FromMillis(options.t_end_ms)),
       node_ids_(NodeIds(options.nodes)),
       voter_ids_(VoterIds(options.voters, node_ids_, options.colocate)),
+      configured_voters_(ConfiguredVoters(voter_ids_)),
       names_(Names(options.names)),
       rng_(seed),
       network_(NetOptions(options), rng_),
@@ -165,8 +178,7 @@ SimWorld::SimWorld(const SimOptions& options, std::uint64_t seed)
   }
   for (std::size_t i = 0; i < node_ids_.size(); ++i) {
     Proc& p = AddProc(node_ids_[i], Kind::kNode, node_ids_[i]);
-    p.voting = static_cast<int>(i) < options.voters;
-    p.hosts_voter = options.colocate && p.voting;
+    p.hosts_voter = options.colocate && static_cast<int>(i) < options.voters;
     fault_ids_.push_back(p.id);
   }
   for (const std::string& name : names_) {
@@ -284,7 +296,6 @@ void SimWorld::Start(Proc& p) {
   p.offset_ns = rng_.Uniform(0, 1e12) - p.rate * static_cast<double>(now_) * 1000.0;
   p.status = Status::kUp;
   p.pending.clear();
-  p.workers.clear();
   p.incarnation = rng_.Incarnation();
   p.route = p.label + "/" + std::to_string(p.gen);
   routes_[p.route] = Target{&p, p.gen};
@@ -297,7 +308,7 @@ void SimWorld::Start(Proc& p) {
   }
   const bool witness = p.kind == Kind::kBroker && std::find(voter_ids_.begin(), voter_ids_.end(),
                                                             lock::kWitnessId) != voter_ids_.end();
-  if (p.kind == Kind::kVoter || p.hosts_voter || witness) {
+  if (p.kind == Kind::kVoter || witness) {
     lock::VoterOptions vo;
     vo.id = p.id;
     vo.incarnation = p.incarnation;  // One process, one incarnation.
@@ -318,19 +329,25 @@ void SimWorld::Start(Proc& p) {
        [this, pp, gen] { Dispatch(*pp, gen, [this](Proc& q) { VoterTick(q); }); });
     return;
   }
-  lock::SessionOptions so;
-  so.node_id = p.id;
-  so.incarnation = p.incarnation;
-  so.voters = voter_ids_;
-  so.voter = p.hosts_voter;
-  so.timing = timing_;
-  so.rules = options_.rules;
-  so.seed = rng_.Next();
-  p.session = std::make_unique<lock::Session>(std::move(so), now);
-  p.backoff_wake.reset();  // A wake-up of the previous session's back-offs is not this one's.
+  StartNode(p);
+}
+
+void SimWorld::StartNode(Proc& p) {
+  node::NodeCoreOptions o;
+  o.id = p.id;
+  o.incarnation = p.incarnation;
+  o.voters = configured_voters_;
+  o.timing = timing_;
+  o.rules = options_.rules;
+  o.idle = LocalMillis(options_.idle_ms);
+  o.store_generation = 1;  // A new process opens the store anew.
+  p.store_generation = 1;
+  p.store_free_at = now_;
+  p.wake_at.reset();  // A wake-up of the previous core is not this one's.
+  p.core = std::make_unique<node::NodeCore>(std::move(o), handler_, LocalNow(p));
   Log(p.label, "start inc=%04x rate=%.4f%s", Short(p.incarnation), p.rate,
-      p.voter ? " with its voter" : "");
-  Dispatch(p, gen, [this](Proc& q) { NodeTick(q); });
+      p.hosts_voter ? " with its voter" : "");
+  Dispatch(p, p.gen, [this](Proc& q) { q.core->Advance(LocalNow(q)); });
 }
 
 void SimWorld::Restart(Proc& p) {
@@ -355,8 +372,7 @@ void SimWorld::Crash(Proc& p, double down_ms, const char* why) {
   p.gen++;
   p.pending.clear();
   p.voter.reset();
-  p.session.reset();
-  p.workers.clear();  // Volatile state is lost.
+  p.core.reset();  // Volatile state is lost.
   if (p.kind == Kind::kBroker) {
     router_.reset();  // Every route and liveness record with it.
   }
@@ -387,34 +403,24 @@ void SimWorld::Resume(Proc& p, std::uint64_t gen) {
     if (violation_) {
       return;
     }
-    Dispatch(p, item.gen, std::move(item.input), item.sweep);
+    Dispatch(p, item.gen, std::move(item.input));
     Check();
   }
 }
 
-void SimWorld::Dispatch(Proc& p, std::uint64_t gen, Input input, bool sweep) {
+void SimWorld::Dispatch(Proc& p, std::uint64_t gen, Input input) {
   if (p.status == Status::kDown || (gen != 0 && gen != p.gen)) {
     return;
   }
   if (p.status == Status::kPaused) {
-    p.pending.push_back({gen, std::move(input), sweep});
+    p.pending.push_back({gen, std::move(input)});
     return;
-  }
-  if (!p.node) {  // A voter of its own, or the broker (and its witness).
-    input(p);
-    FlushVoter(p);
-    return;
-  }
-  if (sweep) {
-    Sweep(p);
   }
   input(p);
-  FlushVoter(p);
-  if (p.status == Status::kUp) {
+  if (p.node) {
     FlushNode(p);
-  }
-  if (p.status == Status::kUp) {
-    Sweep(p);
+  } else {
+    FlushVoter(p);
   }
 }
 
@@ -489,7 +495,9 @@ void SimWorld::Deliver(const std::string& to, const Message& message,
         Log(p.label, "<- %s/%04x heartbeat seq=%" PRIu64, hb->node.c_str(), Short(hb->incarnation),
             hb->seq);
       }
-      if (p.voter) {
+      if (p.core) {
+        p.core->Step({}, *hb, now);
+      } else if (p.voter) {
         p.voter->Step(*hb, now);
       }
       return;
@@ -500,28 +508,39 @@ void SimWorld::Deliver(const std::string& to, const Message& message,
           std::string(protocol::LockKindName(m.kind)).c_str(), ItemsText(m.items).c_str(),
           Short(m.to_incarnation));
     }
-    const bool for_voter = m.kind == LockMessage::Kind::kClaim ||
-                           m.kind == LockMessage::Kind::kRelease ||
-                           m.kind == LockMessage::Kind::kQuiet;
-    if (for_voter && p.voter) {
-      std::vector<std::optional<lock::Holder>> before;
-      for (const protocol::LockItem& item : m.items) {
-        before.push_back(p.voter->HolderOf(item.name));
+    if (p.core) {
+      const lock::Voter* voter = p.core->voter();
+      auto step = [&](Proc& q) { q.core->Step({}, m, LocalNow(q)); };
+      if (voter != nullptr) {
+        StepVoter(p, *voter, step, m.items);
+      } else {
+        step(p);
       }
-      p.voter->Step(m, now);
-      for (std::size_t i = 0; i < m.items.size(); ++i) {
-        const std::optional<lock::Holder> after = p.voter->HolderOf(m.items[i].name);
-        if (after && before[i] &&
-            (after->node != before[i]->node || after->incarnation != before[i]->incarnation)) {
-          Log(p.label, "voter %s gives %s from %s/%04x to %s/%04x", p.id.c_str(),
-              m.items[i].name.c_str(), before[i]->node.c_str(), Short(before[i]->incarnation),
-              after->node.c_str(), Short(after->incarnation));
-        }
-      }
-    } else if (!for_voter && p.session) {
-      p.session->Step(m, now);
+    } else if (p.voter) {
+      StepVoter(
+          p, *p.voter, [&](Proc& q) { q.voter->Step(m, LocalNow(q)); }, m.items);
     }
   });
+}
+
+// Runs `step` in `p`, tracing names its voter gives from one holder to
+// another (what a double serving begins with).
+void SimWorld::StepVoter(Proc& p, const lock::Voter& voter, const Input& step,
+                         const std::vector<protocol::LockItem>& items) {
+  std::vector<std::optional<lock::Holder>> before;
+  for (const protocol::LockItem& item : items) {
+    before.push_back(voter.HolderOf(item.name));
+  }
+  step(p);
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const std::optional<lock::Holder> after = voter.HolderOf(items[i].name);
+    if (after && before[i] &&
+        (after->node != before[i]->node || after->incarnation != before[i]->incarnation)) {
+      Log(p.label, "voter %s gives %s from %s/%04x to %s/%04x", voter.id().c_str(),
+          items[i].name.c_str(), before[i]->node.c_str(), Short(before[i]->incarnation),
+          after->node.c_str(), Short(after->incarnation));
+    }
+  }
 }
 
 // ------------------------------------------------------------- voters
@@ -559,120 +578,74 @@ void SimWorld::FlushVoter(Proc& p) {
 
 // ------------------------------------------------------------- nodes
 
-void SimWorld::NodeTick(Proc& p) {
-  const TimePoint now = LocalNow(p);
-  for (auto& [name, w] : p.workers) {
-    if (w.phase == Worker::Phase::kActive && now - w.last_used > LocalMillis(options_.idle_ms)) {
-      p.session->Release(name, now);
-      StopWorker(p, name, w, "passivated, released");
-    }
-  }
-  p.session->Tick(now);
-  if (p.voter) {
-    p.voter->Tick(now);
-  }
-  // The broker's own heartbeat (no voter): liveness and routing, as the node
-  // shell sends it.
-  protocol::Heartbeat hb;
-  hb.node = p.id;
-  hb.incarnation = p.incarnation;
-  hb.seq = ++p.broker_seq;
-  hb.sent_ms = tenure::ToMillis(now.time_since_epoch());
-  hb.voter = p.hosts_voter;
-  Send(p, "", std::move(hb));
-  Proc* pp = &p;
-  const std::uint64_t gen = p.gen;
-  At(AfterLocal(p, timing_.heartbeat_interval()),
-     [this, pp, gen] { Dispatch(*pp, gen, [this](Proc& q) { NodeTick(q); }); });
-}
-
+// Carries out what the core produced, as the node shell does: store jobs
+// (persist), then messages in order (send); then sleeps until NextWake().
 void SimWorld::FlushNode(Proc& p) {
   const TimePoint now = LocalNow(p);
-  if (std::optional<TimePoint> end = p.session->NextBackoffEnd();
-      end && (!p.backoff_wake || *end < *p.backoff_wake)) {
-    p.backoff_wake = *end;
-    Proc* pp = &p;
-    const std::uint64_t gen = p.gen;
-    At(AfterLocal(p, std::max(Duration::zero(), *end - now)), [this, pp, gen] {
-      Dispatch(*pp, gen, [this](Proc& q) {
-        q.backoff_wake.reset();
-        q.session->EndBackoffs(LocalNow(q));
-      });
-    });
-  }
-  lock::SessionEffects fx = p.session->TakeEffects(now);
-  for (protocol::Heartbeat& hb : fx.heartbeats) {
-    const std::string to = hb.to;
-    Send(p, to, std::move(hb));
-  }
-  for (LockMessage& m : fx.messages) {
-    if (m.kind == LockMessage::Kind::kClaim) {
-      Log(p.label, "-> %s CLAIM %s", m.to.c_str(), ItemsText(m.items).c_str());
-    }
-    const std::string to = m.to;
-    Send(p, to, std::move(m));
-  }
-  for (const lock::LockEvent& e : fx.events) {
-    switch (e.kind) {
-      case lock::LockEvent::Kind::kGranted: {
-        Log(p.label, "GRANTED %s", e.name.c_str());
-        Worker& w = p.workers[e.name];
-        if (w.phase == Worker::Phase::kNone && p.session->MayServe(e.name, now)) {
-          Activate(p, e.name, w);
-        }
-        break;
-      }
-      case lock::LockEvent::Kind::kLost: {
-        Log(p.label, "LOST %s (%s)", e.name.c_str(), e.reason.c_str());
-        auto it = p.workers.find(e.name);
-        if (it != p.workers.end() && it->second.phase != Worker::Phase::kNone) {
-          StopWorker(p, e.name, it->second, "lost");
-        }
-        break;
-      }
-      case lock::LockEvent::Kind::kDenied:
-        Log(p.label, "DENIED %s (holder %s)", e.name.c_str(), e.holder.c_str());
-        break;
-      case lock::LockEvent::Kind::kFailed:
-        Log(p.label, "FAILED %s (%s)", e.name.c_str(), e.reason.c_str());
-        break;
-      case lock::LockEvent::Kind::kRefused:
-        Log(p.label, "REFUSED: %s", e.reason.c_str());
-        break;
-      case lock::LockEvent::Kind::kFatal:
-        if (!options_.rules.incarnation_echo) {
-          // Without the echo a NACK may be meant for another process under
-          // this id; like locksim, the process cannot act on it.
-          Log(p.label, "NACK ignored (no incarnation echo): %s", e.reason.c_str());
-          break;
-        }
-        Log(p.label, "FATAL: %s", e.reason.c_str());
-        ++stats_.fatal_exits;
-        Crash(p, rng_.Uniform(options_.lease_ms, 2 * options_.lease_ms), "exit on NACK");
-        return;
+  node::NodeEffects fx = p.core->TakeEffects(now);
+  for (const node::Note& note : fx.notes) {
+    if (note.level != node::Note::Level::kDebug) {
+      Log(p.label, "%s", note.text.c_str());
     }
   }
-}
-
-// Stops every worker whose rule no longer holds: a break between the issue
-// of an activation (or a check) and its result voids the result.
-void SimWorld::Sweep(Proc& p) {
-  if (!p.session) {
+  if (!fx.store_jobs.empty()) {
+    SubmitJobs(p, std::move(fx.store_jobs));
+  }
+  for (node::Outgoing& out : fx.messages) {
+    if (auto* hb = std::get_if<protocol::Heartbeat>(&out.message)) {
+      const std::string to = hb->to;
+      Send(p, to, std::move(*hb));
+    } else if (auto* m = std::get_if<LockMessage>(&out.message)) {
+      if (m->kind == LockMessage::Kind::kClaim) {
+        Log(p.label, "-> %s CLAIM %s", m->to.c_str(), ItemsText(m->items).c_str());
+      }
+      const std::string to = m->to;
+      Send(p, to, std::move(*m));
+    } else if (auto* reply = std::get_if<protocol::Reply>(&out.message)) {
+      const std::string from = p.label;
+      At(now_ + FromMillis(rng_.Uniform(options_.delay_min_ms, options_.delay_max_ms)),
+         [this, reply = std::move(*reply), route = out.route, from] {
+           OnReply(reply, route, from);
+         });
+    } else if (auto* forward = std::get_if<protocol::Request>(&out.message)) {
+      Log(p.label, "forward request %s for %s to %s", out.route.c_str(), forward->entity_id.c_str(),
+          forward->via.c_str());
+      At(now_ + FromMillis(rng_.Uniform(options_.delay_min_ms, options_.delay_max_ms)),
+         [this, request = std::move(*forward), route = out.route] {
+           RouteRequest(route, request);
+         });
+    }
+    // Events (news) have no subscriber here.
+  }
+  if (!p.core->fatal().ok()) {
+    Log(p.label, "FATAL: %s", p.core->fatal().message().c_str());
+    ++stats_.fatal_exits;
+    Crash(p, rng_.Uniform(options_.lease_ms, 2 * options_.lease_ms), "exit on NACK");
     return;
   }
-  const TimePoint now = LocalNow(p);
-  for (auto& [name, w] : p.workers) {
-    if (w.phase != Worker::Phase::kNone && !p.session->MayServe(name, now)) {
-      StopWorker(p, name, w, "serving rule broke");
-    }
-  }
+  ScheduleWake(p);
 }
 
-void SimWorld::StopWorker(Proc& p, const std::string& name, Worker& w, const char* why) {
-  w.phase = Worker::Phase::kNone;
-  w.token++;
-  w.value.clear();
-  Log(p.label, "worker %s stops (%s)", name.c_str(), why);
+// One wake-up is pending per process, at its core's NextWake(); a later one
+// that an earlier NextWake() replaced runs as a no-op (its token is old).
+void SimWorld::ScheduleWake(Proc& p) {
+  const TimePoint wake = p.core->NextWake();
+  if (p.wake_at && *p.wake_at <= wake) {
+    return;
+  }
+  p.wake_at = wake;
+  const std::uint64_t token = ++p.wake_token;
+  Proc* pp = &p;
+  const std::uint64_t gen = p.gen;
+  At(AfterLocal(p, std::max(Duration::zero(), wake - LocalNow(p))), [this, pp, gen, token] {
+    Dispatch(*pp, gen, [this, token](Proc& q) {
+      if (token != q.wake_token) {
+        return;
+      }
+      q.wake_at.reset();
+      q.core->Advance(LocalNow(q));
+    });
+  });
 }
 
 SimTime SimWorld::StoreDelay() {
@@ -682,173 +655,161 @@ SimTime SimWorld::StoreDelay() {
   return FromMillis(rng_.Uniform(options_.store_min_ms, options_.store_max_ms));
 }
 
-void SimWorld::Activate(Proc& p, const std::string& name, Worker& w) {
-  TENURE_CHECK(p.session->MayServe(name, LocalNow(p)));  // Issued only while the rule holds.
-  w.token++;
-  w.phase = Worker::Phase::kActivating;
-  ++stats_.activations;
+// One batch, one transaction: applied after a delay but never before the
+// node's earlier batches (one writer thread per node), its results back
+// after another. A crashed node's batch still lands: the database does not
+// know the process died.
+void SimWorld::SubmitJobs(Proc& p, std::vector<store::Job> jobs) {
+  for (const store::Job& job : jobs) {
+    stats_.activations += std::holds_alternative<store::ActivateOp>(job.op) ? 1 : 0;
+  }
+  const SimTime apply_at = std::max(now_ + StoreDelay(), p.store_free_at);
+  p.store_free_at = apply_at;
   Proc* pp = &p;
   const std::uint64_t gen = p.gen;
-  const std::uint64_t token = w.token;
-  At(now_ + StoreDelay(), [this, pp, gen, name, token] {
-    SimStore::ActivateResult result = store_.Activate(name, pp->label);
-    if (pp->gen == gen && pp->session && !pp->session->MayServe(name, LocalNow(*pp))) {
-      ++stats_.stale_activations;
+  auto shared = std::make_shared<std::vector<store::Job>>(std::move(jobs));
+  At(apply_at, [this, pp, gen, shared] {
+    ++stats_.store_batches;
+    const std::uint64_t generation = pp->store_generation;
+    std::vector<store::StoreResult> results;
+    if (Faulty() && rng_.Chance(options_.store_fail_p)) {
+      ++stats_.batch_faults;
+      Log("store", "batch of %zu ops by %s FAILED as a whole", shared->size(), pp->label.c_str());
+      for (std::size_t i = 0; i < shared->size(); ++i) {
+        store::StoreResult r;
+        r.status = tenure::Status::Unavailable("simulated: the disk is full; nothing written");
+        results.push_back(std::move(r));
+      }
+    } else {
+      results = store_.Apply(*shared, generation, pp->label);
+      for (std::size_t i = 0; i < shared->size(); ++i) {
+        const store::StoreOp& op = (*shared)[i].op;
+        const store::StoreResult& r = results[i];
+        if (const auto* a = std::get_if<store::ActivateOp>(&op)) {
+          Log("store", "activate %s by %s -> epoch %" PRIu64 " %s", a->id.c_str(),
+              pp->label.c_str(), r.epoch, r.status.ok() ? "ok" : r.status.message().c_str());
+        } else if (const auto* w = std::get_if<store::WriteOp>(&op)) {
+          Log("store", "write %s epoch %" PRIu64 " v%" PRIu64 " by %s: %s", w->id.c_str(), w->epoch,
+              w->expected_version, pp->label.c_str(),
+              r.status.ok() ? "ok" : (r.fenced ? "FENCED" : r.status.message().c_str()));
+        }
+      }
+      if (store_.violation()) {
+        Fail(*store_.violation());
+        return;
+      }
     }
-    Log("store", "activate %s by %s -> epoch %" PRIu64 " v%" PRIu64, name.c_str(),
-        pp->label.c_str(), result.epoch, result.version);
-    if (result.violation) {
-      Fail(*result.violation);
-      return;
-    }
-    At(now_ + StoreDelay(), [this, pp, gen, name, token, result] {
-      Dispatch(*pp, gen,
-               [this, name, token, result](Proc& q) { OnActivated(q, name, token, result); });
+    At(now_ + StoreDelay(),
+       [this, pp, gen, shared, generation, results = std::move(results)]() mutable {
+         Dispatch(*pp, gen, [shared, generation, results = std::move(results), this](Proc& q) {
+           for (std::size_t i = 0; i < results.size(); ++i) {
+             q.core->HandleStoreResult(store::Done{(*shared)[i].ticket, results[i], generation},
+                                       LocalNow(q));
+           }
+         });
+       });
+  });
+}
+
+// The node's store connection is replaced (a reconnection after an error
+// in doubt, or the file replaced): a new generation. The writer refuses the
+// jobs stamped with the old one; the node learns it from its next result or
+// poke, whichever comes first.
+void SimWorld::Reopen(Proc& p) {
+  if (p.status != Status::kUp || !p.core) {
+    return;
+  }
+  const std::uint64_t generation = ++p.store_generation;
+  Log(p.label, "store REOPENED (generation %" PRIu64 ")", generation);
+  Proc* pp = &p;
+  const std::uint64_t gen = p.gen;
+  At(now_ + FromMillis(rng_.Uniform(0, options_.lease_ms / 4)), [this, pp, gen, generation] {
+    Dispatch(*pp, gen, [this, generation](Proc& q) {
+      q.core->HandleStoreGeneration(generation, LocalNow(q));
     });
   });
 }
 
-void SimWorld::OnActivated(Proc& p, const std::string& name, std::uint64_t token,
-                           const SimStore::ActivateResult& result) {
-  Worker& w = p.workers[name];
-  if (w.token != token || w.phase != Worker::Phase::kActivating) {
-    Log(p.label, "activation of %s (epoch %" PRIu64 ") discarded", name.c_str(), result.epoch);
-    return;
-  }
-  w.phase = Worker::Phase::kActive;
-  w.epoch = result.epoch;
-  w.version = result.version;
-  w.value = result.value;
-  last_server_[name] = p.id;  // Its first reply names it the owner: the broker learns it.
-  Log(p.label, "ACTIVE %s epoch %" PRIu64 " v%" PRIu64, name.c_str(), w.epoch, w.version);
-}
-
-void SimWorld::OnRequest(Proc& p, const std::string& name, bool get, const std::string& value) {
-  ++stats_.requests;
-  const TimePoint now = LocalNow(p);
-  Worker& w = p.workers[name];
-  w.last_used = now;
-  if (p.session->MayServe(name, now)) {
-    if (w.phase == Worker::Phase::kActive) {
-      // Checked after receipt; the reply is built after a short processing gap.
-      Proc* pp = &p;
-      const std::uint64_t gen = p.gen;
-      const std::uint64_t token = w.token;
-      const std::uint64_t acked = acked_[name];
-      const SimTime at = AfterLocal(p, LocalMillis(rng_.Uniform(0, options_.process_max_ms)));
-      At(at, [this, pp, gen, name, get, value, acked, token] {
-        Dispatch(
-            *pp, gen,
-            [this, name, get, value, acked, token](Proc& q) {
-              DoRequest(q, name, get, value, acked, token);
-            },
-            /*sweep=*/false);
-      });
-    } else if (w.phase == Worker::Phase::kNone) {
-      Activate(p, name, w);
-    }
-    return;
-  }
-  if (!p.session->claiming(name)) {
-    Log(p.label, "request for %s: claim", name.c_str());
-  }
-  p.session->Claim(name, now);
-}
-
-void SimWorld::DoRequest(Proc& p, const std::string& name, bool get, const std::string& value,
-                         std::uint64_t acked_before, std::uint64_t token) {
-  auto it = p.workers.find(name);
-  if (it == p.workers.end() || it->second.token != token ||
-      it->second.phase != Worker::Phase::kActive) {
-    return;  // The worker stopped: the request fails as retryable.
-  }
-  Worker& w = it->second;
-  if (get) {
-    ++stats_.reads;
-    if (auto v = CheckRead(store_, name, p.label, w.version, w.value, acked_before)) {
-      Fail(*v);
-      return;
-    }
-    Served(p, name);
-    return;
-  }
-  Proc* pp = &p;
-  const std::uint64_t gen = p.gen;
-  const std::uint64_t epoch = w.epoch;
-  At(now_ + StoreDelay(), [this, pp, gen, name, epoch, value, token] {
-    const SimStore::WriteResult r = store_.Write(name, epoch, value, pp->label);
-    Log("store", "write %s epoch %" PRIu64 " by %s: %s v%" PRIu64, name.c_str(), epoch,
-        pp->label.c_str(), r.ok ? "ok" : "FENCED", r.version);
-    if (r.violation) {
-      Fail(*r.violation);
-      return;
-    }
-    At(now_ + StoreDelay(), [this, pp, gen, name, token, r, value] {
-      Dispatch(*pp, gen, [this, name, token, r, value](Proc& q) {
-        OnWrite(q, name, token, r.ok, r.version, value);
-      });
-    });
-  });
-}
-
-void SimWorld::Served(const Proc& p, const std::string& name) {
-  liveness_.Served(name, now_);
-  last_server_[name] = p.id;  // The broker learns the owner from the reply.
-}
-
-void SimWorld::OnWrite(Proc& p, const std::string& name, std::uint64_t token, bool ok,
-                       std::uint64_t version, const std::string& value) {
-  auto it = p.workers.find(name);
-  const bool current = it != p.workers.end() && it->second.token == token &&
-                       it->second.phase == Worker::Phase::kActive;
-  if (ok) {
-    acked_[name] = std::max(acked_[name], version);  // The client has its reply now.
-    ++stats_.writes_acked;
-    Served(p, name);
-    if (current && version > it->second.version) {
-      it->second.version = version;  // One writer per node: the cache only moves forward.
-      it->second.value = value;
-    }
-    return;
-  }
-  ++stats_.writes_fenced;
-  if (!current) {
-    return;
-  }
-  if (p.session->MayServe(name, LocalNow(p))) {
-    // A late activation moved the epoch while the rule holds: re-activate.
-    Log(p.label, "write to %s fenced while serving: re-activate", name.c_str());
-    Activate(p, name, it->second);
-  } else {
-    StopWorker(p, name, it->second, "write fenced");
-  }
-}
-
-// ------------------------------------------------------------- workload and faults
+// ------------------------------------------------------------- clients
 
 void SimWorld::NextRequest() {
   const std::string name = names_[rng_.Below(names_.size())];
-  std::string id = node_ids_[rng_.Below(node_ids_.size())];
-  auto owner = last_server_.find(name);
-  if (owner != last_server_.end() && rng_.Chance(options_.route_to_owner)) {
-    id = owner->second;
+  protocol::Request request;
+  request.request_id = ++request_seq_;
+  request.entity_id = name;
+  request.op = rng_.Chance(options_.get_fraction) ? protocol::Op::kGet : protocol::Op::kSet;
+  if (request.op == protocol::Op::kSet) {
+    request.state = kStates[rng_.Below(3)];
   }
-  const bool get = rng_.Chance(options_.get_fraction);
-  const std::string value = id + "@" + name + ":" + std::to_string(++value_seq_);
+  // The rest enter at a node picked at random, which forwards it to the
+  // holder if it is not that (DESIGN §5).
+  if (!rng_.Chance(options_.route_to_owner)) {
+    request.via = node_ids_[rng_.Below(node_ids_.size())];
+  }
+  requests_[request.request_id] = ClientRequest{name, request.op, acked_[name], false};
+  ++stats_.requests;
+  const std::string route = "client/" + std::to_string(request.request_id);
   const SimTime delay = FromMillis(rng_.Uniform(options_.delay_min_ms, options_.delay_max_ms));
-  At(now_ + delay, [this, id, name, get, value] {
-    if (broker_->status != Status::kUp) {
-      return;  // Clients reach nodes through the broker too.
-    }
-    const Target target = Resolve(id, 0);
-    if (target.proc != nullptr) {
-      Dispatch(*target.proc, target.gen,
-               [this, name, get, value](Proc& q) { OnRequest(q, name, get, value); });
-    }
-  });
+  At(now_ + delay, [this, route, request] { RouteRequest(route, request); });
   At(now_ + FromMillis(rng_.Uniform(options_.request_gap_min_ms, options_.request_gap_max_ms)),
      [this] { NextRequest(); });
 }
+
+void SimWorld::RouteRequest(const std::string& route, const protocol::Request& request) {
+  if (broker_->status != Status::kUp) {
+    return;  // Clients reach nodes through the broker; lost, the client times out.
+  }
+  Result<std::string> to = router_->RouteRequest(request, LocalNow(*broker_));
+  if (!to.ok()) {
+    return;
+  }
+  auto it = routes_.find(*to);
+  TENURE_CHECK(it != routes_.end());
+  const Target target = it->second;
+  if (target.proc->status == Status::kDown || target.proc->gen != target.gen) {
+    router_->HandleUnreachable(*to);
+    return;
+  }
+  Dispatch(*target.proc, target.gen,
+           [route, request, this](Proc& q) { q.core->Step(route, request, LocalNow(q)); });
+}
+
+// A reply reaches its client (through the broker, which learns the owner).
+void SimWorld::OnReply(const protocol::Reply& reply, const std::string& /*route*/,
+                       const std::string& from) {
+  if (broker_->status != Status::kUp) {
+    return;  // Lost with the broker: the client times out.
+  }
+  router_->LearnFromReply(reply);
+  auto it = requests_.find(reply.request_id);
+  TENURE_CHECK(it != requests_.end());
+  ClientRequest& request = it->second;
+  if (request.answered) {
+    Fail(Violation{ViolationKind::kDoubleAnswer, "request " + std::to_string(reply.request_id) +
+                                                     " for " + request.name +
+                                                     " answered twice (again by " + from + ")"});
+    return;
+  }
+  request.answered = true;
+  if (reply.code != ErrorCode::kOk || !reply.entity) {
+    ++stats_.errors;
+    return;
+  }
+  const protocol::EntityView& e = *reply.entity;
+  if (auto v = CheckRead(store_, request.name, from, e.version, e.state, request.acked_before)) {
+    Fail(*v);
+    return;
+  }
+  if (request.op == protocol::Op::kSet) {
+    acked_[request.name] = std::max(acked_[request.name], e.version);
+    ++stats_.writes_acked;
+  } else {
+    ++stats_.reads;
+  }
+  liveness_.Served(request.name, now_);
+}
+
+// ------------------------------------------------------------- faults
 
 void SimWorld::RandomFault() {
   if (now_ >= t_fault_) {
@@ -876,6 +837,9 @@ void SimWorld::RandomFault() {
     }
     case FaultKind::kBroker:
       Crash(*broker_, rng_.Uniform(0, options_.down_max_leases * lease), "fault");
+      break;
+    case FaultKind::kReopen:
+      Reopen(Newest(node_ids_[rng_.Below(node_ids_.size())]));
       break;
     case FaultKind::kCut: {
       std::string a = node_ids_[rng_.Below(node_ids_.size())];
@@ -910,7 +874,6 @@ void SimWorld::Twin(const std::string& id, double pause_ms) {
   }
   const std::string old_label = old.label;
   Proc& twin = AddProc(id, Kind::kNode, id + "#" + std::to_string(copies + 1));
-  twin.voting = old.voting;
   twin.hosts_voter = old.hosts_voter;
   Log(twin.label, "second process for id %s starts while %s is paused", id.c_str(),
       old_label.c_str());
@@ -925,25 +888,27 @@ void SimWorld::HealAll() {
 // ------------------------------------------------------------- checkers and trace
 
 void SimWorld::Check() {
+  std::vector<std::string> holders;
   for (const std::string& name : names_) {
-    int count = 0;
+    holders.clear();
     for (const auto& p : procs_) {
-      if (p->status == Status::kUp && p->session && p->session->MayServe(name, LocalNow(*p))) {
-        ++count;
-      }
-    }
-    if (count <= 1) {
-      continue;
-    }
-    std::vector<std::string> holders;
-    for (const auto& p : procs_) {
-      if (p->status == Status::kUp && p->session && p->session->MayServe(name, LocalNow(*p))) {
+      if (p->status == Status::kUp && p->core && p->core->MayServe(name, LocalNow(*p))) {
         holders.push_back(p->label);
       }
     }
     if (auto v = CheckOneServer(name, holders)) {
       Fail(*v);
       return;
+    }
+  }
+  for (const auto& p : procs_) {
+    if (p->status == Status::kDown) {
+      continue;
+    }
+    if (p->core) {
+      p->core->CheckInvariants(LocalNow(*p));
+    } else if (p->voter) {
+      p->voter->CheckInvariants();
     }
   }
 }

@@ -1,31 +1,36 @@
-// SimWorld: one deterministic run of the quorum name lock table (DESIGN §4)
-// against the real state machines of common/lock and the broker's real
-// RouterCore, with the faults of /work/shared/reference/locksim.py.
+// SimWorld: one deterministic run of whole tenure nodes (DESIGN §4, §5):
+// the real node::NodeCore of every worker_node (lock Session, Voter, entity
+// Runtime and their wiring), standalone lock::Voters and the broker's real
+// RouterCore, over a simulated network, clock and store.
 //
 // Real time (microseconds) drives an event heap ordered by (time, sequence).
 // Every process has its own clock, local = offset + rate * t with
 // |rate - 1| <= drift, drawn again at every start. Processes are
-//   - nodes ("A", "B", ..): a lock::Session each, ticked every lease / 4
-//     local (which also sends the broker its heartbeat), plus a worker model
-//     per name (locksim's Node): a request checks MayServe, then after a short
-//     processing gap answers a get from the cache or writes through the
-//     SimStore with the worker's epoch; a request it may not serve makes it
-//     Claim; kGranted starts an activation, whose result is used only if the
-//     rule held without a break from issue to result (a token bumped at every
-//     loss; the rule is re-checked before every input the node handles). A
-//     voting node's process also holds the lock::Voter of its id;
+//   - nodes ("A", "B", ..): a NodeCore each, woken at its NextWake() (which
+//     sends heartbeats, repairs claims and ends back-offs) and at every input,
+//     as the node shell is. Its store jobs go to the SimStore in FIFO
+//     batches (one per TakeEffects, as the writer thread commits them), each
+//     after a delay that is sometimes long, sometimes failing as a whole, and
+//     stamped with the node's store generation, which a "reopen" fault
+//     bumps. The handler throws now and then while faults are on, so that
+//     workers restart. A voting node's core holds the Voter of its id;
 //   - voters of their own ("v1", ..) when there are more voters than nodes, or
 //     all of them without `colocate`;
 //   - the broker ("@broker"): every message passes it, and is lost while it
-//     is down. It routes lock traffic for a node id with broker::RouterCore,
-//     fed by the nodes' broker heartbeats (or, with Routing::kLastSender, to
-//     the process that last sent under the id, as locksim does), and holds
-//     the witness voter when the configured voter count is even.
-// Messages go through the SimNetwork in one hop: the broker decides where a
-// message goes as it arrives, on the broker's clock. A paused process queues its inputs
-// while its clock runs; a crashed one loses everything and restarts with a
-// new incarnation and a new clock. After every event the checkers of
-// checkers.h run; the first violation ends the run.
+//     is down. It routes client requests and forwards with RouterCore (which
+//     learns owners from the replies passing it), lock traffic for a node id
+//     with RouterCore too, fed by the nodes' broker heartbeats (or, with
+//     Routing::kLastSender, to the process that last sent under the id), and
+//     holds the witness voter when the configured voter count is even;
+//   - clients: a request every few tens of ms, get or set on a random name,
+//     through the broker (entering at a random node or where the broker
+//     routes it); the reply is checked on arrival.
+// Lock messages go through the SimNetwork in one hop: the broker decides
+// where a message goes as it arrives, on the broker's clock. A paused process
+// queues its inputs while its clock runs; a crashed one loses everything and
+// restarts with a new incarnation and a new clock. After every event the
+// checkers of checkers.h and every core's CheckInvariants() run; the first
+// violation ends the run.
 //
 // Not thread-safe: one run, one thread. Deterministic: the same options and
 // seed give the same run, trace and trace hash.
@@ -42,13 +47,15 @@
 #include <vector>
 
 #include "broker/router_core.h"
-#include "common/lock/session.h"
+#include "common/entity/handler.h"
 #include "common/lock/voter.h"
+#include "common/store/store.h"
 #include "tests/sim/checkers.h"
 #include "tests/sim/sim_network.h"
 #include "tests/sim/sim_options.h"
 #include "tests/sim/sim_random.h"
 #include "tests/sim/sim_store.h"
+#include "worker_node/node_core.h"
 
 namespace tenure::sim {
 
@@ -58,9 +65,11 @@ struct SimStats {
   std::uint64_t requests = 0;
   std::uint64_t reads = 0;
   std::uint64_t writes_acked = 0;
-  std::uint64_t writes_fenced = 0;
+  std::uint64_t errors = 0;  // Requests answered with an error (retryable).
+  std::uint64_t store_batches = 0;
+  std::uint64_t batch_faults = 0;  // Store batches failed as a whole.
   std::uint64_t activations = 0;
-  std::uint64_t stale_activations = 0;  // Reached the store after the issuer lost the rule.
+  std::uint64_t handler_throws = 0;
   std::uint64_t faults = 0;
   std::uint64_t fatal_exits = 0;  // NACKed processes that exited.
 };
@@ -90,7 +99,6 @@ class SimWorld {
  private:
   enum class Status { kDown, kUp, kPaused };
   enum class Kind { kVoter, kNode, kBroker };
-  struct Worker;
   struct Proc;
   struct Target {
     Proc* proc = nullptr;   // nullptr: the message is lost.
@@ -98,6 +106,22 @@ class SimWorld {
   };
   using Input = std::function<void(Proc&)>;
   using Message = std::variant<protocol::Heartbeat, protocol::LockMessage>;
+  struct ClientRequest {
+    std::string name;
+    protocol::Op op = protocol::Op::kGet;
+    std::uint64_t acked_before = 0;  // Newest version acknowledged when it was sent.
+    bool answered = false;
+  };
+  // Throws now and then while faults are on: the runtime restarts the worker.
+  class FaultyHandler final : public entity::Handler {
+   public:
+    explicit FaultyHandler(SimWorld& world) : world_(world) {}
+    std::string NextState(const protocol::EntityView& current,
+                          const protocol::Request& request) override;
+
+   private:
+    SimWorld& world_;
+  };
 
   // Event heap.
   void At(SimTime at, std::function<void()> fn);
@@ -108,13 +132,14 @@ class SimWorld {
   // Processes.
   Proc& AddProc(const std::string& id, Kind kind, const std::string& label);
   void Start(Proc& p);
+  void StartNode(Proc& p);
   void Restart(Proc& p);
   void Crash(Proc& p, double down_ms, const char* why);
   void Pause(Proc& p, double duration_ms);
   void Resume(Proc& p, std::uint64_t gen);
   // Runs `input` in `p` now, queues it if `p` is paused, drops it if `p` is
-  // down or (gen != 0) restarted since. `sweep` re-checks the rule first.
-  void Dispatch(Proc& p, std::uint64_t gen, Input input, bool sweep = true);
+  // down or (gen != 0) restarted since.
+  void Dispatch(Proc& p, std::uint64_t gen, Input input);
   // The newest process started under `id`.
   Proc& Newest(const std::string& id);
 
@@ -125,30 +150,28 @@ class SimWorld {
   // Where a message for `id` goes now; `incarnation` as the broker's
   // RouteOfNode takes it (0: the current process of the id).
   Target Resolve(const std::string& id, std::uint64_t incarnation);
+  // A client request, or a node's forward of one, reaching the broker.
+  void RouteRequest(const std::string& route, const protocol::Request& request);
 
   // Voters and the broker.
   void VoterTick(Proc& p);
   void FlushVoter(Proc& p);
   void BrokerTick(Proc& p);
+  void StepVoter(Proc& p, const lock::Voter& voter, const Input& step,
+                 const std::vector<protocol::LockItem>& items);
 
-  // Nodes and their workers.
-  void NodeTick(Proc& p);
+  // Nodes.
   void FlushNode(Proc& p);
-  void Sweep(Proc& p);
-  void StopWorker(Proc& p, const std::string& name, Worker& w, const char* why);
-  void Activate(Proc& p, const std::string& name, Worker& w);
-  void OnActivated(Proc& p, const std::string& name, std::uint64_t token,
-                   const SimStore::ActivateResult& result);
-  void OnRequest(Proc& p, const std::string& name, bool get, const std::string& value);
-  void Served(const Proc& p, const std::string& name);
-  void DoRequest(Proc& p, const std::string& name, bool get, const std::string& value,
-                 std::uint64_t acked_before, std::uint64_t token);
-  void OnWrite(Proc& p, const std::string& name, std::uint64_t token, bool ok,
-               std::uint64_t version, const std::string& value);
+  void ScheduleWake(Proc& p);
+  void SubmitJobs(Proc& p, std::vector<store::Job> jobs);
+  void Reopen(Proc& p);
   SimTime StoreDelay();
 
-  // Workload and faults.
+  // Clients.
   void NextRequest();
+  void OnReply(const protocol::Reply& reply, const std::string& route, const std::string& from);
+
+  // Faults.
   void RandomFault();
   void Twin(const std::string& id, double pause_ms);
   void HealAll();
@@ -166,13 +189,15 @@ class SimWorld {
   const SimTime t_end_;
   std::vector<std::string> node_ids_;
   std::vector<std::string> voter_ids_;
-  std::vector<std::string> fault_ids_;  // One per process id, voters first.
+  std::vector<std::string> configured_voters_;  // voter_ids_ without the witness: --voters.
+  std::vector<std::string> fault_ids_;          // One per process id, voters first.
   std::vector<std::string> names_;
 
   SimRandom rng_;
   SimNetwork network_;
   SimStore store_;
   LivenessChecker liveness_;
+  FaultyHandler handler_{*this};
 
   SimTime now_ = 0;
   struct Event;
@@ -181,13 +206,13 @@ class SimWorld {
 
   std::vector<std::unique_ptr<Proc>> procs_;  // Every process ever started, twins included.
   Proc* broker_ = nullptr;
-  std::unique_ptr<broker::RouterCore> router_;      // The broker's; replaced when it restarts.
-  std::map<std::string, Target> routes_;            // ROUTER identity -> process incarnation.
-  std::map<std::string, Proc*> standalone_;         // Voter-only processes and the broker, by id.
-  std::map<std::string, Proc*> last_sender_;        // Routing::kLastSender: id -> process.
-  std::map<std::string, std::uint64_t> acked_;      // name -> newest version acknowledged.
-  std::map<std::string, std::string> last_server_;  // name -> node id that served it last.
-  std::uint64_t value_seq_ = 0;
+  std::unique_ptr<broker::RouterCore> router_;       // The broker's; replaced when it restarts.
+  std::map<std::string, Target> routes_;             // ROUTER identity -> process incarnation.
+  std::map<std::string, Proc*> standalone_;          // Voter-only processes and the broker, by id.
+  std::map<std::string, Proc*> last_sender_;         // Routing::kLastSender: id -> process.
+  std::map<std::string, std::uint64_t> acked_;       // name -> newest version acknowledged.
+  std::map<std::uint64_t, ClientRequest> requests_;  // request id -> what the client sent.
+  std::uint64_t request_seq_ = 0;
 
   std::optional<Violation> violation_;
   double violation_at_ms_ = 0;

@@ -74,15 +74,17 @@ int RunOne(const SimOptions& options, std::uint64_t seed, bool expect_violation)
   PrintTail(r);
   const auto& s = r.stats;
   std::printf(
-      "events=%llu messages=%llu requests=%llu reads=%llu writes=%llu fenced=%llu "
-      "activations=%llu stale_activations=%llu faults=%llu nack_exits=%llu\n",
+      "events=%llu messages=%llu requests=%llu reads=%llu writes=%llu errors=%llu "
+      "batches=%llu batch_faults=%llu activations=%llu handler_throws=%llu faults=%llu "
+      "nack_exits=%llu\n",
       static_cast<unsigned long long>(s.events), static_cast<unsigned long long>(s.messages),
       static_cast<unsigned long long>(s.requests), static_cast<unsigned long long>(s.reads),
-      static_cast<unsigned long long>(s.writes_acked),
-      static_cast<unsigned long long>(s.writes_fenced),
+      static_cast<unsigned long long>(s.writes_acked), static_cast<unsigned long long>(s.errors),
+      static_cast<unsigned long long>(s.store_batches),
+      static_cast<unsigned long long>(s.batch_faults),
       static_cast<unsigned long long>(s.activations),
-      static_cast<unsigned long long>(s.stale_activations),
-      static_cast<unsigned long long>(s.faults), static_cast<unsigned long long>(s.fatal_exits));
+      static_cast<unsigned long long>(s.handler_throws), static_cast<unsigned long long>(s.faults),
+      static_cast<unsigned long long>(s.fatal_exits));
   std::printf("trace hash %016llx\n", static_cast<unsigned long long>(r.trace_hash));
   std::printf("seed %llu: %s\n", static_cast<unsigned long long>(seed), Verdict(r).c_str());
   if (expect_violation) {
@@ -190,7 +192,8 @@ int main(int argc, char** argv) {
                  "Lock traffic for a node id: broker (RouterCore) | last-sender (locksim)")
       ->check(CLI::IsMember({"broker", "last-sender"}))
       ->capture_default_str();
-  app.add_option("--kinds", kinds, "Fault kinds: pause,crash,cut,twin,broker (repeat to weight)")
+  app.add_option("--kinds", kinds,
+                 "Fault kinds: pause,crash,cut,twin,broker,reopen (repeat to weight)")
       ->capture_default_str();
   app.add_option("--drift", options.drift, "Clock rate bound |rate-1|")
       ->check(CLI::Range(0.0, 0.2))
@@ -213,8 +216,15 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--cut-max", options.cut_max_leases, "Longest cut (leases)")
       ->capture_default_str();
+  app.add_option("--store-fail", options.store_fail_p,
+                 "Chance a store batch fails as a whole while faulty")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  app.add_option("--throw", options.throw_p, "Chance the handler throws on a set while faulty")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
   app.add_option("--route-to-owner", options.route_to_owner,
-                 "Chance a request goes to the name's last server, not a random node")
+                 "Chance a request goes where the broker routes it, not via a random node")
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
   app.add_option("--liveness-leases", options.liveness_bound_leases,
