@@ -642,7 +642,7 @@ void SimWorld::FlushNode(Proc& p) {
       case lock::LockEvent::Kind::kFatal:
         if (!options_.rules.incarnation_echo) {
           // Without the echo a NACK may be meant for another process under
-          // this id; like locksim, the process cannot act on it.
+          // this id, so the process cannot act on it.
           Log(p.label, "NACK ignored (no incarnation echo): %s", e.reason.c_str());
           break;
         }

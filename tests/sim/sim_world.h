@@ -1,26 +1,27 @@
 // SimWorld: one deterministic run of the quorum name lock table (DESIGN §4)
 // against the real state machines of common/lock and the broker's real
-// RouterCore, with the faults of /work/shared/reference/locksim.py.
+// RouterCore, under pauses, crashes, one-way cuts, twins and broker restarts.
 //
 // Real time (microseconds) drives an event heap ordered by (time, sequence).
 // Every process has its own clock, local = offset + rate * t with
 // |rate - 1| <= drift, drawn again at every start. Processes are
 //   - nodes ("A", "B", ..): a lock::Session each, ticked every lease / 4
 //     local (which also sends the broker its heartbeat), plus a worker model
-//     per name (locksim's Node): a request checks MayServe, then after a short
-//     processing gap answers a get from the cache or writes through the
-//     SimStore with the worker's epoch; a request it may not serve makes it
-//     Claim; kGranted starts an activation, whose result is used only if the
-//     rule held without a break from issue to result (a token bumped at every
-//     loss; the rule is re-checked before every input the node handles). A
-//     voting node's process also holds the lock::Voter of its id;
+//     per name (a small model of entity::Runtime's worker, not the class
+//     itself): a request checks MayServe, then after a short processing gap
+//     answers a get from the cache or writes through the SimStore with the
+//     worker's epoch; a request it may not serve makes it Claim; kGranted
+//     starts an activation, whose result is used only if the rule held
+//     without a break from issue to result (a token bumped at every loss; the
+//     rule is re-checked before every input the node handles). A voting
+//     node's process also holds the lock::Voter of its id;
 //   - voters of their own ("v1", ..) when there are more voters than nodes, or
 //     all of them without `colocate`;
 //   - the broker ("@broker"): every message passes it, and is lost while it
 //     is down. It routes lock traffic for a node id with broker::RouterCore,
 //     fed by the nodes' broker heartbeats (or, with Routing::kLastSender, to
-//     the process that last sent under the id, as locksim does), and holds
-//     the witness voter when the configured voter count is even.
+//     whichever process last sent under the id, whatever its incarnation),
+//     and holds the witness voter when the configured voter count is even.
 // Messages go through the SimNetwork in one hop: the broker decides where a
 // message goes as it arrives, on the broker's clock. A paused process queues its inputs
 // while its clock runs; a crashed one loses everything and restarts with a
