@@ -4,9 +4,9 @@
 usage: bench_report.py RESULTS.jsonl OUT.md PLOT.png
 
 Each tenure figure is shown next to its baseline from the same run, as a
-ratio, and against the issue's target. The prose about what dominated each
-path lives in docs/bench/analysis.md (written by people, kept across runs)
-and is appended as is.
+ratio, and against the target it must meet. The prose about what dominated
+each path lives in docs/bench/analysis.md (written by people, kept across
+runs) and is appended as is.
 """
 import json
 import os

@@ -45,7 +45,7 @@ struct Runtime::Mailbox {
   std::size_t head = 0;
 };
 
-// Kept small: a node holds one per entity it serves (issue 5: a million).
+// Kept small: a node holds one per entity it serves, up to a million of them.
 struct Runtime::Worker {
   const std::string* key = nullptr;  // Its key in workers_ (stable: a node-based map).
   std::uint64_t generation = 0;      // Bumped at every (re)start; keeps invariant (3).

@@ -11,31 +11,64 @@
 //
 // Worker lifecycle:
 //
-//            request                 granted                 row read
-//   (none) ----------> kClaiming ------------> kActivating ------------> kActive
-//                          |                     ^    |                  |   |
-//                          | lost                |    | lost, error      |   | idle, drain
-//                          v                     |    v                  |   v
-//                       (none) <-----------------+--(none) <--- lost ----+ kReleasing
-//                                 handler threw,                          |
-//                                 fenced but still may serve              | row closed
-//                                                                         v
-//                                                                       (none)
+//                  (none)
+//                    |
+//                    | request (emits a claim)
+//                    v
+//                kClaiming ------------------------------------------> (none)
+//                    |            denied, failed, lost, draining
+//                    | granted
+//                    v
+//    +---------> kActivating ----------------------------------------> (none)
+//    |              |  ^  ^ |       lost; activation failed; read but it
+//    |              |  |  +-+       may not serve; store reopened and it
+//    |              |  |    store   may not serve
+//    |              |  |    reopened, may serve: activates again
+//    |    row read, |  |
+//    |    may serve |  | restart, may serve: the handler threw or gave
+//    |              |  | a bad state, a write was fenced, a create lost
+//    |              v  | a race, the store reopened
+//    |             kActive ------------------------------------------> (none)
+//    |                |          lost; a write fenced or a create lost a
+//    |                |          race and it may not serve; no entity and
+//    |                |          nothing waiting; store reopened and it
+//    |                |          may not serve
+//    |   idle (Tick), |
+//    |       draining |
+//    |                v
+//    +----------- kReleasing ----------------------------------------> (none)
+//      requests waiting when        row closed and nothing waiting (or
+//      the row is closed            draining); lost
 //
-// | transition                     | function                         |
-// |--------------------------------|----------------------------------|
-// | (none) -> kClaiming            | HandleRequest (emits a claim)    |
-// | kClaiming -> kActivating       | HandleGranted (emits ActivateOp) |
-// | kActivating -> kActive         | OnActivated (a create at the     |
-// |                                | mailbox head is folded into the  |
-// |                                | activation and answered by it)   |
-// | kActive -> kActivating         | Restart (handler threw, fenced,  |
-// |                                | store reopened)                  |
-// | kActivating -> kActivating     | HandleStoreReopened (re-issued)  |
-// | kActive -> kReleasing          | Tick (idle), BeginDrain, Pump    |
-// | kReleasing -> (none)           | OnReleased (emits a release)     |
-// | any -> (none)                  | HandleLost, activation failure   |
-// | kClaiming -> (none)            | HandleDenied, HandleFailed       |
+// | transition                 | function                                         |
+// |----------------------------|--------------------------------------------------|
+// | (none) -> kClaiming        | HandleRequest (emits a claim)                    |
+// | kClaiming -> kActivating   | HandleGranted (emits an ActivateOp; a create at  |
+// |                            | the mailbox head is folded into the activation   |
+// |                            | and answered by it)                              |
+// | kClaiming -> (none)        | HandleDenied (forwards once), HandleFailed,      |
+// |                            | HandleLost, BeginDrain (emits a release)         |
+// | kActivating -> kActive     | OnActivated (row read, MayServe holds)           |
+// | kActivating -> kActivating | HandleStoreReopened -> Restart (re-issued)       |
+// | kActivating -> (none)      | OnActivated (store error: emits a release;       |
+// |                            | MayServe fails: HandleLost), HandleLost,         |
+// |                            | HandleStoreReopened (may not serve)              |
+// | kActive -> kActivating     | Restart, from ExecuteSet (handler threw or gave  |
+// |                            | an unknown state), OnWritten (fenced, or create  |
+// |                            | conflict, while MayServe holds),                 |
+// |                            | HandleStoreReopened (MayServe holds)             |
+// | kActive -> kReleasing      | Release, from Tick (idle), BeginDrain, Pump      |
+// |                            | (draining)                                       |
+// | kActive -> (none)          | HandleLost (also from Pump and OnWritten when    |
+// |                            | MayServe fails), Pump (no entity and nothing     |
+// |                            | waiting: emits a release), HandleStoreReopened   |
+// |                            | (may not serve)                                  |
+// | kReleasing -> kActivating  | OnReleased (requests waiting, not draining: a    |
+// |                            | new tenure; no new claim, the lock was kept)     |
+// | kReleasing -> (none)       | OnReleased (emits a release), HandleLost         |
+//
+// Every (re)start (HandleRequest, Restart, OnReleased) takes a new worker
+// generation; store results carry the generation of the worker that asked.
 //
 // Guarantees per phase:
 // - kClaiming, kActivating: requests wait in the mailbox; nothing is answered
@@ -45,17 +78,18 @@
 // - kActive for an id with no entity: the mailbox is answered from that
 //   activation's read, then the worker is dropped. Absence is never cached,
 //   so a create committed meanwhile is always seen by the next request.
-// - kReleasing: no request is executed; new ones wait and the worker is claimed
-//   again once the release is done.
+// - kReleasing: no request is executed; new ones wait, and once the release
+//   is done the worker activates again (a new tenure) without claiming: the
+//   node kept the lock while the row was being closed.
 //
 // Invariants:
 // (1) At most one store write per worker is in flight (turn-based execution),
 //     not counting writes of an older store generation, which the store
 //     refuses (HandleStoreReopened).
 // (2) The cache changes only from a committed store result of the worker's
-//     current generation.
-// (3) A store result of an older generation never changes a worker; its
-//     request is still answered from that result.
+//     current worker generation.
+// (3) A store result of an older worker generation never changes a worker;
+//     its request is still answered from that result.
 // (4) Every request received is answered exactly once.
 // (5) idle_order_ (idle_front_ .. idle_back_, linked through the workers) holds
 //     exactly the workers with in_idle_order set, idle_count_ of them, least

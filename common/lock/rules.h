@@ -30,7 +30,9 @@ struct LockRules {
   // Release repeated until acknowledged, and stray grants released.
   bool release_repeat = true;
 
-  // "all", "none", "all-NAME" or a comma list of names, as locksim.py takes.
+  // "all" (every rule on), "none", "all-NAME" (every rule but NAME) or a
+  // comma list of the names that are on; "all-A,B" turns off A and B. The
+  // syntax of tenure_sim --rules.
   static bool Parse(std::string_view text, LockRules& out);
   std::string ToString() const;
 };

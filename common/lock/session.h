@@ -13,24 +13,48 @@
 //
 // Name lifecycle:
 //
-//              Claim()          majority counted
-//   (none) -------------> kClaiming ---------------> kOwned
-//      ^                   |   ^  |                    |
-//      |   Release()       |   |  | too many denials,  | rule fails (Tick):
-//      +-------------------+   |  | claim timeout      | Lost, then the name
-//      |                       |  v                    | is released
-//      +------------------- kBackoff <-----------------+
-//          backoff over, not wanted   (wanted: claims again with a new number)
+//       +-------------> (none) <------------------------------+
+//       |                 |                                   |
+//       |                 | Claim()                           | rule fails (Tick): Lost,
+//       |                 v                                   | RELEASE to every voter
+//       |             kClaiming ----- majority counted -----> kOwned
+//       |               |  ^  ^                               |
+//       |               |  |  +-------------------------------+
+//       |               |  |    Claim() after the rule broke, before
+//       |               |  |    Tick saw it: a new claim number
+//       |   denied by a |  |
+//       |   majority,   |  | back-off over, still wanted
+//       |   claim       |  | (Tick, EndBackoffs): a new
+//       |   timeout     |  | claim number
+//       |   (GiveUp)    v  |
+//       +----------- kBackoff
+//         back-off over, not wanted
+//         (Tick, EndBackoffs)
 //
-// | transition              | function                     | event   |
-// |-------------------------|------------------------------|---------|
-// | (none) -> kClaiming      | Claim                        |         |
-// | kClaiming -> kOwned      | Progress (on GRANT, HB_ACK)  | Granted |
-// | kClaiming -> kBackoff    | GiveUp (on DENY, Tick)       | Denied / Failed |
-// | kOwned -> (none)         | Tick (rule failed)           | Lost    |
-// | any -> (none)            | Release                      |         |
-// | kBackoff -> kClaiming    | Tick (still wanted)          |         |
-// | kBackoff (holder known)  | Claim                        | Denied  |
+//   Release(), in any state: (none), with a RELEASE to every voter (none from
+//   kBackoff: GiveUp sent them). Claim() in kOwned while the rule holds reports
+//   Granted again; in kBackoff it reports Denied again when the holder is known,
+//   else it marks the name wanted.
+//
+// A lost name is forgotten, not backed off: whether it is claimed again is
+// the runtime's decision (a new request claims it with a new number).
+//
+// | transition             | function                                  | event           |
+// |------------------------|-------------------------------------------|-----------------|
+// | (none) -> kClaiming    | Claim (a new claim number)                |                 |
+// | kClaiming -> kOwned    | Progress (on GRANT, HB_ACK)               | Granted         |
+// | kClaiming -> kBackoff  | GiveUp (on DENY: no majority left; Tick:  | Denied / Failed |
+// |                        | claim timeout)                            |                 |
+// | kOwned -> kOwned       | Claim (the rule holds)                    | Granted         |
+// | kOwned -> kClaiming    | Claim (the rule broke since the last      |                 |
+// |                        | Tick; a new claim number)                 |                 |
+// | kOwned -> (none)       | Tick (the rule failed; RELEASE queued)    | Lost            |
+// | kBackoff -> kBackoff   | Claim (holder known: Denied again; else   | Denied          |
+// |                        | it marks the name wanted)                 |                 |
+// | kBackoff -> kClaiming  | Tick, EndBackoffs (over, still wanted; a  |                 |
+// |                        | new claim number)                         |                 |
+// | kBackoff -> (none)     | Tick, EndBackoffs (over, not wanted)      |                 |
+// | any -> (none)          | Release                                   |                 |
 //
 // Guarantees: MayServe(name) is true only in kOwned and only while the rule
 // holds at `now`; it is evaluated from scratch at every call (no caching).
@@ -44,10 +68,10 @@
 // (4) Every name in names_ has a row of its own in grants_ and denials_ (its
 //     slot); a slot not in use is in free_slots_ and its row is empty.
 //
-// Memory: a node holds a Name for every entity it serves (issue 5: a million
-// of them within 400 bytes each, runtime and voter included), so a Name is
-// kept small. What it knows per voter lives in fixed rows indexed by the
-// voter's number (the voter set never changes); a grant with
+// Memory: a node holds a Name for every entity it serves, and may serve a
+// million entities within 400 bytes each (runtime and voter included), so a
+// Name is kept small. What it knows per voter lives in fixed rows indexed by
+// the voter's number (the voter set never changes); a grant with
 // voter_incarnation 0 is no grant, as it could never count. Names stay in an
 // ordered map: Tick and OnHbAck emit events and CLAIMs in name order, and the
 // simulator's traces depend on that order.

@@ -27,11 +27,20 @@
 // the broker also says when it switches an id's routes to a process (QUIET),
 // and the voter is quiet for a full period from then.
 //
-//   start ──quiet period──> serving
+//                   first input               lease + margin later
+//   (no input) ---------------> quiet ------------------------------> serving
+//                                 ^                                      |
+//                                 +--------------------------------------+
+//                                   QUIET from the broker (Step), or the first
+//                                   input after a silence of about a lease or
+//                                   more (NoteInput)
+//
+// Before its first input and while quiet, a voter answers no CLAIM at all.
+// A QUIET or a silence during the quiet period makes it end later.
 //
 // | input      | serving: what changes                                       | function        |
 // |------------|-------------------------------------------------------------|-----------------|
-// | HEARTBEAT  | session of (node, inc) seen now; new incarnation replaces a | OnHeartbeat     |
+// | HEARTBEAT  | session of (node, inc) seen now; new incarnation replaces a | Step(Heartbeat) |
 // |            | lapsed one and frees its names; NACK if the old one lives   |                 |
 // | CLAIM      | per name: grant if free, holder lapsed, or holder is the    | OnClaim         |
 // |            | claimant with claim <= this one; ignore an older claim of   |                 |
@@ -50,10 +59,10 @@
 // (4) holders_[h].entries is the number of table_ entries naming h; a holder
 //     with none is in free_holders_ and not in holder_index_.
 //
-// Memory: a node that is also a voter keeps an entry here for every name it
-// owns (issue 5: a million per node), so an entry is kept small: the (node,
-// incarnation) it names is stored once, in holders_, and the entry keeps its
-// index.
+// Memory: a node that is also a voter keeps an entry here for every name any
+// node owns, and a node may own a million names, so an entry is kept small:
+// the (node, incarnation) it names is stored once, in holders_, and the entry
+// keeps its index.
 //
 // Not thread-safe: one owner thread.
 #pragma once

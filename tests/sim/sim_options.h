@@ -1,6 +1,7 @@
-// SimOptions: every parameter of a simulated run, with the defaults of
-// /work/shared/reference/locksim.py (DESIGN §4). Times are real-time
-// milliseconds unless the name says otherwise.
+// SimOptions: every parameter of a simulated run of the lock table (DESIGN §4),
+// with its default: three voting nodes and two names under a minute of faults,
+// then a calm end (DESIGN §8). Times are real-time milliseconds unless the name
+// says otherwise.
 #pragma once
 
 #include <cstdint>
@@ -27,8 +28,9 @@ enum class Routing {
   // incarnation takes over an id only once the current one's session lapsed
   // at the broker; replies go to the incarnation they name.
   kBroker,
-  // As locksim: everything for an id goes to the process that last sent under
-  // it, so a twin and its original receive each other's replies.
+  // Last-sender routing: everything for an id goes to whichever process last
+  // sent a message under that id, whatever its incarnation, so a twin and its
+  // original receive each other's replies.
   kLastSender,
 };
 
@@ -45,7 +47,7 @@ struct SimOptions {
   // own voter through the broker. Voters beyond the node count are processes
   // of their own ("v4", ...). An even count gets the broker's witness voter
   // ("@broker") added, as the broker does. With `colocate` false every voter
-  // is a process of its own ("v1", "v2", ...), as in locksim.
+  // is a process of its own ("v1", "v2", ...), apart from every node.
   int voters = 3;
   int nodes = 3;
   int names = 2;

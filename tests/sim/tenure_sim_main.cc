@@ -187,9 +187,10 @@ int main(int argc, char** argv) {
   bool separate_voters = false;
   std::string routing = "broker";
   app.add_flag("--separate-voters", separate_voters,
-               "Every voter is a process of its own (locksim), not inside a node");
+               "Every voter is a process of its own, not inside a node");
   app.add_option("--routing", routing,
-                 "Lock traffic for a node id: broker (RouterCore) | last-sender (locksim)")
+                 "Lock traffic for a node id: broker (RouterCore) | last-sender (whichever process "
+                 "last sent under it)")
       ->check(CLI::IsMember({"broker", "last-sender"}))
       ->capture_default_str();
   app.add_option("--kinds", kinds,
