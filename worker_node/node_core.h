@@ -1,5 +1,5 @@
 // NodeCore: everything a worker_node decides, as one pure state machine
-// (DESIGN §5). It owns the node's lock Session, its Voter when the node votes,
+// (DESIGN §2.4). It owns the node's lock Session, its Voter when the node votes,
 // and the entity Runtime, and wires them together: requests go to the
 // runtime, lock replies to the session, claims and releases to the voters,
 // lock decisions (granted, lost, denied, failed) back to the runtime, store
