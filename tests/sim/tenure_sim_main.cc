@@ -7,7 +7,9 @@
 //
 // Exit code: 0 when every run is safe and live, 1 otherwise (with
 // --expect-violation: 0 iff some run broke a safety invariant), 2 on bad flags.
+#include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <map>
@@ -18,7 +20,21 @@
 
 #include "tests/sim/sim_world.h"
 
+#include <unistd.h>
+
 namespace {
+
+// What a failed TENURE_CHECK (an invariant of a core, checked after every
+// event) prints on its way out: the seed, so that the run can be replayed.
+// Formatted before each run, written by the SIGABRT handler.
+char abort_note[512];
+std::size_t abort_note_size = 0;
+
+extern "C" void OnAbort(int /*signal*/) {
+  [[maybe_unused]] const ssize_t n = write(STDERR_FILENO, abort_note, abort_note_size);
+}
+
+void NoteSeed(int argc, char** argv, std::uint64_t seed);
 
 using tenure::sim::RunResult;
 using tenure::sim::SimOptions;
@@ -93,6 +109,13 @@ int RunOne(const SimOptions& options, std::uint64_t seed, bool expect_violation)
   return r.ok() ? 0 : 1;
 }
 
+void NoteSeed(int argc, char** argv, std::uint64_t seed) {
+  const int n =
+      std::snprintf(abort_note, sizeof abort_note, "tenure_sim: aborted in seed %llu: %s\n",
+                    static_cast<unsigned long long>(seed), ReplayCommand(argc, argv, seed).c_str());
+  abort_note_size = std::min(sizeof abort_note - 1, static_cast<std::size_t>(std::max(n, 0)));
+}
+
 int RunMany(const SimOptions& options, std::uint64_t start, std::uint64_t count,
             bool expect_violation, int argc, char** argv) {
   const auto began = std::chrono::steady_clock::now();
@@ -103,6 +126,7 @@ int RunMany(const SimOptions& options, std::uint64_t start, std::uint64_t count,
   std::vector<std::uint64_t> liveness_seeds;
   bool printed_trace = false;
   for (std::uint64_t seed = start; seed < start + count; ++seed) {
+    NoteSeed(argc, argv, seed);
     const RunResult r = tenure::sim::RunSeed(options, seed);
     ++runs;
     if (r.violation) {
@@ -236,6 +260,7 @@ int main(int argc, char** argv) {
   app.add_flag("--trace-heartbeats", options.trace_heartbeats,
                "Trace HEARTBEAT and HB_ACK deliveries too");
   CLI11_PARSE(app, argc, argv);
+  std::signal(SIGABRT, OnAbort);
 
   if (!tenure::lock::LockRules::Parse(rules, options.rules)) {
     std::fprintf(stderr, "--rules: unknown rule in '%s'\n", rules.c_str());
@@ -254,6 +279,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (seeds == 0) {
+    NoteSeed(argc, argv, seed);
     return RunOne(options, seed, expect_violation);
   }
   return RunMany(options, start, seeds, expect_violation, argc, argv);
