@@ -1,0 +1,2 @@
+#error \
+    "spdlog/sinks/msvc_sink.h: a pure core may not use spdlog (logging belongs to the shell); see DESIGN section 4 and STYLE section 1"
