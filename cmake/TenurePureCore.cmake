@@ -1,5 +1,5 @@
 # tenure_pure_core(<target>): the build, not review, keeps a pure core pure
-# (STYLE section 1: no sockets, store, logging, threads or clock reads in a core).
+# (DESIGN section 2: no sockets, store, logging, threads or clock reads in a core).
 #
 # To make a library a pure core, add one line after its add_library(), in the
 # same CMakeLists.txt; nothing in tests/ needs to change:
@@ -66,7 +66,7 @@ function(_tenure_pure_core_walk item chain)
   if(item IN_LIST _TENURE_IMPURE_LINK_TARGETS OR item MATCHES "${_TENURE_IMPURE_LINK_REGEX}")
     message(FATAL_ERROR
       "${chain} -> ${item}: a pure core may not link zmq, SQLite, spdlog, fmt or threads "
-      "(STYLE section 1); link it to the shell instead.")
+      "(DESIGN section 2); link it to the shell instead.")
   endif()
   get_property(_visited GLOBAL PROPERTY _TENURE_PURE_CORE_VISITED)
   if(NOT TARGET "${item}" OR "${item}" IN_LIST _visited)

@@ -1,2 +1,2 @@
 #error \
-    "sqlite3.h: a pure core may not use SQLite (the store belongs to the shell); see DESIGN section 4 and STYLE section 1"
+    "sqlite3.h: a pure core may not use SQLite (the store belongs to the shell); see DESIGN section 2 (docs/DESIGN.md)"

@@ -1,2 +1,2 @@
 #error \
-    "zmq_utils.h: a pure core may not use ZeroMQ (sockets belong to the shell); see DESIGN section 4 and STYLE section 1"
+    "zmq_utils.h: a pure core may not use ZeroMQ (sockets belong to the shell); see DESIGN section 2 (docs/DESIGN.md)"

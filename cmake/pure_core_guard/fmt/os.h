@@ -1,2 +1,2 @@
 #error \
-    "fmt/os.h: a pure core may not use fmt (formatting for logs belongs to the shell); see DESIGN section 4 and STYLE section 1"
+    "fmt/os.h: a pure core may not use fmt (formatting for logs belongs to the shell); see DESIGN section 2 (docs/DESIGN.md)"

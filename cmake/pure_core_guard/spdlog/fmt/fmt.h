@@ -1,2 +1,2 @@
 #error \
-    "spdlog/fmt/fmt.h: a pure core may not use spdlog (logging belongs to the shell); see DESIGN section 4 and STYLE section 1"
+    "spdlog/fmt/fmt.h: a pure core may not use spdlog (logging belongs to the shell); see DESIGN section 2 (docs/DESIGN.md)"
