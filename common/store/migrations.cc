@@ -47,21 +47,11 @@ Status InsertVersion(SqliteConnection& db, int version) {
   return has_row.status();
 }
 
-// The body of one migration's transaction. Returns OK without changes when
-// the migration is already applied (another process may have won the race
-// for the write lock).
+// The body of one migration's transaction: `migration` and its row.
 Status RunMigration(SqliteConnection& db, const Migration& migration) {
   Status status = db.Exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
   if (!status.ok()) {
     return status;
-  }
-  // Re-read under the write lock that BEGIN IMMEDIATE took.
-  Result<int> current = ReadSchemaVersion(db);
-  if (!current.ok()) {
-    return current.status();
-  }
-  if (*current >= migration.version) {
-    return Status::Ok();
   }
   status = db.Exec(migration.sql);
   if (!status.ok()) {
@@ -77,56 +67,8 @@ Status RunMigration(SqliteConnection& db, const Migration& migration) {
   return InsertVersion(db, migration.version);
 }
 
-Status ApplyOne(SqliteConnection& db, const Migration& migration) {
-  const std::string context = "database '" + db.path() + "': migration " +
-                              std::string(migration.name) +
-                              " failed, database left at the "
-                              "version before it";
-  Status status = db.Exec("BEGIN IMMEDIATE");
-  if (!status.ok()) {
-    return WithContext(context, status);
-  }
-  status = RunMigration(db, migration);
-  if (status.ok()) {
-    status = db.Exec("COMMIT");
-  }
-  if (!status.ok()) {
-    if (!db.autocommit()) {
-      Status rollback = db.Exec("ROLLBACK");
-      if (!rollback.ok()) {
-        return WithContext(
-            context, Status::StorageError(status.message() +
-                                          "; and then rollback failed: " + rollback.message()));
-      }
-    }
-    return WithContext(context, status);
-  }
-  return Status::Ok();
-}
-
-}  // namespace
-
-Result<int> ReadSchemaVersion(SqliteConnection& db) {
-  Result<std::int64_t> has_table = QueryInt(
-      db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'");
-  if (!has_table.ok()) {
-    return WithContext("database '" + db.path() + "'", has_table.status());
-  }
-  if (*has_table == 0) {
-    return 0;
-  }
-  Result<std::int64_t> version = QueryInt(db, "SELECT max(version) FROM schema_version");
-  if (!version.ok()) {
-    return WithContext("database '" + db.path() + "'", version.status());
-  }
-  if (*version < 0 || *version > INT_MAX) {
-    return Status::StorageError("database '" + db.path() + "' has an invalid schema version " +
-                                std::to_string(*version));
-  }
-  return static_cast<int>(*version);
-}
-
-Status CheckSchemaCompatible(SqliteConnection& db, std::span<const Migration> migrations) {
+// CheckSchemaCompatible within the transaction `db` is in.
+Status CheckSnapshot(SqliteConnection& db, std::span<const Migration> migrations) {
   TENURE_CHECK(!migrations.empty());
   for (std::size_t i = 0; i < migrations.size(); ++i) {
     TENURE_CHECK(migrations[i].version == static_cast<int>(i) + 1);
@@ -161,25 +103,125 @@ Status CheckSchemaCompatible(SqliteConnection& db, std::span<const Migration> mi
   return Status::Ok();
 }
 
-Status ApplyMigrations(SqliteConnection& db, std::span<const Migration> migrations) {
-  TENURE_CHECK(db.autocommit());
-  Status status = CheckSchemaCompatible(db, migrations);
+// Ends the transaction `db` is in after `status` (not OK) made it give up:
+// rolls it back, unless SQLite already has.
+Status Abandon(SqliteConnection& db, const Status& status) {
+  if (db.autocommit()) {
+    return status;
+  }
+  Status rollback = db.Exec("ROLLBACK");
+  if (!rollback.ok()) {
+    return Status::StorageError(status.message() +
+                                "; and then rollback failed: " + rollback.message());
+  }
+  return status;
+}
+
+// Applies, in one BEGIN IMMEDIATE transaction, the oldest migration missing
+// from `db`. False when there was none. The check and the version it reads
+// are taken under the write lock, so the database they see is either
+// unmigrated or whole at some version: another process's migration is never
+// seen in part, and none can start between the check and the write.
+Result<bool> ApplyNext(SqliteConnection& db, std::span<const Migration> migrations) {
+  Status status = db.BeginImmediate();
   if (!status.ok()) {
     return status;
   }
+  status = CheckSchemaCompatible(db, migrations);
+  if (!status.ok()) {
+    return Abandon(db, status);
+  }
   Result<int> version = ReadSchemaVersion(db);
   if (!version.ok()) {
-    return version.status();
+    return Abandon(db, version.status());
   }
-  for (const Migration& migration : migrations) {
-    if (migration.version <= *version) {
-      continue;
-    }
-    status = ApplyOne(db, migration);
+  if (*version == migrations.back().version) {
+    // Only read: ending it either way leaves the file as it was.
+    status = db.Exec("COMMIT");
     if (!status.ok()) {
-      return status;
+      return Abandon(db, status);
+    }
+    return false;
+  }
+  // CheckSchemaCompatible refused every version outside [0, newest].
+  TENURE_CHECK(*version >= 0);
+  TENURE_CHECK(*version < migrations.back().version);
+  const Migration& migration = migrations[static_cast<std::size_t>(*version)];
+  const std::string context = "database '" + db.path() + "': migration " +
+                              std::string(migration.name) +
+                              " failed, database left at the version before it";
+  status = RunMigration(db, migration);
+  if (status.ok()) {
+    status = db.Exec("COMMIT");
+  }
+  if (!status.ok()) {
+    return WithContext(context, Abandon(db, status));
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<int> ReadSchemaVersion(SqliteConnection& db) {
+  Result<std::int64_t> has_table = QueryInt(
+      db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'");
+  if (!has_table.ok()) {
+    return WithContext("database '" + db.path() + "'", has_table.status());
+  }
+  if (*has_table == 0) {
+    return 0;
+  }
+  Result<std::int64_t> version = QueryInt(db, "SELECT max(version) FROM schema_version");
+  if (!version.ok()) {
+    return WithContext("database '" + db.path() + "'", version.status());
+  }
+  if (*version < 0 || *version > INT_MAX) {
+    return Status::StorageError("database '" + db.path() + "' has an invalid schema version " +
+                                std::to_string(*version));
+  }
+  return static_cast<int>(*version);
+}
+
+Status CheckSchemaCompatible(SqliteConnection& db, std::span<const Migration> migrations) {
+  if (!db.autocommit()) {
+    return CheckSnapshot(db, migrations);
+  }
+  // Its queries would each see the file as it is at that moment: a migration
+  // another process commits between them would show its tables without their
+  // version, which is what a foreign database looks like. In one read
+  // transaction they all see one snapshot.
+  Status status = db.Exec("BEGIN");
+  if (!status.ok()) {
+    return status;
+  }
+  status = CheckSnapshot(db, migrations);
+  if (!status.ok()) {
+    return Abandon(db, status);
+  }
+  status = db.Exec("COMMIT");
+  if (!status.ok()) {
+    return Abandon(db, status);
+  }
+  return Status::Ok();
+}
+
+Status ApplyMigrations(SqliteConnection& db, std::span<const Migration> migrations) {
+  TENURE_CHECK(db.autocommit());
+  TENURE_CHECK(!migrations.empty());
+  // Each pass applies one migration or ends the loop; one more pass sees
+  // the newest version.
+  for (std::size_t pass = 0; pass <= migrations.size(); ++pass) {
+    Result<bool> applied = ApplyNext(db, migrations);
+    if (!applied.ok()) {
+      return applied.status();
+    }
+    if (!*applied) {
+      TENURE_CHECK(db.autocommit());
+      return Status::Ok();
     }
   }
+  // Every pass raised the version by one, so the last one found none missing.
+  TENURE_CHECK(false);
   return Status::Ok();
 }
 

@@ -71,6 +71,28 @@ Status SqliteConnection::Exec(std::string_view sql) {
   return Status::Ok();
 }
 
+Status SqliteConnection::BeginImmediate() {
+  TENURE_CHECK(autocommit());
+  Status status = Exec("BEGIN IMMEDIATE");
+  if (status.ok() || (sqlite3_errcode(db_) & 0xff) != SQLITE_BUSY) {
+    return status;
+  }
+  // "database is locked" alone does not say that someone else holds the lock
+  // (most likely another node creating, migrating or writing the same file),
+  // nor that it was held for the whole wait, so that retrying may help.
+  std::string waited = "the busy timeout";
+  if (Result<SqliteStatement> timeout = Prepare("PRAGMA busy_timeout"); timeout.ok()) {
+    if (Result<bool> has_row = timeout->Step(); has_row.ok() && *has_row) {
+      waited = std::to_string(timeout->ColumnInt64(0)) + " ms";
+    }
+  }
+  return Status::StorageError("database '" + path_ + "': gave up after " + waited +
+                              " waiting for another process to finish creating, migrating or "
+                              "writing it (it holds the write lock); nothing was changed; retry "
+                              "once that process is done (" +
+                              status.message() + ")");
+}
+
 Result<SqliteStatement> SqliteConnection::Prepare(std::string_view sql) {
   if (sql.size() > static_cast<std::size_t>(INT_MAX)) {
     return Status::StorageError("statement too long");

@@ -65,11 +65,14 @@ Status CheckPath(const std::string& path) {
 // SQLite would pair them with the new, empty file and replay another
 // database's pages into it.
 Status CheckNoOrphans(const std::string& path) {
-  if (path == ":memory:" || IdOf(path).has_value()) {
+  if (path == ":memory:") {
     return Status::Ok();
   }
   for (const std::string& orphan : {WalPath(path), ShmPath(path)}) {
-    if (IdOf(orphan).has_value()) {
+    // The database is looked for after its -wal or -shm: another process
+    // creating it at this moment makes the database first, so a database
+    // missing after its -wal was seen is really gone, not yet to come.
+    if (IdOf(orphan).has_value() && !IdOf(path).has_value()) {
       return Status::StorageError("database '" + path + "' does not exist but '" + orphan +
                                   "' does (its database was deleted without it); put the "
                                   "database back, or remove '" +
@@ -78,6 +81,44 @@ Status CheckNoOrphans(const std::string& path) {
     }
   }
   return Status::Ok();
+}
+
+// Asks for WAL mode and returns the journal mode the database is in after.
+// Several processes opening one new file switch it at once, and SQLite does
+// not wait for the others there: the switch reads the header, then upgrades
+// to a write, and a connection that already reads must not wait for the write
+// lock (that could deadlock), so it fails at once with SQLITE_BUSY. Then the
+// other switch is under way: BEGIN IMMEDIATE waits for it, bounded by the
+// busy_timeout, and asking again finds WAL mode, or this one switches.
+Result<std::string> SwitchToWal(SqliteConnection& db) {
+  // After the wait the other switch has ended: done, and the next attempt
+  // finds WAL mode; or failed, and this one may switch. Only switches that
+  // fail make a third attempt needed.
+  constexpr int kAttemptsMax = 5;
+  Status status;
+  for (int attempt = 0; attempt < kAttemptsMax; ++attempt) {
+    {
+      Result<SqliteStatement> wal = db.Prepare("PRAGMA journal_mode = WAL");
+      if (!wal.ok()) {
+        return wal.status();
+      }
+      Result<bool> has_row = wal->Step();
+      if (has_row.ok()) {
+        return *has_row ? wal->ColumnText(0) : std::string();
+      }
+      status = has_row.status();
+      if ((sqlite3_errcode(db.get()) & 0xff) != SQLITE_BUSY) {
+        return status;
+      }
+    }  // The statement ends here: BEGIN IMMEDIATE must not find it reading.
+    if (Status begin = db.BeginImmediate(); !begin.ok()) {
+      return begin;
+    }
+    if (Status rollback = db.Exec("ROLLBACK"); !rollback.ok()) {
+      return rollback;
+    }
+  }
+  return status;
 }
 
 bool WritesAny(std::span<const StoreOp> ops) {
@@ -152,6 +193,9 @@ Status SqliteStore::Configure(bool create) {
     }
     return WithContext("cannot read database '" + path + "'", status);
   }
+  // Other nodes may be creating or migrating this very file now: the check
+  // reads one snapshot, so it sees their work whole or not at all, and
+  // ApplyMigrations checks again under the write lock before it migrates.
   status = CheckSchemaCompatible(*db_, EmbeddedMigrations());
   if (!status.ok()) {
     return status;
@@ -166,20 +210,14 @@ Status SqliteStore::Configure(bool create) {
     }
   }
 
-  Result<SqliteStatement> wal = db_->Prepare("PRAGMA journal_mode = WAL");
-  if (!wal.ok()) {
-    return WithContext("cannot set WAL mode on '" + path + "'", wal.status());
-  }
-  Result<bool> has_row = wal->Step();
-  if (!has_row.ok()) {
-    return WithContext("cannot set WAL mode on '" + path + "'", has_row.status());
+  Result<std::string> mode = SwitchToWal(*db_);
+  if (!mode.ok()) {
+    return WithContext("cannot set WAL mode on '" + path + "'", mode.status());
   }
   // An in-memory database stays "memory"; any other answer means the file
   // system could not do WAL and we would silently lose concurrent readers.
-  const std::string mode = *has_row ? wal->ColumnText(0) : std::string();
-  wal->Reset();
-  if (mode != "wal" && !(in_memory() && mode == "memory")) {
-    return Status::StorageError("cannot set WAL mode on '" + path + "': journal mode is '" + mode +
+  if (*mode != "wal" && !(in_memory() && *mode == "memory")) {
+    return Status::StorageError("cannot set WAL mode on '" + path + "': journal mode is '" + *mode +
                                 "'");
   }
   status = db_->Exec(options_.sync == SyncMode::kFull ? "PRAGMA synchronous = FULL"

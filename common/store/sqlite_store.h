@@ -45,6 +45,11 @@ class SqliteConnection {
 
   // Runs `sql`, one or more statements whose rows (if any) are discarded.
   Status Exec(std::string_view sql);
+  // BEGIN IMMEDIATE: takes the write lock, waiting up to the busy_timeout for
+  // another connection to let it go. When the wait runs out, the message says
+  // that another process holds the lock, and how long this one waited.
+  // REQUIRES: autocommit().
+  Status BeginImmediate();
   // Prepares exactly one statement, flagged for long reuse.
   Result<SqliteStatement> Prepare(std::string_view sql);
   // kStorageError "<context>: <sqlite3_errmsg> (sqlite error <rc>)".

@@ -2,9 +2,11 @@
 #include "common/store/migrations.h"
 
 #include <filesystem>
+#include <latch>
 #include <memory>
 #include <span>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -210,6 +212,112 @@ TEST(Migrations, ForeignDatabaseIsRefusedAndUntouched) {
   EXPECT_NE(opened.status().message().find("not a tenure one"), std::string::npos)
       << opened.status().message();
   EXPECT_EQ(ReadBytes(path), bytes);
+}
+
+// What one opener got: a store, or the status that says why not.
+struct Opened {
+  Status status;
+  std::unique_ptr<Store> store;
+};
+
+// Opens `path` through OpenSqliteStore from `count` threads released at once
+// by a latch, so that their opens overlap as a supervisor's starts do.
+std::vector<Opened> OpenAtOnce(const std::string& path, int count, int busy_timeout_ms = 5000) {
+  std::vector<Opened> opened(static_cast<std::size_t>(count));
+  std::latch start(count);
+  std::vector<std::thread> threads;
+  for (Opened& slot : opened) {
+    threads.emplace_back([&] {
+      start.arrive_and_wait();
+      Result<std::unique_ptr<Store>> store =
+          OpenSqliteStore(SqliteOptions{.path = path, .busy_timeout_ms = busy_timeout_ms});
+      if (store.ok()) {
+        slot.store = std::move(store).value();
+      } else {
+        slot.status = store.status();
+      }
+    });
+  }
+  for (std::thread& thread : threads) {
+    thread.join();
+  }
+  return opened;
+}
+
+TEST(Migrations, ManyOpenersOfOneNewFileAllGetTheWholeSchema) {
+  constexpr int kThreads = 8;
+  constexpr int kRounds = 40;
+  std::vector<std::string> expected;
+  for (const Migration& migration : EmbeddedMigrations()) {
+    expected.push_back(std::to_string(migration.version));
+  }
+  TempDir dir;
+  for (int round = 0; round < kRounds; ++round) {
+    const std::string path = dir.File("t" + std::to_string(round) + ".db");
+    std::vector<Opened> opened = OpenAtOnce(path, kThreads);
+    for (int i = 0; i < kThreads; ++i) {
+      const Opened& one = opened[static_cast<std::size_t>(i)];
+      ASSERT_NE(one.store, nullptr)
+          << "round " << round << ", opener " << i << ": " << one.status.ToString();
+      // Each store writes through its own connection: the schema it checked is
+      // the one it uses.
+      const std::string id = "e" + std::to_string(i);
+      StoreResult created =
+          ApplyOne(*one.store, CreateOp{.id = id, .node = "n1", .epoch = 0, .state = "working"});
+      EXPECT_TRUE(created.status.ok()) << "round " << round << ": " << created.status.ToString();
+    }
+    // Exactly one row per migration: no opener applied one twice.
+    EXPECT_EQ(RawQuery(path, "SELECT version FROM schema_version ORDER BY version"), expected)
+        << "round " << round;
+    EXPECT_EQ(RawQuery(path, "SELECT count(*) FROM entities"),
+              std::vector<std::string>{std::to_string(kThreads)})
+        << "round " << round;
+  }
+}
+
+TEST(Migrations, ManyOpenersOfAForeignDatabaseAreAllRefusedAndChangeNothing) {
+  TempDir dir;
+  const std::string path = dir.File("other.db");
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw, "CREATE TABLE photos (id INTEGER PRIMARY KEY, name TEXT);", nullptr,
+                         nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(raw);
+  const std::string bytes = ReadBytes(path);
+
+  for (const Opened& one : OpenAtOnce(path, 8)) {
+    EXPECT_EQ(one.store, nullptr);
+    EXPECT_NE(one.status.message().find("not a tenure one"), std::string::npos)
+        << one.status.ToString();
+  }
+  EXPECT_EQ(ReadBytes(path), bytes);
+  EXPECT_FALSE(std::filesystem::exists(path + "-wal"));
+}
+
+TEST(Migrations, WaitForAnotherMigratorIsBoundedAndSaysWhy) {
+  // A new database in WAL mode, write-locked by a migrator that never ends.
+  TempDir dir;
+  const std::string path = dir.File("t.db");
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(
+      sqlite3_exec(raw, "PRAGMA journal_mode = WAL; BEGIN IMMEDIATE;", nullptr, nullptr, nullptr),
+      SQLITE_OK);
+
+  Result<std::unique_ptr<Store>> opened =
+      OpenSqliteStore(SqliteOptions{.path = path, .busy_timeout_ms = 50});
+  ASSERT_FALSE(opened.ok());
+  EXPECT_EQ(opened.status().code(), ErrorCode::kStorageError);
+  EXPECT_NE(opened.status().message().find("another process"), std::string::npos)
+      << opened.status().message();
+  EXPECT_NE(opened.status().message().find("50 ms"), std::string::npos)
+      << opened.status().message();
+
+  // Once the lock is released, the same file opens and is migrated.
+  ASSERT_EQ(sqlite3_exec(raw, "ROLLBACK;", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(raw);
+  EXPECT_NE(MustOpen(path), nullptr);
 }
 
 }  // namespace
