@@ -107,7 +107,8 @@ class Node {
         dealer_(context_, zmq::socket_type::dealer),
         sub_(context_, zmq::socket_type::sub) {
     if (std::find(voters_.begin(), voters_.end(), config.id) != voters_.end()) {
-      voter_.emplace(lock::VoterOptions{config.id, incarnation_, Timing(config), {}}, start);
+      voter_.emplace(lock::VoterOptions{config.id, incarnation_, Timing(config), {}, voters_},
+                     start);
     }
   }
 
@@ -485,6 +486,7 @@ class Node {
     hb.sent_ms = ToMillis(now.time_since_epoch());
     hb.voter = voter_.has_value();
     hb.entities = static_cast<std::uint32_t>(runtime_.worker_count());
+    hb.settings = session_.settings();
     SendToBroker(hb);
   }
 
