@@ -42,8 +42,9 @@ class Broker {
       timing.lease = config.lease;
       std::random_device device;
       const std::uint64_t incarnation = (std::uint64_t{device()} << 32) ^ device();
-      witness_.emplace(lock::VoterOptions{std::string(lock::kWitnessId), incarnation, timing, {}},
-                       Clock::now());
+      witness_.emplace(
+          lock::VoterOptions{std::string(lock::kWitnessId), incarnation, timing, {}, voters},
+          Clock::now());
     }
   }
 
@@ -63,8 +64,9 @@ class Broker {
     }
     std::printf("broker ready router=%s pub=%s\n", router_ep->c_str(), pub_ep->c_str());
     std::fflush(stdout);
-    spdlog::info("listening: router {} pub {}, lease {} ms{}", *router_ep, *pub_ep,
-                 ToMillis(config_.lease), witness_ ? ", witness voter" : "");
+    spdlog::info("listening: router {} pub {}, lease {} ms{}; node settings must be '{}'",
+                 *router_ep, *pub_ep, ToMillis(config_.lease), witness_ ? ", witness voter" : "",
+                 core_.SettingsFor("<id>"));
 
     const Duration tick = config_.lease / 4;
     TimePoint next_tick = Clock::now() + tick;
@@ -118,13 +120,20 @@ class Broker {
     }
     const TimePoint now = Clock::now();
     if (auto* hb = std::get_if<protocol::Heartbeat>(&decoded.value())) {
-      if (!hb->to.empty() && partition_.Blocks(hb->node, hb->to)) {
-        return;
-      }
       if (hb->to.empty()) {
         core_.HandleHeartbeat(std::string(peer), *hb, now);
+        SendRefusals();
         SendQuiet();
-      } else if (hb->to == lock::kWitnessId && witness_) {
+        return;
+      }
+      // A node the broker refused (or never heard from) reaches no voter.
+      // Not counted as bad: the refusal was logged once, and after a broker
+      // restart a live node's voter heartbeats may come before its next
+      // broker heartbeat (they are repeated).
+      if (!core_.Registered(peer, hb->node) || partition_.Blocks(hb->node, hb->to)) {
+        return;
+      }
+      if (hb->to == lock::kWitnessId && witness_) {
         witness_->Step(*hb, now);
         FlushWitness();
       } else {
@@ -135,8 +144,8 @@ class Broker {
         Drop("QUIET comes from the broker only");
         return;
       }
-      if (partition_.Blocks(lock->from, lock->to)) {
-        return;
+      if (!core_.Registered(peer, lock->from) || partition_.Blocks(lock->from, lock->to)) {
+        return;  // As for voter heartbeats above.
       }
       if (lock->to == lock::kWitnessId && witness_) {
         witness_->Step(*lock, now);
@@ -210,6 +219,20 @@ class Broker {
     net::Send(router_, {*route, kSignature, body});
   }
 
+  // A node that disagrees about the cluster is told so (it logs both
+  // settings and exits), and logged here once per incarnation.
+  void SendRefusals() {
+    for (const HeartbeatRefusal& r : core_.TakeRefusals()) {
+      if (r.first) {
+        spdlog::error(
+            "refused node {} (incarnation {:016x}): its settings '{}' differ from the broker's "
+            "'{}'; it gets no route and no voter hears from it",
+            r.reply.to, r.reply.to_incarnation, r.node_settings, r.reply.settings);
+      }
+      net::Send(router_, {r.route, kSignature, protocol::Encode(r.reply)});
+    }
+  }
+
   // A voter id's traffic goes to a process other than before: it is quiet
   // for a full period from now (voter.h says why). Sent before anything
   // else is routed there, on the same connection, so it is handled first.
@@ -243,6 +266,12 @@ class Broker {
   }
 
   void FlushWitness() {
+    // Never expected: a node reaches the witness only once registered, with
+    // the same settings as the witness's (SendRefusals logs the others).
+    for (const lock::Refusal& r : witness_->TakeRefusals()) {
+      spdlog::error("witness refused node {} (incarnation {:016x}): settings '{}', its own '{}'",
+                    r.node, r.incarnation, r.settings, witness_->settings());
+    }
     for (const protocol::LockMessage& m : witness_->TakeOutbox()) {
       if (partition_.Blocks(m.from, m.to)) {
         continue;

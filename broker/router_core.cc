@@ -1,6 +1,8 @@
 #include "broker/router_core.h"
 
 #include <algorithm>
+#include <iterator>
+#include <utility>
 
 #include "common/base/check.h"
 #include "common/base/ids.h"
@@ -40,10 +42,45 @@ RouterCore::RouterCore(RouterOptions options) : options_(std::move(options)) {
   TENURE_CHECK(options_.lease > Duration::zero());
 }
 
+std::string RouterCore::SettingsFor(const std::string& node) const {
+  lock::LockTiming timing;
+  timing.lease = options_.lease;
+  timing.margin = options_.margin;
+  timing.drift = options_.drift;
+  return lock::SettingsText(lock::EffectiveVoters(options_.voters, node), timing);
+}
+
+bool RouterCore::Refuse(const std::string& route, const protocol::Heartbeat& hb, TimePoint now) {
+  if (!options_.settings_check) {
+    return false;
+  }
+  std::string expected = SettingsFor(hb.node);
+  if (hb.settings == expected) {
+    return false;
+  }
+  auto [it, fresh] = refused_.try_emplace(hb.node);
+  const bool first = fresh || it->second.incarnation != hb.incarnation;
+  it->second = Refused{hb.incarnation, now};
+  if (refusals_.size() < kRefusalsPendingMax) {
+    protocol::LockMessage reply;
+    reply.kind = protocol::LockMessage::Kind::kMismatch;
+    reply.from = std::string(lock::kWitnessId);
+    reply.to = hb.node;
+    reply.to_incarnation = hb.incarnation;
+    reply.seq = hb.seq;
+    reply.settings = std::move(expected);
+    refusals_.push_back({route, std::move(reply), hb.settings, first});
+  }
+  return true;
+}
+
 void RouterCore::HandleHeartbeat(const std::string& route, const protocol::Heartbeat& hb,
                                  TimePoint now) {
   if (!ValidateNodeId(hb.node).ok()) {
     return;
+  }
+  if (Refuse(route, hb, now)) {
+    return;  // Invariant (3).
   }
   auto [it, first_seen] = nodes_.try_emplace(hb.node);
   Node& node = it->second;
@@ -120,6 +157,22 @@ std::optional<std::string> RouterCore::RouteOfNode(const std::string& node,
   return other->second;
 }
 
+bool RouterCore::Registered(std::string_view route, const std::string& node) const {
+  auto it = nodes_.find(node);
+  if (it == nodes_.end()) {
+    return false;
+  }
+  if (it->second.route == route) {
+    return true;
+  }
+  for (const auto& [incarnation, other] : it->second.others) {
+    if (other == route) {
+      return true;
+    }
+  }
+  return false;
+}
+
 void RouterCore::LearnFromReply(const protocol::Reply& reply) {
   if (reply.owner.empty() || !reply.entity) {
     return;
@@ -186,6 +239,11 @@ void RouterCore::Tick(TimePoint now) {
       events_.push_back({protocol::Event::Kind::kNodeDown, {}, {}, 0, 0, id, "session expired"});
     }
   }
+  // Bounded: a refused node silent for a few leases is forgotten (and
+  // reported again if it comes back).
+  for (auto it = refused_.begin(); it != refused_.end();) {
+    it = now - it->second.last_seen > 4 * options_.lease ? refused_.erase(it) : std::next(it);
+  }
 }
 
 std::vector<protocol::Event> RouterCore::TakeEvents() { return std::exchange(events_, {}); }
@@ -193,6 +251,8 @@ std::vector<protocol::Event> RouterCore::TakeEvents() { return std::exchange(eve
 std::vector<std::pair<std::string, std::uint64_t>> RouterCore::TakeTakeovers() {
   return std::exchange(takeovers_, {});
 }
+
+std::vector<HeartbeatRefusal> RouterCore::TakeRefusals() { return std::exchange(refusals_, {}); }
 
 std::size_t RouterCore::live_node_count(TimePoint now) const {
   return static_cast<std::size_t>(std::count_if(

@@ -6,10 +6,20 @@
 // rendezvous hashing of the entity id (so every broker incarnation picks the
 // same node for the same id and live set). It holds no entity data.
 //
+// A node heartbeat must carry the broker's own settings (SettingsFor: the
+// SettingsText of the voters and lease the broker was given). One that does
+// not is refused: the node is not registered (no route, not alive, never
+// routed to) and is answered with MISMATCH, so that it logs both settings and
+// exits. A node that disagrees about who votes or how long a lease is would
+// count voters by other rules than theirs, and could serve a name that the
+// cluster's majority granted to another node.
+//
 // Invariants:
 // (1) A request is only ever routed to a node whose session is alive
 //     (now - last_seen < lease).
 // (2) route_cache_ never holds more than kRouteCacheEntriesMax entries.
+// (3) Only a heartbeat with the broker's settings registers a route in
+//     nodes_ (when options.settings_check).
 //
 // Not thread-safe: one owner thread (the broker loop).
 #pragma once
@@ -18,20 +28,41 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include "common/base/status.h"
 #include "common/base/time.h"
+#include "common/lock/rules.h"
 #include "common/protocol/messages.h"
 
 namespace tenure::broker {
 
 inline constexpr std::size_t kRouteCacheEntriesMax = 1 << 20;
+// Refusals not taken yet; beyond it they are dropped (the node's next
+// heartbeat is refused again).
+inline constexpr std::size_t kRefusalsPendingMax = 1024;
 
 struct RouterOptions {
   Duration lease = std::chrono::milliseconds(2000);
-  std::vector<std::string> voters;
+  std::vector<std::string> voters;  // As configured (--voters): the witness is added as nodes do.
+  // Refuse node heartbeats whose settings differ from SettingsFor(node). Off
+  // only in the simulator, which checks at the voters alone.
+  bool settings_check = true;
+  // The rest of the nodes' lock::LockTiming, for SettingsFor. No flag sets
+  // them: the defaults are every process's.
+  Duration margin = lock::LockTiming{}.margin;
+  double drift = lock::LockTiming{}.drift;
+};
+
+// A node heartbeat refused for its settings. The shell sends `reply` to
+// `route`, and logs the refusal when `first`.
+struct HeartbeatRefusal {
+  std::string route;
+  protocol::LockMessage reply;  // MISMATCH from @broker, carrying the broker's settings.
+  std::string node_settings;    // What the node sent.
+  bool first = false;           // The first refusal of this node incarnation.
 };
 
 class RouterCore {
@@ -51,6 +82,14 @@ class RouterCore {
   // current one), alive or not; nullopt if never seen.
   std::optional<std::string> RouteOfNode(const std::string& node,
                                          std::uint64_t incarnation = 0) const;
+  // True if `route` is a process of `node` whose broker heartbeat was
+  // accepted: its current one or another recent incarnation, alive or not (a
+  // node that said goodbye still releases its names). Only such a peer's
+  // lock traffic is passed on: a refused node must reach no voter.
+  bool Registered(std::string_view route, const std::string& node) const;
+  // The settings a heartbeat of `node` must carry: SettingsText of the
+  // voters as `node` derives them (EffectiveVoters) and of the timing.
+  std::string SettingsFor(const std::string& node) const;
   // A reply passed through: remember its owner for the entity it names.
   void LearnFromReply(const protocol::Reply& reply);
   // The ROUTER identity of the node `request` should go to.
@@ -65,6 +104,9 @@ class RouterCore {
   // the one before (or to anyone, for the first time since this broker
   // started) since the last call: the broker tells its voter (QUIET).
   std::vector<std::pair<std::string, std::uint64_t>> TakeTakeovers();
+  // Heartbeats refused for their settings since the last call (at most
+  // kRefusalsPendingMax).
+  std::vector<HeartbeatRefusal> TakeRefusals();
 
   std::size_t live_node_count(TimePoint now) const;
 
@@ -82,15 +124,25 @@ class RouterCore {
     std::map<std::uint64_t, std::string> others;
   };
 
+  // The newest incarnation of a node id refused for its settings.
+  struct Refused {
+    std::uint64_t incarnation = 0;
+    TimePoint last_seen{};
+  };
+
   bool Alive(const Node& node, TimePoint now) const {
     return !node.gone && now - node.last_seen < options_.lease;
   }
+  // Keeps invariant (3): true (and a refusal queued) if `hb` must not register.
+  bool Refuse(const std::string& route, const protocol::Heartbeat& hb, TimePoint now);
 
   const RouterOptions options_;
   std::map<std::string, Node> nodes_;                         // Ordered: `nodes` lists them by id.
   std::unordered_map<std::string, std::string> route_cache_;  // entity id -> node id.
   std::vector<protocol::Event> events_;
   std::vector<std::pair<std::string, std::uint64_t>> takeovers_;
+  std::map<std::string, Refused> refused_;  // node id -> its refused incarnation.
+  std::vector<HeartbeatRefusal> refusals_;
 };
 
 // Rendezvous (highest random weight) score of `node` for `key`; stable across

@@ -39,9 +39,9 @@ NodeCore::NodeCore(NodeCoreOptions options, entity::Handler& handler, TimePoint 
   TENURE_CHECK(!options_.id.empty());
   TENURE_CHECK(options_.store_generation >= 1);
   if (std::find(voters_.begin(), voters_.end(), options_.id) != voters_.end()) {
-    voter_.emplace(
-        lock::VoterOptions{options_.id, options_.incarnation, options_.timing, options_.rules},
-        start);
+    voter_.emplace(lock::VoterOptions{options_.id, options_.incarnation, options_.timing,
+                                      options_.rules, voters_},
+                   start);
   }
 }
 
@@ -59,6 +59,12 @@ void NodeCore::Step(std::string_view route, protocol::Message message, TimePoint
     }
     const bool known = voter_->HasSession(hb->node, hb->incarnation, now);
     voter_->Step(*hb, now);
+    // Reported once per node incarnation: a refused node heartbeats on.
+    for (const lock::Refusal& r : voter_->TakeRefusals()) {
+      Say(Note::Level::kError, "voter: refused node " + r.node + ": its settings '" + r.settings +
+                                   "' differ from this voter's '" + voter_->settings() +
+                                   "'; it is granted nothing");
+    }
     if (!known && voter_->HasSession(hb->node, hb->incarnation, now)) {
       char incarnation[17];
       std::snprintf(incarnation, sizeof incarnation, "%016llx",
@@ -236,17 +242,18 @@ void NodeCore::OnLockEvent(const lock::LockEvent& e, TimePoint now) {
       runtime_.HandleFailed(e.name, now);
       return;
     case lock::LockEvent::Kind::kRefused:
-      Say(Note::Level::kWarn, e.reason + "; waiting up to " +
+      // A NACK right after a crash is the dead predecessor's session, which
+      // lapses within a lease; refusals that outlast the wait are final.
+      Say(Note::Level::kWarn, e.reason + "; serving nothing, giving up after " +
                                   std::to_string(ToMillis(options_.timing.twin_wait())) +
-                                  " ms for it to lapse (a restart after a crash) before giving up");
+                                  " ms of refusals");
       return;
     case lock::LockEvent::Kind::kFatal:
       // Without the incarnation echo (a rule switched off, in the simulator
       // only) a NACK cannot be told from one meant for another process under
       // this id: acting on it would be acting on another's reply.
       if (fatal_.ok() && options_.rules.incarnation_echo) {
-        fatal_ = Status::Conflict(e.reason + "; this process exits (is node '" + options_.id +
-                                  "' started twice?)");
+        fatal_ = Status::Conflict(e.reason + "; this process exits");
       }
       return;
   }
@@ -261,6 +268,7 @@ void NodeCore::SendBrokerHeartbeat(TimePoint now) {
   hb.sent_ms = ToMillis(now.time_since_epoch());
   hb.voter = voter_.has_value();
   hb.entities = static_cast<std::uint32_t>(runtime_.worker_count());
+  hb.settings = session_.settings();
   Emit(std::move(hb));
 }
 

@@ -29,6 +29,10 @@ struct LockRules {
   bool session_margin = true;
   // Release repeated until acknowledged, and stray grants released.
   bool release_repeat = true;
+  // Settings check: a voter answers a heartbeat only if it carries the
+  // voter's own settings text (SettingsText), so that a node configured with
+  // other voters or another lease is refused instead of counted.
+  bool settings_check = true;
 
   // "all" (every rule on), "none", "all-NAME" (every rule but NAME) or a
   // comma list of the names that are on; "all-A,B" turns off A and B. The
@@ -63,6 +67,16 @@ inline constexpr std::string_view kWitnessId = "@broker";
 // broker, which then has no vote).
 std::vector<std::string> EffectiveVoters(const std::vector<std::string>& voters,
                                          const std::string& self);
+
+// The canonical text of what the safety of the lock table depends on and
+// every process of a cluster must agree on: the effective voter set (as
+// EffectiveVoters returns it, the witness included when present) and the
+// timing that enters the deadline formula. Sorted, so that the order of a
+// --voters list does not matter; duplicates are kept (they would change the
+// majority). Human-readable, as it is shown in errors, e.g.
+// "voters=@broker,bar,foo lease=2000ms margin=50ms drift=0.01". Two processes
+// agree exactly when their texts are equal.
+std::string SettingsText(std::vector<std::string> voters, const LockTiming& timing);
 
 // Votes needed among `voters`: a strict majority. By convention an empty voter
 // set needs one vote, which it can never get.

@@ -30,6 +30,7 @@ TimePoint FromWireMillis(std::int64_t ms) { return TimePoint(std::chrono::millis
 Session::Session(SessionOptions options, TimePoint /*start*/)
     : options_(std::move(options)),
       majority_(Majority(options_.voters.size())),
+      settings_(SettingsText(options_.voters, options_.timing)),
       rng_(options_.seed) {
   TENURE_CHECK(!options_.node_id.empty());
   TENURE_CHECK(!options_.voters.empty());
@@ -124,6 +125,7 @@ void Session::Tick(TimePoint now) {
     hb.sent_ms = ToWireMillis(now);
     hb.voter = options_.voter;
     hb.to = v;
+    hb.settings = settings_;
     effects_.heartbeats.push_back(std::move(hb));
   }
 
@@ -270,6 +272,9 @@ void Session::Step(const LockMessage& m, TimePoint now) {
     case LockMessage::Kind::kNack:
       OnNack(m, now);
       return;
+    case LockMessage::Kind::kMismatch:
+      OnMismatch(m, now);
+      return;
     case LockMessage::Kind::kClaim:
     case LockMessage::Kind::kRelease:
     case LockMessage::Kind::kQuiet:
@@ -283,25 +288,50 @@ void Session::Step(const LockMessage& m, TimePoint now) {
 // nothing (it has no grants), and only a voter that keeps refusing it for
 // twin_wait() proves a live twin.
 void Session::OnNack(const LockMessage& m, TimePoint now) {
-  if (fatal_ || !VoterIndex(m.from)) {
+  if (!VoterIndex(m.from)) {
     return;
   }
-  auto [it, first] = nacked_since_.try_emplace(m.from, now);
+  Refused(m.from,
+          "voter " + m.from + " sees another live process with node id '" + options_.node_id +
+              "' (is it started twice?)",
+          now);
+}
+
+// A voter, or the broker (which refuses to route for this node), disagrees
+// about the cluster. The wait before giving up is the NACK's: a voter
+// restarted with the settings put right meanwhile ends the run with its
+// HB_ACK.
+void Session::OnMismatch(const LockMessage& m, TimePoint now) {
+  const std::optional<std::size_t> index = VoterIndex(m.from);
+  const bool broker = m.from == kWitnessId;
+  if (!index && !broker) {
+    return;
+  }
+  if (index) {
+    // It keeps no session for this node: what it granted may be given away.
+    voters_[*index].deadline.reset();
+    voters_[*index].valid_since.reset();
+  }
+  const std::string who = broker ? "the broker" : "voter " + m.from;
+  Refused(m.from,
+          who + " refuses node '" + options_.node_id + "': its settings differ (node: '" +
+              settings_ + "', " + who + ": '" + m.settings +
+              "'); every node and the broker need the same --voters and --lease",
+          now);
+}
+
+void Session::Refused(const std::string& from, const std::string& reason, TimePoint now) {
+  if (fatal_) {
+    return;
+  }
+  auto [it, first] = refused_since_.try_emplace(from, now);
   if (first) {
-    effects_.events.push_back(
-        {LockEvent::Kind::kRefused,
-         {},
-         m.from,
-         "voter " + m.from + " sees another live process with node id '" + options_.node_id + "'"});
+    effects_.events.push_back({LockEvent::Kind::kRefused, {}, from, reason});
     return;
   }
   if (now - it->second >= options_.timing.twin_wait()) {
     fatal_ = true;
-    effects_.events.push_back(
-        {LockEvent::Kind::kFatal,
-         {},
-         m.from,
-         "voter " + m.from + " sees another live process with node id '" + options_.node_id + "'"});
+    effects_.events.push_back({LockEvent::Kind::kFatal, {}, from, reason});
   }
 }
 
@@ -310,7 +340,7 @@ void Session::OnHbAck(const LockMessage& m, TimePoint now) {
   if (!index) {
     return;
   }
-  nacked_since_.erase(m.from);
+  refused_since_.erase(m.from);
   VoterView& v = voters_[*index];
   if (m.from_incarnation != v.incarnation) {
     // The voter restarted: nothing it said before counts any more.

@@ -59,6 +59,15 @@
 // Guarantees: MayServe(name) is true only in kOwned and only while the rule
 // holds at `now`; it is evaluated from scratch at every call (no caching).
 //
+// Refusals: every heartbeat carries settings() (SettingsText of the voters
+// and timing this node counts by). A voter or the broker whose own settings
+// differ answers MISMATCH instead of HB_ACK; a voter that sees another live
+// process under this node id answers NACK. Either way that voter's deadline
+// does not advance, so none of its grants can count. The first refusal of a
+// run is reported (kRefused); a run that lasts twin_wait() from one voter,
+// with no HB_ACK from it in between, is fatal (kFatal): the process must
+// exit. OnNack says why it waits.
+//
 // Invariants:
 // (1) Claim numbers are unique per incarnation and increase with each Claim.
 // (2) A grant counts only for the claim number currently pursued for its name,
@@ -101,8 +110,10 @@ namespace tenure::lock {
 struct SessionOptions {
   std::string node_id;
   std::uint64_t incarnation = 0;
-  std::vector<std::string> voters;  // Every voter, the broker's witness included.
-  bool voter = false;               // This node is one of them.
+  // Every voter, the broker's witness included. With `timing`, it makes the
+  // settings text every heartbeat carries (SettingsText).
+  std::vector<std::string> voters;
+  bool voter = false;  // This node is one of them.
   LockTiming timing;
   LockRules rules;
   std::uint64_t seed = 1;  // Back-off jitter.
@@ -115,8 +126,10 @@ struct LockEvent {
     kLost,     // The rule failed for `name`: its worker must stop now.
     kDenied,   // A majority is out of reach; `holder` holds it (may be empty).
     kFailed,   // No majority within the claim timeout.
-    kRefused,  // First NACK from a voter: a process with this id looked alive there.
-    kFatal,    // Still NACKed after twin_wait(): another live process has this id.
+    kRefused,  // First refusal from a voter or the broker (`holder`): a NACK (a
+               // process with this id looked alive there) or a MISMATCH (its
+               // settings differ; `reason` names both).
+    kFatal,    // Still refused by it after twin_wait(): the process must exit.
   };
   Kind kind = Kind::kGranted;
   std::string name;
@@ -163,6 +176,9 @@ class Session final : public entity::Authority {
   bool releases_pending() const { return !pending_releases_.empty(); }
   bool claiming(const std::string& name) const;
   const SessionOptions& options() const { return options_; }
+  // What this node's heartbeats carry: SettingsText(options().voters,
+  // options().timing). The shell puts it in its broker heartbeats too.
+  const std::string& settings() const { return settings_; }
 
   // Aborts (TENURE_CHECK) if invariant (1) or (4), or the guarantee that only
   // an owned name may be served, is broken. Linear in the names: for tests
@@ -224,11 +240,16 @@ class Session final : public entity::Authority {
   void OnDeny(const protocol::LockMessage& m, TimePoint now);
   void OnReleased(const protocol::LockMessage& m);
   void OnNack(const protocol::LockMessage& m, TimePoint now);
+  void OnMismatch(const protocol::LockMessage& m, TimePoint now);
+  // One more refusal from `from`: kRefused at the first of a run, kFatal once
+  // the run lasted twin_wait().
+  void Refused(const std::string& from, const std::string& reason, TimePoint now);
   Duration DeadlineSpan() const;
 
   // Constant after construction.
   const SessionOptions options_;
   const std::size_t majority_;
+  const std::string settings_;
   std::vector<std::string> voter_ids_;           // Sorted, distinct: voter number -> id.
   std::vector<std::size_t> option_voter_index_;  // options_.voters[i] -> its number.
   std::size_t denial_words_ = 0;                 // Per row of denials_.
@@ -238,7 +259,7 @@ class Session final : public entity::Authority {
   std::uint64_t heartbeat_seq_ = 0;
   std::map<std::uint64_t, TimePoint> heartbeat_sent_;  // seq -> sent, recent ones only.
   std::vector<VoterView> voters_;                      // By voter number.
-  std::map<std::string, TimePoint> nacked_since_;      // voter -> first NACK of a run.
+  std::map<std::string, TimePoint> refused_since_;     // voter -> first refusal of a run.
   bool fatal_ = false;
   Names names_;
   // Per-name rows, by slot (invariant (4)): grants by voter number, denials

@@ -12,7 +12,21 @@ namespace tenure::lock {
 using protocol::LockItem;
 using protocol::LockMessage;
 
-Voter::Voter(VoterOptions options, TimePoint start) : options_(std::move(options)), start_(start) {
+namespace {
+
+std::string SettingsOf(const VoterOptions& options) {
+  if (!options.rules.settings_check) {
+    return {};
+  }
+  // A voter told no voter set would refuse every node: a wiring error.
+  TENURE_CHECK(!options.voters.empty());
+  return SettingsText(options.voters, options.timing);
+}
+
+}  // namespace
+
+Voter::Voter(VoterOptions options, TimePoint start)
+    : options_(std::move(options)), start_(start), settings_(SettingsOf(options_)) {
   TENURE_CHECK(!options_.id.empty());
   TENURE_CHECK(options_.timing.lease > Duration::zero());
 }
@@ -67,8 +81,28 @@ LockMessage Voter::Reply(LockMessage::Kind kind, const std::string& node,
   return m;
 }
 
+bool Voter::Refuse(const protocol::Heartbeat& hb, TimePoint now) {
+  if (!options_.rules.settings_check || hb.settings == settings_) {
+    return false;
+  }
+  LockMessage mismatch = Reply(LockMessage::Kind::kMismatch, hb.node, hb.incarnation);
+  mismatch.seq = hb.seq;
+  mismatch.settings = settings_;
+  outbox_.push_back(std::move(mismatch));
+  auto [it, fresh] = refused_.try_emplace(hb.node);
+  if ((fresh || it->second.incarnation != hb.incarnation) &&
+      refusals_.size() < kRefusalsPendingMax) {
+    refusals_.push_back({hb.node, hb.incarnation, hb.settings});
+  }
+  it->second = Refused{hb.incarnation, now};
+  return true;
+}
+
 void Voter::Step(const protocol::Heartbeat& hb, TimePoint now) {
   NoteInput(now);
+  if (Refuse(hb, now)) {
+    return;  // Invariant (5): no session, so nothing is granted to it either.
+  }
   auto [it, fresh] = sessions_.try_emplace(hb.node);
   Session& session = it->second;
   if (!fresh && session.incarnation != hb.incarnation) {
@@ -125,6 +159,14 @@ void Voter::Step(const LockMessage& m, TimePoint now) {
 void Voter::OnClaim(const LockMessage& m, TimePoint now) {
   if (Quiet(now)) {
     return;  // Invariant (3): not even a DENY, the claimant keeps repairing.
+  }
+  // Invariant (5). A grant to a claimant without a session here would name a
+  // holder that is not alive, which invariant (2) lets anyone take at once;
+  // and a node this voter refused (other settings) must get nothing. No
+  // DENY either: a node whose session lapsed here heartbeats before it
+  // repairs, and is answered then.
+  if (!Alive(m.from, m.from_incarnation, now)) {
+    return;
   }
   LockMessage grant = Reply(LockMessage::Kind::kGrant, m.from, m.from_incarnation);
   grant.sent_ms = m.sent_ms;
@@ -204,9 +246,17 @@ void Voter::Tick(TimePoint now) {
       ++it;
     }
   }
+  // Refused node ids are forgotten as sessions are, which bounds them; one
+  // that comes back after that is reported again.
+  for (auto it = refused_.begin(); it != refused_.end();) {
+    it =
+        now - it->second.last_seen > 4 * options_.timing.lease ? refused_.erase(it) : std::next(it);
+  }
 }
 
 std::vector<LockMessage> Voter::TakeOutbox() { return std::exchange(outbox_, {}); }
+
+std::vector<Refusal> Voter::TakeRefusals() { return std::exchange(refusals_, {}); }
 
 std::optional<Holder> Voter::HolderOf(const std::string& name) const {
   auto it = table_.find(name);

@@ -38,14 +38,26 @@
 // Before its first input and while quiet, a voter answers no CLAIM at all.
 // A QUIET or a silence during the quiet period makes it end later.
 //
+// Before anything else, a heartbeat must carry this voter's settings
+// (SettingsText of the cluster's voters and timing, rules.h). A node that
+// disagrees about who votes or how long a lease is would count this voter by
+// other rules than the ones it votes by: with a smaller voter set, a grant
+// here could be its whole majority while the real cluster's majority grants
+// the name to another node. Such a heartbeat opens no session and changes
+// nothing; it is answered with MISMATCH (this voter's settings), and without
+// a session the node is granted nothing.
+//
 // | input      | serving: what changes                                       | function        |
 // |------------|-------------------------------------------------------------|-----------------|
-// | HEARTBEAT  | session of (node, inc) seen now; new incarnation replaces a | Step(Heartbeat) |
-// |            | lapsed one and frees its names; NACK if the old one lives   |                 |
-// | CLAIM      | per name: grant if free, holder lapsed, or holder is the    | OnClaim         |
-// |            | claimant with claim <= this one; ignore an older claim of   |                 |
-// |            | the holder; else deny, saying when the holder's session     |                 |
-// |            | lapses here if it stays silent (the claimant's back-off)    |                 |
+// | HEARTBEAT  | other settings: nothing (MISMATCH, and a refusal to log);   | Step(Heartbeat) |
+// |            | else session of (node, inc) seen now; new incarnation       |                 |
+// |            | replaces a lapsed one and frees its names; NACK if the old  |                 |
+// |            | one lives                                                   |                 |
+// | CLAIM      | none without a live session of the claimant; per name:      | OnClaim         |
+// |            | grant if free, holder lapsed, or holder is the claimant     |                 |
+// |            | with claim <= this one; ignore an older claim of the        |                 |
+// |            | holder; else deny, saying when the holder's session lapses  |                 |
+// |            | here if it stays silent (the claimant's back-off)           |                 |
 // | RELEASE    | per name: free it if held by the sender's incarnation with  | OnRelease       |
 // |            | claim <= the released one                                   |                 |
 // | QUIET      | (from the broker, when it routes this id here instead of to | Step            |
@@ -58,6 +70,9 @@
 // (3) No GRANT is sent during the quiet period.
 // (4) holders_[h].entries is the number of table_ entries naming h; a holder
 //     with none is in free_holders_ and not in holder_index_.
+// (5) A session is opened or renewed only by a heartbeat carrying settings_
+//     (when rules.settings_check), and a name is granted only to a claimant
+//     whose session is alive here.
 //
 // Memory: a node that is also a voter keeps an entry here for every name any
 // node owns, and a node may own a million names, so an entry is kept small:
@@ -88,6 +103,19 @@ struct VoterOptions {
   std::uint64_t incarnation = 0;
   LockTiming timing;
   LockRules rules;
+  // The cluster's voters as every node has them (EffectiveVoters: the witness
+  // included when present), in any order: with `timing`, what a heartbeat's
+  // settings must be. REQUIRES: non-empty when rules.settings_check.
+  std::vector<std::string> voters = {};
+};
+
+// A heartbeat refused for its settings, for the shell to log.
+struct Refusal {
+  std::string node;
+  std::uint64_t incarnation = 0;
+  std::string settings;  // The node's; the voter's own are Voter::settings().
+
+  bool operator==(const Refusal&) const = default;
 };
 
 struct Holder {
@@ -111,6 +139,11 @@ class Voter {
 
   // Replies produced so far.
   std::vector<protocol::LockMessage> TakeOutbox();
+  // The heartbeats refused for their settings since the last call: each node
+  // incarnation once (again only after it fell silent for a few leases), at
+  // most kRefusalsPendingMax of them (the rest are dropped).
+  std::vector<Refusal> TakeRefusals();
+  static constexpr std::size_t kRefusalsPendingMax = 64;
 
   // True while `node`'s session of `incarnation` is alive here.
   bool HasSession(const std::string& node, std::uint64_t incarnation, TimePoint now) const {
@@ -122,6 +155,9 @@ class Voter {
   bool Quiet(TimePoint now) const;
   const std::string& id() const { return options_.id; }
   std::uint64_t incarnation() const { return options_.incarnation; }
+  // What every heartbeat must carry (SettingsText of the options' voters and
+  // timing); empty when rules.settings_check is off.
+  const std::string& settings() const { return settings_; }
 
   // Aborts (TENURE_CHECK) if invariant (4) is broken. Linear in the table:
   // for tests and the simulator.
@@ -129,6 +165,12 @@ class Voter {
 
  private:
   struct Session {
+    std::uint64_t incarnation = 0;
+    TimePoint last_seen{};
+  };
+
+  // The newest incarnation of a node id refused for its settings.
+  struct Refused {
     std::uint64_t incarnation = 0;
     TimePoint last_seen{};
   };
@@ -161,6 +203,8 @@ class Voter {
   // Drops the entry at `it`; returns the next one.
   Table::iterator Erase(Table::iterator it);
   void NoteInput(TimePoint now);
+  // Keeps invariant (5): MISMATCH for a heartbeat with other settings.
+  bool Refuse(const protocol::Heartbeat& hb, TimePoint now);
   void OnClaim(const protocol::LockMessage& m, TimePoint now);
   void OnRelease(const protocol::LockMessage& m);
   protocol::LockMessage Reply(protocol::LockMessage::Kind kind, const std::string& node,
@@ -169,6 +213,7 @@ class Voter {
   // Constant after construction.
   const VoterOptions options_;
   const TimePoint start_;
+  const std::string settings_;
 
   std::optional<TimePoint> quiet_until_;  // Set by the first input (after a silence).
   std::optional<TimePoint> last_input_;
@@ -181,6 +226,8 @@ class Voter {
   std::vector<std::uint32_t> free_holders_;  // Indexes in holders_ with no entry.
   std::map<std::pair<std::string, std::uint64_t>, std::uint32_t> holder_index_;
   std::vector<protocol::LockMessage> outbox_;
+  std::map<std::string, Refused> refused_;  // node id -> its refused incarnation.
+  std::vector<Refusal> refusals_;           // Not taken yet: at most kRefusalsPendingMax.
 };
 
 }  // namespace tenure::lock

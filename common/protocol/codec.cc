@@ -28,9 +28,10 @@ constexpr std::array<std::pair<Event::Kind, std::string_view>, 5> kEventKinds = 
     {Event::Kind::kNodeDown, "node_down"},
 }};
 
-constexpr std::array<std::pair<LockMessage::Kind, std::string_view>, 8> kLockKinds = {{
+constexpr std::array<std::pair<LockMessage::Kind, std::string_view>, 9> kLockKinds = {{
     {LockMessage::Kind::kHbAck, "hb_ack"},
     {LockMessage::Kind::kNack, "nack"},
+    {LockMessage::Kind::kMismatch, "mismatch"},
     {LockMessage::Kind::kClaim, "claim"},
     {LockMessage::Kind::kGrant, "grant"},
     {LockMessage::Kind::kDeny, "deny"},
@@ -204,7 +205,7 @@ void PackMessage(Packer& pk, const Reply& r) {
 }
 
 void PackMessage(Packer& pk, const Heartbeat& h) {
-  pk.pack_map(7 + Count({!h.to.empty()}));
+  pk.pack_map(7 + Count({!h.to.empty(), !h.settings.empty()}));
   MapWriter w(pk);
   w.Str("t", "hb");
   w.Str("node", h.node);
@@ -216,10 +217,13 @@ void PackMessage(Packer& pk, const Heartbeat& h) {
   if (!h.to.empty()) {
     w.Str("to", h.to);
   }
+  if (!h.settings.empty()) {
+    w.Str("settings", h.settings);
+  }
 }
 
 void PackMessage(Packer& pk, const LockMessage& m) {
-  pk.pack_map(9);
+  pk.pack_map(9 + Count({!m.settings.empty()}));
   MapWriter w(pk);
   w.Str("t", "lock");
   w.Str("kind", LockKindName(m.kind));
@@ -241,6 +245,9 @@ void PackMessage(Packer& pk, const LockMessage& m) {
     if (item.lapse_ms != 0) {
       iw.Uint("lapse_ms", item.lapse_ms);
     }
+  }
+  if (!m.settings.empty()) {
+    w.Str("settings", m.settings);
   }
 }
 
@@ -516,6 +523,7 @@ Result<Message> DecodeHeartbeat(const MapView& m) {
   TENURE_RETURN_IF_ERROR(m.Bool("voter", h.voter));
   TENURE_RETURN_IF_ERROR(m.Uint("entities", h.entities));
   TENURE_RETURN_IF_ERROR(m.Str("to", h.to));
+  TENURE_RETURN_IF_ERROR(m.Str("settings", h.settings));
   return Message(std::move(h));
 }
 
@@ -553,6 +561,7 @@ Result<Message> DecodeLock(const MapView& m) {
   TENURE_RETURN_IF_ERROR(m.Uint("seq", l.seq));
   TENURE_RETURN_IF_ERROR(m.Int("sent_ms", l.sent_ms));
   TENURE_RETURN_IF_ERROR(DecodeArray<LockItem>(m, "items", &DecodeLockItem, l.items));
+  TENURE_RETURN_IF_ERROR(m.Str("settings", l.settings));
   return Message(std::move(l));
 }
 

@@ -96,6 +96,10 @@ struct Heartbeat {
   bool voter = false;
   std::uint32_t entities = 0;
   std::string to;  // The voter it is for; empty = the broker only.
+  // The sender's lock settings (lock::SettingsText): its voter set and
+  // timing. A voter or the broker refuses a heartbeat whose settings differ
+  // from its own; empty (an older sender) differs from every setting.
+  std::string settings = {};
 
   bool operator==(const Heartbeat&) const = default;
 };
@@ -119,6 +123,7 @@ struct LockMessage {
   enum class Kind : std::uint8_t {
     kHbAck,     // voter -> node: `seq` received.
     kNack,      // voter -> node: another incarnation of this id is alive here.
+    kMismatch,  // voter or broker -> node: your heartbeat's settings differ from `settings`.
     kClaim,     // node -> voter: claim `items` (name, claim number); `sent_ms` set.
     kGrant,     // voter -> node: granted `items`; echoes the CLAIM's `sent_ms`.
     kDeny,      // voter -> node: denied `items`, each naming its holder.
@@ -134,6 +139,7 @@ struct LockMessage {
   std::uint64_t seq = 0;             // kHbAck: the heartbeat acknowledged.
   std::int64_t sent_ms = 0;          // kClaim: node's clock; kGrant: echoed.
   std::vector<LockItem> items;
+  std::string settings = {};  // kMismatch: the refusing voter's (or broker's) own settings.
 
   bool operator==(const LockMessage&) const = default;
 };

@@ -15,6 +15,7 @@
 
 #include "common/base/signals.h"
 #include "common/base/time.h"
+#include "common/lock/rules.h"
 #include "common/net/zmq_util.h"
 #include "common/protocol/codec.h"
 #include "common/protocol/envelope.h"
@@ -34,6 +35,10 @@ int Serve(const std::string& id, const std::string& broker, Duration lease) {
   protocol::Heartbeat hb;
   hb.node = id;
   hb.incarnation = (std::uint64_t{device()} << 32) ^ device();
+  // What a broker without --voters expects of node `id`: a cluster of one.
+  lock::LockTiming timing;
+  timing.lease = lease;
+  hb.settings = lock::SettingsText(lock::EffectiveVoters({}, id), timing);
 
   protocol::Reply reply;
   reply.owner = id;

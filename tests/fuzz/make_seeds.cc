@@ -73,6 +73,8 @@ Seeds Replies() {
   return out;
 }
 
+const std::string kSettings = "voters=bar,baz,foo lease=2000ms margin=50ms drift=0.01";
+
 Seeds Heartbeats() {
   return {
       {"heartbeat_broker", Encode(Heartbeat{.node = "foo",
@@ -80,9 +82,14 @@ Seeds Heartbeats() {
                                             .seq = 1,
                                             .sent_ms = 123456,
                                             .voter = true,
-                                            .entities = 3})},
-      {"heartbeat_voter",
-       Encode(Heartbeat{.node = "foo", .incarnation = 1, .seq = 2, .sent_ms = -5, .to = "bar"})},
+                                            .entities = 3,
+                                            .settings = kSettings})},
+      {"heartbeat_voter", Encode(Heartbeat{.node = "foo",
+                                           .incarnation = 1,
+                                           .seq = 2,
+                                           .sent_ms = -5,
+                                           .to = "bar",
+                                           .settings = kSettings})},
   };
 }
 
@@ -99,7 +106,8 @@ Seeds LockMessages() {
                                                            {Kind::kGrant, items},
                                                            {Kind::kDeny, denied},
                                                            {Kind::kRelease, items},
-                                                           {Kind::kReleased, items}}) {
+                                                           {Kind::kReleased, items},
+                                                           {Kind::kMismatch, {}}}) {
     const LockMessage m{.kind = kind,
                         .from = "foo",
                         .from_incarnation = 11,
@@ -107,7 +115,8 @@ Seeds LockMessages() {
                         .to_incarnation = 22,
                         .seq = kind == Kind::kHbAck ? 33u : 0u,
                         .sent_ms = kind == Kind::kClaim || kind == Kind::kGrant ? 44 : 0,
-                        .items = list};
+                        .items = list,
+                        .settings = kind == Kind::kMismatch ? kSettings : ""};
     out.emplace_back("lock_" + std::string(LockKindName(kind)), Encode(m));
   }
   return out;

@@ -17,6 +17,22 @@ constexpr std::array<std::pair<std::string_view, FaultKind>, 6> kKinds = {{
 
 }  // namespace
 
+bool ParseMisconfig(std::string_view text, Misconfig& out) {
+  constexpr std::array<std::pair<std::string_view, Misconfig>, 4> kNames = {{
+      {"none", Misconfig::kNone},
+      {"subset", Misconfig::kSubset},
+      {"disjoint", Misconfig::kDisjoint},
+      {"lease", Misconfig::kLease},
+  }};
+  for (const auto& [name, m] : kNames) {
+    if (name == text) {
+      out = m;
+      return true;
+    }
+  }
+  return false;
+}
+
 std::string_view FaultKindName(FaultKind kind) {
   for (const auto& [name, k] : kKinds) {
     if (k == kind) {

@@ -34,7 +34,18 @@ enum class Routing {
   kLastSender,
 };
 
+// A node ("R") whose settings disagree with the cluster's, as an operator's
+// mistake makes one: the cluster must refuse it (DESIGN §4.9).
+enum class Misconfig {
+  kNone,
+  kSubset,    // --voters lists one of the cluster's voters only.
+  kDisjoint,  // --voters lists itself only: it votes for itself.
+  kLease,     // The cluster's voters, a lease three times as long.
+};
+
 std::string_view FaultKindName(FaultKind kind);
+// "none", "subset", "disjoint", "lease"; false for anything else.
+bool ParseMisconfig(std::string_view text, Misconfig& out);
 // Parses a comma list such as "pause,crash,cut,cut,cut,twin" (repeats weight
 // a kind). False if a name is unknown or the list is empty.
 bool ParseFaultKinds(std::string_view text, std::vector<FaultKind>& out);
@@ -53,6 +64,7 @@ struct SimOptions {
   int names = 2;
   bool colocate = true;
   Routing routing = Routing::kBroker;
+  Misconfig misconfig = Misconfig::kNone;  // Adds node "R" with other settings.
 
   lock::LockRules rules;     // Safety rules of the lock code (all on by default).
   bool fence = true;         // The store rejects writes with an old epoch.

@@ -119,6 +119,7 @@ struct SimWorld::Proc {
   Kind kind = Kind::kNode;
   bool node = false;         // kind == kNode.
   bool hosts_voter = false;  // A node listed among the voters: its core runs the Voter of its id.
+  bool rogue = false;        // Node "R" of SimOptions::misconfig.
   Status status = Status::kDown;
   std::uint64_t gen = 0;  // Bumped at every start and crash.
   double rate = 1.0;
@@ -180,6 +181,13 @@ SimWorld::SimWorld(const SimOptions& options, std::uint64_t seed)
     Proc& p = AddProc(node_ids_[i], Kind::kNode, node_ids_[i]);
     p.hosts_voter = options.colocate && static_cast<int>(i) < options.voters;
     fault_ids_.push_back(p.id);
+  }
+  if (options.misconfig != Misconfig::kNone) {
+    Proc& rogue = AddProc("R", Kind::kNode, "R");
+    rogue.rogue = true;
+    rogue.hosts_voter = options.misconfig == Misconfig::kDisjoint;
+    node_ids_.push_back(rogue.id);  // Clients may enter there too.
+    fault_ids_.push_back(rogue.id);
   }
   for (const std::string& name : names_) {
     acked_[name] = 0;
@@ -303,8 +311,9 @@ void SimWorld::Start(Proc& p) {
   Proc* pp = &p;
   const std::uint64_t gen = p.gen;
   if (p.kind == Kind::kBroker) {
-    router_ =
-        std::make_unique<broker::RouterCore>(broker::RouterOptions{timing_.lease, voter_ids_});
+    router_ = std::make_unique<broker::RouterCore>(
+        broker::RouterOptions{timing_.lease, configured_voters_, options_.rules.settings_check,
+                              timing_.margin, timing_.drift});
   }
   const bool witness = p.kind == Kind::kBroker && std::find(voter_ids_.begin(), voter_ids_.end(),
                                                             lock::kWitnessId) != voter_ids_.end();
@@ -314,6 +323,7 @@ void SimWorld::Start(Proc& p) {
     vo.incarnation = p.incarnation;  // One process, one incarnation.
     vo.timing = timing_;
     vo.rules = options_.rules;
+    vo.voters = voter_ids_;
     p.voter = std::make_unique<lock::Voter>(std::move(vo), now);
   }
   if (p.kind == Kind::kBroker) {
@@ -341,6 +351,21 @@ void SimWorld::StartNode(Proc& p) {
   o.rules = options_.rules;
   o.idle = LocalMillis(options_.idle_ms);
   o.store_generation = 1;  // A new process opens the store anew.
+  if (p.rogue) {
+    switch (options_.misconfig) {
+      case Misconfig::kNone:
+        break;
+      case Misconfig::kSubset:
+        o.voters = {configured_voters_.front()};
+        break;
+      case Misconfig::kDisjoint:
+        o.voters = {p.id};
+        break;
+      case Misconfig::kLease:
+        o.timing.lease = 3 * timing_.lease;
+        break;
+    }
+  }
   p.store_generation = 1;
   p.store_free_at = now_;
   p.wake_at.reset();  // A wake-up of the previous core is not this one's.
@@ -473,6 +498,16 @@ void SimWorld::Deliver(const std::string& to, const Message& message,
   const auto* for_broker = std::get_if<protocol::Heartbeat>(&message);
   if (for_broker != nullptr && for_broker->to.empty()) {
     router_->HandleHeartbeat(from_route, *for_broker, LocalNow(*broker_));
+    for (const broker::HeartbeatRefusal& r : router_->TakeRefusals()) {
+      if (r.first) {
+        Log("broker", "refused %s/%04x: settings '%s', the broker's '%s'", r.reply.to.c_str(),
+            Short(r.reply.to_incarnation), r.node_settings.c_str(), r.reply.settings.c_str());
+      }
+      if (auto it = routes_.find(r.route); it != routes_.end()) {
+        Dispatch(*it->second.proc, it->second.gen,
+                 [this, reply = r.reply](Proc& q) { q.core->Step({}, reply, LocalNow(q)); });
+      }
+    }
     for (const auto& [node, incarnation] : router_->TakeTakeovers()) {
       LockMessage quiet;
       quiet.kind = LockMessage::Kind::kQuiet;
@@ -483,6 +518,18 @@ void SimWorld::Deliver(const std::string& to, const Message& message,
     return;
   }
   const auto* lock = std::get_if<LockMessage>(&message);
+  // As the broker: a node's voter heartbeats and lock messages pass only from
+  // the connection registered under the id they name (a refused node reaches
+  // no voter). QUIET is the broker's own.
+  if (auto from = routes_.find(from_route);
+      options_.routing == Routing::kBroker && from != routes_.end() && from->second.proc->node &&
+      (lock == nullptr || lock->kind != LockMessage::Kind::kQuiet)) {
+    const std::string& sender =
+        lock != nullptr ? lock->from : std::get<protocol::Heartbeat>(message).node;
+    if (!router_->Registered(from_route, sender)) {
+      return;
+    }
+  }
   const Target target = Resolve(to, lock != nullptr ? lock->to_incarnation : 0);
   if (target.proc == nullptr) {
     return;
@@ -569,6 +616,10 @@ void SimWorld::BrokerTick(Proc& p) {
 void SimWorld::FlushVoter(Proc& p) {
   if (!p.voter) {
     return;
+  }
+  for (const lock::Refusal& r : p.voter->TakeRefusals()) {
+    Log(p.label, "voter %s refused %s/%04x: settings '%s'", p.voter->id().c_str(), r.node.c_str(),
+        Short(r.incarnation), r.settings.c_str());
   }
   for (LockMessage& m : p.voter->TakeOutbox()) {
     const std::string to = m.to;
@@ -875,6 +926,7 @@ void SimWorld::Twin(const std::string& id, double pause_ms) {
   const std::string old_label = old.label;
   Proc& twin = AddProc(id, Kind::kNode, id + "#" + std::to_string(copies + 1));
   twin.hosts_voter = old.hosts_voter;
+  twin.rogue = old.rogue;
   Log(twin.label, "second process for id %s starts while %s is paused", id.c_str(),
       old_label.c_str());
   Start(twin);

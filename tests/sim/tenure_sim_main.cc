@@ -210,12 +210,18 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   bool separate_voters = false;
   std::string routing = "broker";
+  std::string misconfig = "none";
   app.add_flag("--separate-voters", separate_voters,
                "Every voter is a process of its own, not inside a node");
   app.add_option("--routing", routing,
                  "Lock traffic for a node id: broker (RouterCore) | last-sender (whichever process "
                  "last sent under it)")
       ->check(CLI::IsMember({"broker", "last-sender"}))
+      ->capture_default_str();
+  app.add_option("--misconfig", misconfig,
+                 "Add node R with other settings: none | subset (one of the voters) | disjoint "
+                 "(itself as voter) | lease (three times as long)")
+      ->check(CLI::IsMember({"none", "subset", "disjoint", "lease"}))
       ->capture_default_str();
   app.add_option("--kinds", kinds,
                  "Fault kinds: pause,crash,cut,twin,broker,reopen (repeat to weight)")
@@ -274,6 +280,7 @@ int main(int argc, char** argv) {
   options.colocate = !separate_voters;
   options.routing =
       routing == "broker" ? tenure::sim::Routing::kBroker : tenure::sim::Routing::kLastSender;
+  tenure::sim::ParseMisconfig(misconfig, options.misconfig);
   if (options.t_end_ms <= options.t_fault_ms) {
     std::fprintf(stderr, "--t-end must be after --t-fault\n");
     return 2;

@@ -9,12 +9,26 @@ namespace {
 
 using std::chrono::milliseconds;
 
-protocol::Heartbeat Hb(const std::string& node, std::uint64_t incarnation) {
+// The fixture's cluster: --voters foo,bar (so the witness votes too), lease 2 s.
+const std::vector<std::string> kVoters = {"foo", "bar"};
+const std::string kSettings = "voters=@broker,bar,foo lease=2000ms margin=50ms drift=0.01";
+
+// A broker heartbeat of a node that agrees with the fixture's cluster, unless
+// `settings` says otherwise.
+protocol::Heartbeat Hb(const std::string& node, std::uint64_t incarnation,
+                       const std::string& settings = kSettings) {
   protocol::Heartbeat hb;
   hb.node = node;
   hb.incarnation = incarnation;
   hb.seq = 1;
+  hb.settings = settings;
   return hb;
+}
+
+std::string Settings(std::vector<std::string> voters, std::int64_t lease_ms = 2000) {
+  lock::LockTiming timing;
+  timing.lease = milliseconds(lease_ms);
+  return lock::SettingsText(std::move(voters), timing);
 }
 
 protocol::Request Get(const std::string& id) {
@@ -26,7 +40,7 @@ protocol::Request Get(const std::string& id) {
 
 class RouterCoreTest : public ::testing::Test {
  protected:
-  RouterCore core_{RouterOptions{milliseconds(2000), {"foo", "bar"}}};
+  RouterCore core_{RouterOptions{milliseconds(2000), kVoters}};
   TimePoint t0_{};
 };
 
@@ -189,6 +203,136 @@ TEST_F(RouterCoreTest, NodesListsEveryKnownNodeWithItsLiveness) {
 TEST_F(RouterCoreTest, HeartbeatWithABadNodeIdIsIgnored) {
   core_.HandleHeartbeat("r-x", Hb("bad id!", 1), t0_);
   EXPECT_EQ(core_.live_node_count(t0_), 0u);
+  EXPECT_TRUE(core_.TakeRefusals().empty());
+}
+
+// ------------------------------------------------------------ settings
+
+TEST_F(RouterCoreTest, ExpectsTheSettingsTheNodesDeriveFromTheSameVotersAndLease) {
+  EXPECT_EQ(core_.SettingsFor("foo"), kSettings);
+  EXPECT_EQ(core_.SettingsFor("rogue"), kSettings);  // Not a voter: the same settings.
+  // With no --voters every node votes for itself alone, so each has its own.
+  RouterCore solo(RouterOptions{milliseconds(2000), {}});
+  EXPECT_EQ(solo.SettingsFor("foo"), Settings({"foo"}));
+  solo.HandleHeartbeat("r-foo", Hb("foo", 1, Settings({"foo"})), t0_);
+  EXPECT_EQ(solo.live_node_count(t0_), 1u);
+  solo.HandleHeartbeat("r-bar", Hb("bar", 1, Settings({"foo"})), t0_);
+  EXPECT_EQ(solo.live_node_count(t0_), 1u) << "bar would count on foo's vote";
+}
+
+struct RefusedCase {
+  const char* what;
+  std::string settings;
+};
+
+std::vector<RefusedCase> RefusedCases() {
+  return {
+      {"a subset of the voters", Settings({"foo"})},
+      {"the list without the witness", Settings({"foo", "bar"})},
+      {"a disjoint list", Settings({"qux", "quux", "corge"})},
+      {"another lease", Settings({"foo", "bar", "@broker"}, 3000)},
+      {"no settings (an older node)", ""},
+  };
+}
+
+TEST_F(RouterCoreTest, RefusesAHeartbeatWithOtherSettingsAndNeverRoutesToIt) {
+  for (const RefusedCase& c : RefusedCases()) {
+    SCOPED_TRACE(c.what);
+    RouterCore core(RouterOptions{milliseconds(2000), kVoters});
+    protocol::Heartbeat hb = Hb("rogue", 7, c.settings);
+    hb.seq = 3;
+    hb.voter = true;
+    core.HandleHeartbeat("r-rogue", hb, t0_);
+    EXPECT_EQ(core.live_node_count(t0_), 0u);
+    EXPECT_EQ(core.RouteOfNode("rogue"), std::nullopt);
+    EXPECT_FALSE(core.Registered("r-rogue", "rogue"));
+    protocol::Request via = Get("e2");
+    via.via = "rogue";
+    Result<std::string> routed = core.RouteRequest(via, t0_);
+    ASSERT_FALSE(routed.ok());
+    EXPECT_EQ(routed.status().code(), ErrorCode::kUnavailable);
+    EXPECT_FALSE(core.RouteRequest(Get("e2"), t0_).ok()) << "no live node at all";
+    EXPECT_TRUE(core.NodesReply(1, t0_).nodes.empty());
+    EXPECT_TRUE(core.TakeEvents().empty()) << "no node_up";
+    EXPECT_TRUE(core.TakeTakeovers().empty()) << "no QUIET for a refused voter id";
+
+    const std::vector<HeartbeatRefusal> refusals = core.TakeRefusals();
+    ASSERT_EQ(refusals.size(), 1u);
+    const HeartbeatRefusal& r = refusals[0];
+    EXPECT_EQ(r.route, "r-rogue");
+    EXPECT_EQ(r.node_settings, c.settings);
+    EXPECT_TRUE(r.first);
+    EXPECT_EQ(r.reply.kind, protocol::LockMessage::Kind::kMismatch);
+    EXPECT_EQ(r.reply.from, "@broker");
+    EXPECT_EQ(r.reply.to, "rogue");
+    EXPECT_EQ(r.reply.to_incarnation, 7u);
+    EXPECT_EQ(r.reply.seq, 3u);
+    EXPECT_EQ(r.reply.settings, kSettings);
+  }
+}
+
+TEST_F(RouterCoreTest, AnswersEveryRefusedHeartbeatButMarksOneFirstPerIncarnation) {
+  const std::string subset = Settings({"foo"});
+  core_.HandleHeartbeat("r-rogue", Hb("rogue", 1, subset), t0_);
+  core_.HandleHeartbeat("r-rogue", Hb("rogue", 1, subset), t0_ + milliseconds(500));
+  core_.HandleHeartbeat("r-rogue2", Hb("rogue", 2, subset), t0_ + milliseconds(600));
+  std::vector<bool> first;
+  for (const HeartbeatRefusal& r : core_.TakeRefusals()) {
+    first.push_back(r.first);
+  }
+  EXPECT_EQ(first, (std::vector<bool>{true, false, true}));
+  // Forgotten after a few silent leases: a return is logged again.
+  core_.Tick(t0_ + milliseconds(600 + 4 * 2000) + Duration(1));
+  core_.HandleHeartbeat("r-rogue2", Hb("rogue", 2, subset), t0_ + milliseconds(9000));
+  const std::vector<HeartbeatRefusal> again = core_.TakeRefusals();
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_TRUE(again[0].first);
+}
+
+// A process started under a live node id with other settings is refused
+// for its settings, not kept aside as a twin: its lock traffic goes nowhere.
+TEST_F(RouterCoreTest, ARefusedProcessUnderALiveIdIsNotRegisteredEither) {
+  core_.HandleHeartbeat("r-foo", Hb("foo", 1), t0_);
+  core_.HandleHeartbeat("r-foo2", Hb("foo", 2, Settings({"foo"})), t0_ + milliseconds(100));
+  EXPECT_EQ(core_.RouteOfNode("foo", 2), std::nullopt);
+  EXPECT_FALSE(core_.Registered("r-foo2", "foo"));
+  EXPECT_TRUE(core_.Registered("r-foo", "foo"));
+  EXPECT_EQ(core_.TakeRefusals().size(), 1u);
+  // A twin with the same settings is kept aside, and may pass lock traffic
+  // (the voters NACK it).
+  core_.HandleHeartbeat("r-twin", Hb("foo", 3), t0_ + milliseconds(200));
+  EXPECT_TRUE(core_.Registered("r-twin", "foo"));
+}
+
+TEST_F(RouterCoreTest, RegisteredNamesTheRoutesOfANodeIdOnly) {
+  core_.HandleHeartbeat("r-foo", Hb("foo", 1), t0_);
+  EXPECT_TRUE(core_.Registered("r-foo", "foo"));
+  EXPECT_FALSE(core_.Registered("r-foo", "bar")) << "lock traffic in another node's name";
+  EXPECT_FALSE(core_.Registered("r-other", "foo"));
+  EXPECT_FALSE(core_.Registered("r-foo", "@broker"));
+  // A node that said goodbye still releases its names through the broker.
+  core_.HandleGoodbye("r-foo", "foo");
+  EXPECT_TRUE(core_.Registered("r-foo", "foo"));
+}
+
+TEST_F(RouterCoreTest, BoundsTheRefusalsNotTakenYet) {
+  for (std::uint64_t inc = 1; inc <= kRefusalsPendingMax + 5; ++inc) {
+    core_.HandleHeartbeat("r-rogue", Hb("rogue", inc, ""), t0_);
+  }
+  EXPECT_EQ(core_.TakeRefusals().size(), kRefusalsPendingMax);
+}
+
+TEST(RouterCoreWithoutSettingsCheck, RegistersAndRoutesToANodeWhateverItsSettings) {
+  for (const RefusedCase& c : RefusedCases()) {
+    SCOPED_TRACE(c.what);
+    RouterCore core(RouterOptions{milliseconds(2000), kVoters, /*settings_check=*/false});
+    core.HandleHeartbeat("r-rogue", Hb("rogue", 7, c.settings), TimePoint{});
+    protocol::Request via = Get("e2");
+    via.via = "rogue";
+    EXPECT_EQ(*core.RouteRequest(via, TimePoint{}), "r-rogue");
+    EXPECT_TRUE(core.Registered("r-rogue", "rogue"));
+    EXPECT_TRUE(core.TakeRefusals().empty());
+  }
 }
 
 }  // namespace

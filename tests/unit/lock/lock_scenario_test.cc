@@ -4,9 +4,9 @@
 //
 // SessionWithVoters shows the rules at work. LockRulesOff replays, for each
 // rule switch of LockRules, a trace in which that rule is what keeps two
-// nodes from serving one name at once (or, for release_repeat, keeps a name
-// from being blocked for good): with every rule on the outcome is safe, with
-// that one rule off it is not.
+// nodes (or two processes of one node id) from serving one name at once (or,
+// for release_repeat, keeps a name from being blocked for good): with every
+// rule on the outcome is safe, with that one rule off it is not.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -43,7 +43,7 @@ std::string Join(const std::vector<std::string>& labels) {
 // Voters v1, v2, v3 (incarnations 0x101..) and nodes A and B; nobody has sent
 // anything yet, and real time is 0.
 std::unique_ptr<Net> ThreeVoters(LockRules rules = {}) {
-  auto net = std::make_unique<Net>(rules);
+  auto net = std::make_unique<Net>(std::vector<std::string>{"v1", "v2", "v3"}, rules);
   for (int i = 1; i <= 3; ++i) {
     net->AddVoter("v" + std::to_string(i), 0x100 + i);
   }
@@ -346,28 +346,98 @@ TEST(LockRulesOff, WithoutNoBreakAGrantComesBackToLifeAndTwoNodesServe) {
   EXPECT_EQ(BreakTrace(Rules("all-no_break")), (std::vector<std::string>{"A", "B"}));
 }
 
-// incarnation_echo: A (incarnation A1) claims x, but its CLAIMs are lost. A
-// second process with id A (incarnation A2) claims x before its first
-// heartbeat; the voters grant it, and the broker hands the GRANTs for A to
-// both processes. Then B claims x: the voters see no live session of A2.
+// incarnation_echo: two processes with id A start together, A (incarnation
+// A1) and A#2 (A2), and tick in step, so that their heartbeats carry the
+// same seq. Everything A sends is lost: the voters know A2 alone. The broker
+// hands the replies for A to both processes. Both claim x (claim 1 each);
+// the voters grant A2.
 std::vector<std::string> TwinTrace(LockRules rules) {
   auto net = ThreeVoters(rules);
+  net->AddNode("A#2", "A", kIncA2);
+  for (const char* v : {"v1", "v2", "v3"}) {
+    net->Cut("A", v);
+  }
   net->TickAll();
-  net->Filter(Kind::kClaim, "A", Fate::kDrop);
   net->Advance(milliseconds(50));
   net->Claim("A", "x");
-  net->AddNode("A#2", "A", kIncA2);
-  net->Advance(milliseconds(50));
   net->Claim("A#2", "x");
   EXPECT_EQ(net->voter("v1").HolderOf("x"), (Holder{"A", kIncA2, 1}));
-  net->Advance(milliseconds(50));
-  net->Claim("B", "x");
   return net->Serving("x");
 }
 
-TEST(LockRulesOff, WithoutIncarnationEchoAProcessTakesItsTwinsGrantsAndTwoNodesServe) {
-  EXPECT_EQ(TwinTrace(Rules("all")), std::vector<std::string>{"B"});
-  EXPECT_EQ(TwinTrace(Rules("all-incarnation_echo")), (std::vector<std::string>{"A", "B"}));
+TEST(LockRulesOff, WithoutIncarnationEchoAProcessTakesItsTwinsGrantsAndTwoServe) {
+  EXPECT_EQ(TwinTrace(Rules("all")), std::vector<std::string>{"A#2"});
+  EXPECT_EQ(TwinTrace(Rules("all-incarnation_echo")), (std::vector<std::string>{"A", "A#2"}));
+}
+
+// settings_check: R is started with --voters v1 (a cluster of one voter, as
+// it sees it) beside the cluster v1, v2, v3. R claims x and v1 alone grants
+// it: a majority of R's one voter. B claims x: v1 denies (R holds it), v2 and
+// v3 grant: a majority of three.
+std::unique_ptr<Net> SubsetVotersTrace(LockRules rules) {
+  auto net = std::make_unique<Net>(std::vector<std::string>{"v1", "v2", "v3"}, rules);
+  for (int i = 1; i <= 3; ++i) {
+    net->AddVoter("v" + std::to_string(i), 0x100 + i);
+  }
+  net->AddNode("B", "B", kIncB);
+  net->AddMisconfiguredNode("R", "R", 0xC1, {"v1"}, LockTiming{});
+  net->TickAll();
+  net->Advance(milliseconds(10));
+  net->Claim("R", "x");
+  net->Advance(milliseconds(10));
+  net->Claim("B", "x");
+  return net;
+}
+
+TEST(LockRulesOff, WithoutSettingsCheckANodeWithASubsetOfTheVotersServesBesideTheCluster) {
+  auto off = SubsetVotersTrace(Rules("all-settings_check"));
+  EXPECT_EQ(off->Serving("x"), (std::vector<std::string>{"B", "R"}));
+
+  auto on = SubsetVotersTrace(Rules("all"));
+  EXPECT_EQ(on->Serving("x"), std::vector<std::string>{"B"});
+  EXPECT_EQ(on->CountEvents("R", LockEvent::Kind::kRefused, ""), 1u);  // From v1.
+  EXPECT_NE(on->events("R").front().reason.find("voters=v1,v2,v3"), std::string::npos)
+      << on->events("R").front().reason;
+  // R keeps asking for x; it never serves, and exits after the twin wait.
+  on->RunUntil(milliseconds(5000), [&] {
+    ExpectAtMostOneServes(*on, "x");
+    EXPECT_FALSE(on->MayServe("R", "x"));
+    on->Claim("R", "x");
+  });
+  EXPECT_EQ(on->Serving("x"), std::vector<std::string>{"B"});
+  EXPECT_EQ(on->CountEvents("R", LockEvent::Kind::kFatal, ""), 1u);
+}
+
+// The same with a node whose lease is longer than its voters': it counts v1,
+// v2 and v3 for longer than they keep its session. Its heartbeats are cut
+// from 0 ms on, as if it were paused; the voters expire its session after
+// 2000 ms and B claims x at 2100 ms.
+std::unique_ptr<Net> LongLeaseTrace(LockRules rules) {
+  auto net = std::make_unique<Net>(std::vector<std::string>{"v1", "v2", "v3"}, rules);
+  for (int i = 1; i <= 3; ++i) {
+    net->AddVoter("v" + std::to_string(i), 0x100 + i);
+  }
+  LockTiming longer;
+  longer.lease = milliseconds(4000);
+  net->AddMisconfiguredNode("L", "L", 0xD1, {"v1", "v2", "v3"}, longer);
+  net->AddNode("B", "B", kIncB);
+  net->TickAll();
+  net->Claim("L", "x");
+  for (const char* v : {"v1", "v2", "v3"}) {
+    net->Cut("L", v);
+  }
+  net->RunUntil(milliseconds(2100));
+  net->Claim("B", "x");
+  return net;
+}
+
+TEST(LockRulesOff, WithoutSettingsCheckANodeWithALongerLeaseOutlivesItsSessions) {
+  auto off = LongLeaseTrace(Rules("all-settings_check"));
+  EXPECT_EQ(off->Serving("x"), (std::vector<std::string>{"B", "L"}));
+
+  auto on = LongLeaseTrace(Rules("all"));
+  EXPECT_EQ(on->Serving("x"), std::vector<std::string>{"B"});
+  EXPECT_EQ(on->CountEvents("L", LockEvent::Kind::kRefused, ""), 3u);  // One per voter.
 }
 
 // quiet_period: A owns x through v1 and v2 (it never reaches v3). v1

@@ -14,6 +14,7 @@
 // Not thread-safe.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -68,14 +69,21 @@ inline void Wake(Voter& voter, TimePoint now, const LockTiming& timing = {}) {
 
 // ------------------------------------------------------------ message builders
 
+// The settings of the voters v1, v2, v3 with the default timing.
+inline std::string ThreeVoterSettings() { return SettingsText({"v1", "v2", "v3"}, LockTiming{}); }
+
+// A voter heartbeat carrying `settings` (by default those of a node that
+// agrees with voters v1, v2, v3 on the default timing).
 inline Heartbeat MakeHeartbeat(const std::string& node, std::uint64_t incarnation,
-                               std::uint64_t seq, const std::string& voter, TimePoint sent) {
+                               std::uint64_t seq, const std::string& voter, TimePoint sent,
+                               const std::string& settings = ThreeVoterSettings()) {
   Heartbeat hb;
   hb.node = node;
   hb.incarnation = incarnation;
   hb.seq = seq;
   hb.sent_ms = ToMillis(sent.time_since_epoch());
   hb.to = voter;
+  hb.settings = settings;
   return hb;
 }
 
@@ -130,16 +138,22 @@ class Net {
  public:
   using Rule = std::function<Fate(const Envelope&)>;
 
-  explicit Net(LockRules rules = {}, LockTiming timing = {}) : rules_(rules), timing_(timing) {}
+  // `voter_ids` are the cluster's voters: what every voter checks heartbeats
+  // against, and what AddNode's nodes vote on.
+  explicit Net(std::vector<std::string> voter_ids, LockRules rules = {}, LockTiming timing = {})
+      : voter_ids_(std::move(voter_ids)), rules_(rules), timing_(timing) {}
 
   // ---------------------------------------------------------- processes
 
   // A voter whose quiet period is over, unless `fresh`: then it starts now,
   // and its quiet period with the first message it receives.
+  // REQUIRES: `id` is one of the cluster's voters.
   Voter& AddVoter(const std::string& id, std::uint64_t incarnation, bool fresh = false) {
+    TENURE_CHECK(std::find(voter_ids_.begin(), voter_ids_.end(), id) != voter_ids_.end());
     clocks_.try_emplace(id);
     const TimePoint start = fresh ? Now(id) : Now(id) - 10 * timing_.quiet_period();
-    voters_[id] = std::make_unique<Voter>(VoterOptions{id, incarnation, timing_, rules_}, start);
+    voters_[id] =
+        std::make_unique<Voter>(VoterOptions{id, incarnation, timing_, rules_, voter_ids_}, start);
     if (!fresh) {
       Wake(*voters_[id], Now(id), timing_);
     }
@@ -154,17 +168,23 @@ class Net {
     return AddVoter(id, incarnation, /*fresh=*/true);
   }
 
-  // A node process labelled `label` (twins share `node_id`), voting on every
-  // voter added so far.
+  // A node process labelled `label` (twins share `node_id`), voting on the
+  // cluster's voters.
   Session& AddNode(const std::string& label, const std::string& node_id, std::uint64_t incarnation,
                    std::uint64_t seed = 1) {
+    return AddMisconfiguredNode(label, node_id, incarnation, voter_ids_, timing_, seed);
+  }
+  // A node process that counts on `voters` (a subset, say) and `timing`
+  // instead of the cluster's. Net still ticks it every heartbeat interval of
+  // the cluster.
+  Session& AddMisconfiguredNode(const std::string& label, const std::string& node_id,
+                                std::uint64_t incarnation, std::vector<std::string> voters,
+                                LockTiming timing, std::uint64_t seed = 1) {
     SessionOptions options;
     options.node_id = node_id;
     options.incarnation = incarnation;
-    for (const auto& [id, voter] : voters_) {
-      options.voters.push_back(id);
-    }
-    options.timing = timing_;
+    options.voters = std::move(voters);
+    options.timing = timing;
     options.rules = rules_;
     options.seed = seed;
     clocks_.try_emplace(label);
@@ -427,6 +447,7 @@ class Net {
     }
   }
 
+  const std::vector<std::string> voter_ids_;
   const LockRules rules_;
   const LockTiming timing_;
 

@@ -45,8 +45,10 @@ TEST(LockRules, DefaultSwitchesEveryRuleOn) {
   EXPECT_TRUE(rules.quiet_period);
   EXPECT_TRUE(rules.session_margin);
   EXPECT_TRUE(rules.release_repeat);
+  EXPECT_TRUE(rules.settings_check);
   EXPECT_EQ(rules.ToString(),
-            "claim_numbers,no_break,incarnation_echo,quiet_period,session_margin,release_repeat");
+            "claim_numbers,no_break,incarnation_echo,quiet_period,session_margin,release_repeat,"
+            "settings_check");
 }
 
 TEST(LockRules, ParsesAll) {
@@ -65,6 +67,7 @@ TEST(LockRules, ParsesNone) {
   EXPECT_FALSE(rules.quiet_period);
   EXPECT_FALSE(rules.session_margin);
   EXPECT_FALSE(rules.release_repeat);
+  EXPECT_FALSE(rules.settings_check);
   EXPECT_EQ(rules.ToString(), "none");
 }
 
@@ -82,7 +85,19 @@ TEST(LockRules, ParsesAllButOne) {
 TEST(LockRules, ParsesAllButSeveral) {
   LockRules rules;
   ASSERT_TRUE(LockRules::Parse("all-quiet_period,release_repeat", rules));
-  EXPECT_EQ(rules.ToString(), "claim_numbers,no_break,incarnation_echo,session_margin");
+  EXPECT_EQ(rules.ToString(),
+            "claim_numbers,no_break,incarnation_echo,session_margin,settings_check");
+}
+
+TEST(LockRules, KnowsTheSettingsCheckByName) {
+  LockRules rules;
+  ASSERT_TRUE(LockRules::Parse("all-settings_check", rules));
+  EXPECT_FALSE(rules.settings_check);
+  EXPECT_TRUE(rules.claim_numbers);
+  ASSERT_TRUE(LockRules::Parse("settings_check", rules));
+  EXPECT_TRUE(rules.settings_check);
+  EXPECT_FALSE(rules.no_break);
+  EXPECT_EQ(rules.ToString(), "settings_check");
 }
 
 TEST(LockRules, ParsesAListOfRulesToSwitchOn) {
@@ -94,11 +109,13 @@ TEST(LockRules, ParsesAListOfRulesToSwitchOn) {
   EXPECT_FALSE(rules.quiet_period);
   EXPECT_FALSE(rules.session_margin);
   EXPECT_FALSE(rules.release_repeat);
+  EXPECT_FALSE(rules.settings_check);
 }
 
 TEST(LockRules, ToStringParsesBackToTheSameRules) {
-  for (const char* text : {"all", "none", "all-no_break", "claim_numbers,no_break",
-                           "incarnation_echo", "session_margin,release_repeat"}) {
+  for (const char* text :
+       {"all", "none", "all-no_break", "claim_numbers,no_break", "incarnation_echo",
+        "session_margin,release_repeat", "all-settings_check"}) {
     LockRules rules;
     ASSERT_TRUE(LockRules::Parse(text, rules)) << text;
     LockRules again;
@@ -147,6 +164,63 @@ TEST(LockRules, EffectiveVotersAddTheBrokerWitnessToAnEvenSet) {
     EXPECT_EQ(voters, c.effective) << c.configured.size() << " configured, self '" << c.self << "'";
     EXPECT_EQ(voters.size() % 2, c.effective.empty() ? 0u : 1u);
   }
+}
+
+struct SettingsCase {
+  std::vector<std::string> voters;
+  LockTiming timing;
+  std::string text;
+};
+
+LockTiming Timing(Duration lease, Duration margin, double drift) {
+  LockTiming t;
+  t.lease = lease;
+  t.margin = margin;
+  t.drift = drift;
+  return t;
+}
+
+TEST(SettingsText, NamesTheSortedVotersAndTheTimingExactly) {
+  using std::chrono::microseconds;
+  using std::chrono::nanoseconds;
+  const SettingsCase cases[] = {
+      // The usual three voters, in any order, with the default timing.
+      {{"foo", "bar", "baz"}, {}, "voters=bar,baz,foo lease=2000ms margin=50ms drift=0.01"},
+      {{"baz", "foo", "bar"}, {}, "voters=bar,baz,foo lease=2000ms margin=50ms drift=0.01"},
+      // Two voters and the witness: '@' sorts first.
+      {EffectiveVoters({"foo", "bar"}, ""),
+       {},
+       "voters=@broker,bar,foo lease=2000ms margin=50ms drift=0.01"},
+      // A node with no --voters votes for itself alone.
+      {EffectiveVoters({}, "solo"), {}, "voters=solo lease=2000ms margin=50ms drift=0.01"},
+      // No voter at all (a broker without --voters): nothing matches it by chance.
+      {{}, {}, "voters= lease=2000ms margin=50ms drift=0.01"},
+      // Durations in the largest unit that keeps them exact; drift as short as it reads back.
+      {{"a"},
+       Timing(milliseconds(3000), microseconds(1500), 0.125),
+       "voters=a lease=3000ms margin=1500us drift=0.125"},
+      {{"a"},
+       Timing(milliseconds(2000) - nanoseconds(1), milliseconds(0), 0.0),
+       "voters=a lease=1999999999ns margin=0ms drift=0"},
+  };
+  for (const SettingsCase& c : cases) {
+    EXPECT_EQ(SettingsText(c.voters, c.timing), c.text);
+  }
+}
+
+TEST(SettingsText, DiffersWhenAnythingSafetyDependsOnDiffers) {
+  const std::string base = SettingsText({"v1", "v2", "v3"}, {});
+  EXPECT_NE(SettingsText({"v1"}, {}), base);                          // A subset.
+  EXPECT_NE(SettingsText({"v1", "v2", "v3", "v4", "v5"}, {}), base);  // A superset.
+  EXPECT_NE(SettingsText({"v1", "v2", "v2"}, {}), base);              // A repeated voter.
+  EXPECT_NE(SettingsText({"v1", "v2", "v3"}, Timing(milliseconds(3000), milliseconds(50), 0.01)),
+            base);
+  EXPECT_NE(SettingsText({"v1", "v2", "v3"}, Timing(milliseconds(2000), milliseconds(60), 0.01)),
+            base);
+  EXPECT_NE(SettingsText({"v1", "v2", "v3"}, Timing(milliseconds(2000), milliseconds(50), 0.02)),
+            base);
+  // The witness is part of the set: an even list with and without it differ.
+  EXPECT_NE(SettingsText(EffectiveVoters({"v1", "v2"}, ""), {}), SettingsText({"v1", "v2"}, {}));
 }
 
 }  // namespace

@@ -704,6 +704,122 @@ TEST_F(SessionTest, AnAckEndsARunOfNacks) {
   EXPECT_EQ(fx.events[0].kind, LockEvent::Kind::kRefused);  // A new run, not fatal.
 }
 
+// ------------------------------------------------------------ settings
+
+TEST_F(SessionTest, EveryHeartbeatCarriesTheSettingsOfItsVotersAndTiming) {
+  LockTiming timing;
+  timing.lease = milliseconds(3000);
+  Make(Options({}, timing, 1, {"v3", "v1", "v2"}));
+  EXPECT_EQ(s().settings(), "voters=v1,v2,v3 lease=3000ms margin=50ms drift=0.01");
+  s().Tick(Ms(kT));
+  const SessionEffects fx = Take(Ms(kT));
+  ASSERT_EQ(fx.heartbeats.size(), 3u);
+  for (const protocol::Heartbeat& hb : fx.heartbeats) {
+    EXPECT_EQ(hb.settings, s().settings());
+  }
+}
+
+// A MISMATCH from `voter` (or the broker, "@broker") carrying `theirs`.
+LockMessage Mismatch(const std::string& voter, std::uint64_t node_inc = kInc,
+                     const std::string& theirs = "voters=v1 lease=2000ms margin=50ms drift=0.01") {
+  LockMessage m =
+      FromVoter(Kind::kMismatch, voter, voter == "@broker" ? 0 : VoterInc(voter), "A", node_inc);
+  m.settings = theirs;
+  return m;
+}
+
+TEST_F(SessionTest, AMismatchIsRefusedNamingBothSettingsThenFatalAfterTheTwinWait) {
+  const std::int64_t wait = ToMillis(Options().timing.twin_wait());
+  const std::string theirs = "voters=v1 lease=2000ms margin=50ms drift=0.01";
+  Beat(Ms(kT));
+  s().Step(Mismatch("v2"), Ms(kT));
+  SessionEffects fx = Take(Ms(kT));
+  ASSERT_EQ(fx.events.size(), 1u);
+  EXPECT_EQ(fx.events[0].kind, LockEvent::Kind::kRefused);
+  EXPECT_EQ(fx.events[0].holder, "v2");
+  for (const std::string& part : {s().settings(), theirs, std::string("voter v2")}) {
+    EXPECT_NE(fx.events[0].reason.find(part), std::string::npos) << fx.events[0].reason;
+  }
+  s().Step(Mismatch("v2"), Ms(kT + wait - 1));
+  EXPECT_TRUE(Take(Ms(kT + wait - 1)).events.empty());
+  s().Step(Mismatch("v2"), Ms(kT + wait));
+  fx = Take(Ms(kT + wait));
+  ASSERT_EQ(fx.events.size(), 1u);
+  EXPECT_EQ(fx.events[0].kind, LockEvent::Kind::kFatal);
+  EXPECT_NE(fx.events[0].reason.find(s().settings()), std::string::npos) << fx.events[0].reason;
+  EXPECT_NE(fx.events[0].reason.find(theirs), std::string::npos) << fx.events[0].reason;
+  s().Step(Mismatch("v1"), Ms(kT + wait + 1));
+  s().Step(Mismatch("v1"), Ms(kT + 3 * wait));
+  EXPECT_TRUE(Take(Ms(kT + 3 * wait)).events.empty());  // Fatal once.
+}
+
+TEST_F(SessionTest, NacksAndMismatchesFromOneVoterAreOneRun) {
+  const std::int64_t wait = ToMillis(Options().timing.twin_wait());
+  s().Step(FromVoter(Kind::kNack, "v2", VoterInc("v2"), "A", kInc), Ms(kT));
+  EXPECT_EQ(CountEvents(Take(Ms(kT)), LockEvent::Kind::kRefused), 1u);
+  s().Step(Mismatch("v2"), Ms(kT + wait));
+  EXPECT_EQ(CountEvents(Take(Ms(kT + wait)), LockEvent::Kind::kFatal), 1u);
+}
+
+TEST_F(SessionTest, AnAckEndsARunOfMismatches) {
+  const std::int64_t wait = ToMillis(Options().timing.twin_wait());
+  Beat(Ms(kT));
+  s().Step(Mismatch("v2"), Ms(kT));
+  const std::uint64_t seq = Beat(Ms(kT + wait / 2));
+  Ack("v2", seq, Ms(kT + wait / 2));  // v2 was restarted with the right settings.
+  Take(Ms(kT + wait / 2));
+  s().Step(Mismatch("v2"), Ms(kT + wait));
+  const SessionEffects fx = Take(Ms(kT + wait));
+  ASSERT_EQ(fx.events.size(), 1u);
+  EXPECT_EQ(fx.events[0].kind, LockEvent::Kind::kRefused);  // A new run, not fatal.
+}
+
+// The broker is no voter of this cluster (three voters: no witness), yet its
+// refusal counts: it routes nothing to this node and passes on none of its
+// lock traffic.
+TEST_F(SessionTest, AMismatchFromTheBrokerIsARefusalToo) {
+  const std::int64_t wait = ToMillis(Options().timing.twin_wait());
+  s().Step(Mismatch("@broker"), Ms(kT));
+  SessionEffects fx = Take(Ms(kT));
+  ASSERT_EQ(fx.events.size(), 1u);
+  EXPECT_EQ(fx.events[0].kind, LockEvent::Kind::kRefused);
+  EXPECT_NE(fx.events[0].reason.find("the broker"), std::string::npos) << fx.events[0].reason;
+  s().Step(Mismatch("@broker"), Ms(kT + wait));
+  EXPECT_EQ(CountEvents(Take(Ms(kT + wait)), LockEvent::Kind::kFatal), 1u);
+}
+
+TEST_F(SessionTest, MismatchesFromStrangersOrForAnotherIncarnationAreIgnored) {
+  const std::int64_t wait = ToMillis(Options().timing.twin_wait());
+  for (std::int64_t t : {kT, kT + wait}) {
+    LockMessage stranger = Mismatch("v2");
+    stranger.from = "zz";
+    s().Step(stranger, Ms(t));
+    s().Step(Mismatch("v2", kOtherInc), Ms(t));
+  }
+  EXPECT_TRUE(Take(Ms(kT + wait)).events.empty());
+}
+
+TEST_F(SessionTest, GrantsOfAVoterThatRefusesItNeverCount) {
+  const std::uint64_t seq = Beat(Ms(kT));
+  Ack("v1", seq, Ms(kT));
+  s().Step(Mismatch("v2"), Ms(kT));
+  s().Step(Mismatch("v3"), Ms(kT));
+  s().Claim("x", Ms(kT));
+  Take(Ms(kT));
+  for (const char* v : {"v1", "v2", "v3"}) {
+    Grant(v, {{"x", 1, {}}}, Ms(kT), Ms(kT));  // v2 and v3 as a confused voter might.
+  }
+  EXPECT_FALSE(s().MayServe("x", Ms(kT)));
+  EXPECT_EQ(CountEvents(Take(Ms(kT)), LockEvent::Kind::kGranted), 0u);
+}
+
+TEST_F(SessionTest, AMismatchVoidsWhatTheVoterGrantedBefore) {
+  Own("x", Ms(kT), {"v2", "v3"});
+  ASSERT_TRUE(s().MayServe("x", Ms(kT + 1)));
+  s().Step(Mismatch("v3"), Ms(kT + 1));
+  EXPECT_FALSE(s().MayServe("x", Ms(kT + 1)));
+}
+
 TEST_F(SessionTest, NewVoterIncarnationVoidsItsOldGrantsAtOnce) {
   Own("x", Ms(kT), {"v1", "v2"});
   EXPECT_TRUE(s().MayServe("x", Ms(kT + 500)));

@@ -32,10 +32,14 @@ constexpr std::uint64_t kIncB = 0xB1;
 // its quiet period by then.
 constexpr std::int64_t kT = 10'000;
 
+// Voter v1 of the cluster v1, v2, v3 (MakeHeartbeat's default settings).
+VoterOptions Options(LockRules rules = {}, LockTiming timing = {}) {
+  return VoterOptions{"v1", kVoterInc, timing, rules, {"v3", "v1", "v2"}};
+}
+
 class VoterTest : public ::testing::Test {
  protected:
-  explicit VoterTest(LockRules rules = {})
-      : voter_(VoterOptions{"v1", kVoterInc, {}, rules}, Ms(0)) {
+  explicit VoterTest(LockRules rules = {}) : voter_(Options(rules), Ms(0)) {
     testing::Wake(voter_, Ms(kT));
   }
 
@@ -284,16 +288,14 @@ TEST_F(VoterTest, NacksASecondLiveIncarnationOfANodeId) {
   EXPECT_EQ(again[0].to_incarnation, kIncA);
 }
 
-TEST_F(VoterTest, ClaimsOfARefusedIncarnationCannotTakeTheLiveIncarnationsNames) {
+TEST_F(VoterTest, ClaimsOfARefusedIncarnationAreNotAnswered) {
   Hold("A", kIncA, "x", 1, Ms(kT));
   Beat("A", kIncA2, Ms(kT) + milliseconds(100));
   voter_.TakeOutbox();
-  Claim("A", kIncA2, {{"x", 1, {}}}, Ms(kT) + milliseconds(100));
-  const std::vector<LockMessage> out = voter_.TakeOutbox();
-  ASSERT_EQ(out.size(), 1u);
-  EXPECT_EQ(out[0].kind, Kind::kDeny);
-  EXPECT_EQ(out[0].to_incarnation, kIncA2);
+  Claim("A", kIncA2, {{"x", 1, {}}, {"y", 1, {}}}, Ms(kT) + milliseconds(100));
+  EXPECT_TRUE(voter_.TakeOutbox().empty());  // It has no session here.
   EXPECT_EQ(voter_.HolderOf("x"), (Holder{"A", kIncA, 1}));
+  EXPECT_EQ(voter_.HolderOf("y"), std::nullopt);
 }
 
 TEST_F(VoterTest, AcceptsANewIncarnationOnceTheOldSessionLapsedAndFreesItsNames) {
@@ -332,10 +334,178 @@ TEST_F(VoterTest, ANewIncarnationTakesOverALapsedSessionEvenAfterItWasForgotten)
   EXPECT_EQ(voter_.HolderOf("x"), std::nullopt);
 }
 
+// ------------------------------------------------------------ sessions and settings
+
+// Without a session here, a grant would name a holder that invariant (2)
+// lets anyone take at once; and a node refused for its settings has none.
+TEST_F(VoterTest, GrantsNothingToAClaimantWithoutALiveSession) {
+  Claim("A", kIncA, {{"x", 1, {}}}, Ms(kT));  // Never heartbeated.
+  EXPECT_TRUE(voter_.TakeOutbox().empty());
+  EXPECT_EQ(voter_.HolderOf("x"), std::nullopt);
+
+  Beat("A", kIncA, Ms(kT));
+  Beat("B", kIncB, Ms(kT + 1000));  // Keeps the voter from falling silent (and quiet).
+  voter_.TakeOutbox();
+  const TimePoint lapsed = Ms(kT) + milliseconds(2000);
+  Claim("A", kIncA, {{"x", 2, {}}}, lapsed);  // Its session lapsed.
+  EXPECT_TRUE(voter_.TakeOutbox().empty());
+  EXPECT_EQ(voter_.HolderOf("x"), std::nullopt);
+
+  Beat("A", kIncA, lapsed, 2);  // Back: the next repair is answered.
+  voter_.TakeOutbox();
+  Claim("A", kIncA, {{"x", 2, {}}}, lapsed);
+  const std::vector<LockMessage> out = voter_.TakeOutbox();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].kind, Kind::kGrant);
+}
+
+struct SettingsCase {
+  const char* what;
+  std::vector<std::string> voters;
+  LockTiming timing;
+};
+
+LockTiming Lease(std::int64_t ms) {
+  LockTiming t;
+  t.lease = milliseconds(ms);
+  return t;
+}
+
+// The voter is v1 of the cluster v1, v2, v3 with the default timing.
+std::vector<SettingsCase> MismatchCases() {
+  LockTiming margin;
+  margin.margin = milliseconds(100);
+  LockTiming drift;
+  drift.drift = 0.02;
+  return {
+      {"a subset of the voters", {"v1"}, {}},
+      {"a disjoint voter set", {"w1", "w2", "w3"}, {}},
+      {"a superset of the voters", {"v1", "v2", "v3", "v4", "v5"}, {}},
+      {"another lease", {"v1", "v2", "v3"}, Lease(3000)},
+      {"a lease shorter by a nanosecond",
+       {"v1", "v2", "v3"},
+       [] {
+         LockTiming t;
+         t.lease -= kNanosecond;
+         return t;
+       }()},
+      {"another margin", {"v1", "v2", "v3"}, margin},
+      {"another drift bound", {"v1", "v2", "v3"}, drift},
+  };
+}
+
+TEST_F(VoterTest, RefusesAHeartbeatWithOtherSettingsWithAMismatchAndNoSession) {
+  for (const SettingsCase& c : MismatchCases()) {
+    SCOPED_TRACE(c.what);
+    const std::string theirs = SettingsText(c.voters, c.timing);
+    ASSERT_NE(theirs, voter_.settings());
+    voter_.Step(MakeHeartbeat("R", kIncA, 7, "v1", Ms(kT), theirs), Ms(kT));
+    const std::vector<LockMessage> out = voter_.TakeOutbox();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].kind, Kind::kMismatch);
+    EXPECT_EQ(out[0].from, "v1");
+    EXPECT_EQ(out[0].from_incarnation, kVoterInc);
+    EXPECT_EQ(out[0].to, "R");
+    EXPECT_EQ(out[0].to_incarnation, kIncA);
+    EXPECT_EQ(out[0].seq, 7u);
+    EXPECT_EQ(out[0].settings, voter_.settings());
+    EXPECT_FALSE(voter_.HasSession("R", kIncA, Ms(kT)));
+  }
+}
+
+TEST_F(VoterTest, RefusesAHeartbeatWithoutSettings) {
+  voter_.Step(MakeHeartbeat("R", kIncA, 1, "v1", Ms(kT), ""), Ms(kT));
+  const std::vector<LockMessage> out = voter_.TakeOutbox();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].kind, Kind::kMismatch);
+  EXPECT_FALSE(voter_.HasSession("R", kIncA, Ms(kT)));
+}
+
+TEST_F(VoterTest, SettingsAreTheSameWhateverTheOrderOfTheVoterList) {
+  // The fixture's voter was given v3, v1, v2.
+  EXPECT_EQ(voter_.settings(), SettingsText({"v2", "v3", "v1"}, {}));
+  Beat("A", kIncA, Ms(kT));
+  const std::vector<LockMessage> out = voter_.TakeOutbox();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].kind, Kind::kHbAck);
+}
+
+TEST_F(VoterTest, NeverGrantsANodeItRefused) {
+  for (const SettingsCase& c : MismatchCases()) {
+    SCOPED_TRACE(c.what);
+    const std::string theirs = SettingsText(c.voters, c.timing);
+    for (std::int64_t t = kT; t <= kT + 5000; t += 500) {
+      voter_.Step(MakeHeartbeat("R", kIncA, 1, "v1", Ms(t), theirs), Ms(t));
+      Claim("R", kIncA, {{"free", 1, {}}}, Ms(t));
+      for (const LockMessage& m : voter_.TakeOutbox()) {
+        EXPECT_EQ(m.kind, Kind::kMismatch);
+      }
+    }
+    EXPECT_EQ(voter_.HolderOf("free"), std::nullopt);
+  }
+}
+
+// A refused heartbeat changes nothing: not even a lapsed session of its
+// node id is replaced (nor its names freed).
+TEST_F(VoterTest, ARefusedIncarnationDoesNotReplaceTheSessionOfItsNodeId) {
+  Hold("A", kIncA, "x", 1, Ms(kT));
+  const TimePoint lapse = Ms(kT) + milliseconds(2000);
+  voter_.Step(MakeHeartbeat("A", kIncA2, 1, "v1", lapse, SettingsText({"v1"}, LockTiming{})),
+              lapse);
+  ASSERT_EQ(voter_.TakeOutbox().at(0).kind, Kind::kMismatch);
+  EXPECT_EQ(voter_.HolderOf("x"), (Holder{"A", kIncA, 1}));
+  EXPECT_FALSE(voter_.HasSession("A", kIncA2, lapse));
+}
+
+TEST_F(VoterTest, ReportsEachRefusedNodeIncarnationOnce) {
+  const std::string theirs = SettingsText({"v1"}, LockTiming{});
+  for (std::int64_t t = kT; t < kT + 2000; t += 500) {
+    voter_.Step(MakeHeartbeat("R", kIncA, 1, "v1", Ms(t), theirs), Ms(t));
+  }
+  EXPECT_EQ(voter_.TakeRefusals(), (std::vector<Refusal>{{"R", kIncA, theirs}}));
+  voter_.Step(MakeHeartbeat("R", kIncA, 1, "v1", Ms(kT + 2000), theirs), Ms(kT + 2000));
+  EXPECT_TRUE(voter_.TakeRefusals().empty());
+  voter_.Step(MakeHeartbeat("R", kIncA2, 1, "v1", Ms(kT + 2000), ""), Ms(kT + 2000));
+  EXPECT_EQ(voter_.TakeRefusals(), (std::vector<Refusal>{{"R", kIncA2, ""}}));
+  // Forgotten after a silence of a few leases, as sessions are.
+  voter_.Tick(Ms(kT + 2000 + 4 * 2000) + kNanosecond);
+  voter_.Step(MakeHeartbeat("R", kIncA2, 1, "v1", Ms(kT + 11'000), ""), Ms(kT + 11'000));
+  EXPECT_EQ(voter_.TakeRefusals(), (std::vector<Refusal>{{"R", kIncA2, ""}}));
+  Beat("A", kIncA, Ms(kT + 11'000));
+  EXPECT_TRUE(voter_.TakeRefusals().empty());  // Accepted heartbeats are no refusals.
+}
+
+TEST_F(VoterTest, KeepsAtMostABoundedNumberOfRefusalsUntilTaken) {
+  for (std::uint64_t inc = 1; inc <= Voter::kRefusalsPendingMax + 10; ++inc) {
+    voter_.Step(MakeHeartbeat("R", inc, 1, "v1", Ms(kT), ""), Ms(kT));
+  }
+  EXPECT_EQ(voter_.TakeRefusals().size(), Voter::kRefusalsPendingMax);
+  EXPECT_EQ(voter_.TakeOutbox().size(), Voter::kRefusalsPendingMax + 10);  // Each answered.
+}
+
+TEST(Voter, WithoutSettingsCheckAcceptsAndGrantsANodeWithOtherSettings) {
+  VoterOptions options = Options(Rules("all-settings_check"));
+  options.voters.clear();  // Not needed then.
+  Voter voter(std::move(options), Ms(0));
+  testing::Wake(voter, Ms(kT));
+  EXPECT_EQ(voter.settings(), "");
+  for (const SettingsCase& c : MismatchCases()) {
+    SCOPED_TRACE(c.what);
+    voter.Step(MakeHeartbeat("R", kIncA, 1, "v1", Ms(kT), SettingsText(c.voters, c.timing)),
+               Ms(kT));
+    EXPECT_TRUE(voter.HasSession("R", kIncA, Ms(kT)));
+  }
+  voter.Step(FromNode(Kind::kClaim, "R", kIncA, "v1", {{"x", 1, {}}}, 0), Ms(kT));
+  const std::vector<LockMessage> out = voter.TakeOutbox();
+  ASSERT_EQ(out.size(), MismatchCases().size() + 1);  // The HB_ACKs, then the GRANT.
+  EXPECT_EQ(out.back().kind, Kind::kGrant);           // Unsafe: R may count by other voters.
+  EXPECT_TRUE(voter.TakeRefusals().empty());
+}
+
 // ------------------------------------------------------------ quiet period
 
 TEST(Voter, IsQuietForLeasePlusMarginFromItsFirstInput) {
-  Voter voter(VoterOptions{"v1", kVoterInc, {}, {}}, Ms(1000));
+  Voter voter(Options(), Ms(1000));
   EXPECT_TRUE(voter.Quiet(Ms(1000)));
   EXPECT_TRUE(voter.Quiet(Ms(60'000)));  // No input yet: the quiet period has not begun.
   voter.Step(MakeHeartbeat("A", kIncA, 1, "v1", Ms(3000)), Ms(3000));
@@ -362,18 +532,19 @@ TEST(Voter, GoesQuietAgainAfterASilenceOfALease) {
     timing.lease = milliseconds(c.lease_ms);
     timing.drift = c.drift;
     timing.margin = milliseconds(c.margin_ms);
-    Voter voter(VoterOptions{"v1", kVoterInc, timing, {}}, Ms(0));
+    Voter voter(Options({}, timing), Ms(0));
     testing::Wake(voter, Ms(kT), timing);
-    voter.Step(MakeHeartbeat("A", kIncA, 1, "v1", Ms(kT)), Ms(kT));
+    const std::string settings = SettingsText({"v1", "v2", "v3"}, timing);
+    voter.Step(MakeHeartbeat("A", kIncA, 1, "v1", Ms(kT), settings), Ms(kT));
     // Just short of the longest silence: still serving.
     const TimePoint almost = Ms(kT) + std::chrono::nanoseconds(c.silence_max_ns) - kNanosecond;
-    voter.Step(MakeHeartbeat("A", kIncA, 2, "v1", almost), almost);
+    voter.Step(MakeHeartbeat("A", kIncA, 2, "v1", almost, settings), almost);
     EXPECT_FALSE(voter.Quiet(almost));
     voter.TakeOutbox();
     // A longer silence: this voter id may have been served by another process
     // meanwhile, so it waits out a quiet period again.
     const TimePoint back = almost + std::chrono::nanoseconds(c.silence_max_ns);
-    voter.Step(MakeHeartbeat("A", kIncA, 3, "v1", back), back);
+    voter.Step(MakeHeartbeat("A", kIncA, 3, "v1", back, settings), back);
     EXPECT_TRUE(voter.Quiet(back));
     voter.Step(FromNode(Kind::kClaim, "A", kIncA, "v1", {{"x", 1, {}}}, 0), back);
     const std::vector<LockMessage> out = voter.TakeOutbox();
@@ -388,7 +559,7 @@ TEST(Voter, GoesQuietAgainAfterASilenceOfALease) {
 // from then, however recently the voter had inputs (they may have been
 // queued while it was paused, while another process had the routes).
 TEST(Voter, AQuietMessageFromTheBrokerStartsAFullQuietPeriod) {
-  Voter voter(VoterOptions{"v1", kVoterInc, {}, {}}, Ms(0));
+  Voter voter(Options(), Ms(0));
   for (std::uint64_t seq = 0; seq <= 5; ++seq) {  // Every 500 ms: never silent.
     const TimePoint t = Ms(static_cast<std::int64_t>(seq) * 500);
     voter.Step(MakeHeartbeat("A", kIncA, seq + 1, "v1", t), t);
@@ -405,21 +576,21 @@ TEST(Voter, AQuietMessageFromTheBrokerStartsAFullQuietPeriod) {
   EXPECT_TRUE(voter.TakeOutbox().empty());
   EXPECT_TRUE(voter.TakeOutbox().empty()) << "nothing to send in reply to QUIET either";
   // A QUIET never shortens a quiet period already running.
-  Voter fresh(VoterOptions{"v1", kVoterInc, {}, {}}, Ms(0));
+  Voter fresh(Options(), Ms(0));
   fresh.Step(MakeHeartbeat("A", kIncA, 1, "v1", Ms(0)), Ms(0));
   fresh.Step(quiet, Ms(1));
   EXPECT_TRUE(fresh.Quiet(Ms(1) + LockTiming().quiet_period() - kNanosecond));
 }
 
 TEST(Voter, QuietPeriodNeverEndsBeforeLeasePlusMarginAfterItsStart) {
-  Voter voter(VoterOptions{"v1", kVoterInc, {}, {}}, Ms(1000));
+  Voter voter(Options(), Ms(1000));
   voter.Step(MakeHeartbeat("A", kIncA, 1, "v1", Ms(400)), Ms(400));  // Input dated before start.
   EXPECT_TRUE(voter.Quiet(Ms(1000 + 2050) - kNanosecond));
   EXPECT_FALSE(voter.Quiet(Ms(1000 + 2050)));
 }
 
 TEST(Voter, AnswersNoClaimAtAllDuringTheQuietPeriod) {
-  Voter voter(VoterOptions{"v1", kVoterInc, {}, {}}, Ms(0));
+  Voter voter(Options(), Ms(0));
   const TimePoint quiet_end = Ms(2050);
   // Heartbeats are acknowledged, so that nodes learn the new incarnation.
   voter.Step(MakeHeartbeat("A", kIncA, 1, "v1", Ms(0)), Ms(0));
@@ -444,7 +615,7 @@ TEST(Voter, AnswersNoClaimAtAllDuringTheQuietPeriod) {
 }
 
 TEST(Voter, AcknowledgesReleasesDuringTheQuietPeriod) {
-  Voter voter(VoterOptions{"v1", kVoterInc, {}, {}}, Ms(0));
+  Voter voter(Options(), Ms(0));
   voter.Step(FromNode(Kind::kRelease, "A", kIncA, "v1", {{"x", 1, {}}}), Ms(10));
   const std::vector<LockMessage> out = voter.TakeOutbox();
   ASSERT_EQ(out.size(), 1u);
@@ -479,7 +650,7 @@ TEST_F(VoterWithoutClaimNumbers, ALateClaimRewindsTheEntryToAnOlderClaim) {
 }
 
 TEST(Voter, WithoutQuietPeriodGrantsAsSoonAsItStarts) {
-  Voter voter(VoterOptions{"v1", kVoterInc, {}, Rules("all-quiet_period")}, Ms(0));
+  Voter voter(Options(Rules("all-quiet_period")), Ms(0));
   voter.Step(MakeHeartbeat("A", kIncA, 1, "v1", Ms(0)), Ms(0));
   EXPECT_FALSE(voter.Quiet(Ms(0)));
   voter.TakeOutbox();

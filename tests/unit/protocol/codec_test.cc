@@ -232,7 +232,12 @@ Reply FullReply() {
   return r;
 }
 
-Heartbeat FullHeartbeat() { return {"node-a", 0x0123456789abcdefULL, 17, -5, true, 3, "voter-b"}; }
+Heartbeat FullHeartbeat() {
+  return {"node-a",  0x0123456789abcdefULL,
+          17,        -5,
+          true,      3,
+          "voter-b", "voters=@broker,node-a,voter-b lease=2000ms margin=50ms drift=0.01"};
+}
 
 Event FullEvent(Event::Kind kind) {
   return {kind, "entity_1", "finalized", 9, 4, "node-a", "passivated"};
@@ -254,6 +259,7 @@ LockMessage FullLock(LockMessage::Kind kind) {
              {std::string("a\0b\xff", 4), std::numeric_limits<std::uint64_t>::max(), "node-c",
               std::numeric_limits<std::uint32_t>::max()},
              {"entity_4", 0, ""}};
+  m.settings = "voters=a,b,c lease=2000ms margin=50ms drift=0.01";
   return m;
 }
 
@@ -270,9 +276,9 @@ LockMessage MinimalLock(LockMessage::Kind kind) {
 constexpr Op kAllOps[] = {Op::kGet,   Op::kSet,   Op::kCreate, Op::kList,
                           Op::kNodes, Op::kWhere, Op::kHistory};
 constexpr LockMessage::Kind kAllLockKinds[] = {
-    LockMessage::Kind::kHbAck,    LockMessage::Kind::kNack, LockMessage::Kind::kClaim,
-    LockMessage::Kind::kGrant,    LockMessage::Kind::kDeny, LockMessage::Kind::kRelease,
-    LockMessage::Kind::kReleased, LockMessage::Kind::kQuiet};
+    LockMessage::Kind::kHbAck,   LockMessage::Kind::kNack,     LockMessage::Kind::kMismatch,
+    LockMessage::Kind::kClaim,   LockMessage::Kind::kGrant,    LockMessage::Kind::kDeny,
+    LockMessage::Kind::kRelease, LockMessage::Kind::kReleased, LockMessage::Kind::kQuiet};
 constexpr Event::Kind kAllKinds[] = {Event::Kind::kChanged, Event::Kind::kActivated,
                                      Event::Kind::kPassivated, Event::Kind::kNodeUp,
                                      Event::Kind::kNodeDown};
@@ -478,6 +484,43 @@ TEST(CodecRoundTrip, HeartbeatToAVoterAndToTheBroker) {
   EXPECT_EQ(Encode(to_broker).find("\xa2to"), std::string::npos);
 }
 
+TEST(CodecRoundTrip, HeartbeatSettingsAreSentWhenSetAndAnAbsentKeyDecodesAsEmpty) {
+  Heartbeat hb{"node-a", 5, 6,        7,
+               true,     2, "node-b", "voters=@broker,bar,foo lease=2000ms margin=50ms drift=0.01"};
+  ExpectRoundTrip(hb);
+  EXPECT_EQ(static_cast<unsigned char>(Encode(hb)[0]), 0x89);  // Seven keys, `to`, `settings`.
+  hb.to.clear();  // The broker heartbeat carries them too.
+  ExpectRoundTrip(hb);
+  EXPECT_EQ(static_cast<unsigned char>(Encode(hb)[0]), 0x88);
+  // A sender from before the settings: the key is absent, the text empty
+  // (which every receiver refuses, §10.2).
+  const Heartbeat older = DecodeAs<Heartbeat>(mp::Map({{"t", mp::Str("hb")},
+                                                       {"node", mp::Str("n")},
+                                                       {"inc", mp::Uint(1)},
+                                                       {"seq", mp::Uint(2)},
+                                                       {"sent_ms", mp::Int(3)},
+                                                       {"to", mp::Str("v")}}));
+  EXPECT_EQ(older.settings, "");
+  hb.settings.clear();
+  EXPECT_EQ(Encode(hb).find("settings"), std::string::npos);  // Empty: left out.
+}
+
+TEST(CodecRoundTrip, MismatchCarriesTheRefusersSettings) {
+  LockMessage m = MinimalLock(LockMessage::Kind::kMismatch);
+  m.to_incarnation = 9;
+  m.seq = 4;
+  m.settings = "voters=bar,baz,foo lease=2000ms margin=50ms drift=0.01";
+  ExpectRoundTrip(m);
+  EXPECT_EQ(static_cast<unsigned char>(Encode(m)[0]), 0x8a);  // The nine keys and `settings`.
+  const LockMessage decoded = DecodeAs<LockMessage>(mp::Map({{"t", mp::Str("lock")},
+                                                             {"kind", mp::Str("mismatch")},
+                                                             {"from", mp::Str("@broker")},
+                                                             {"from_inc", mp::Uint(0)},
+                                                             {"to", mp::Str("n")}}));
+  EXPECT_EQ(decoded.kind, LockMessage::Kind::kMismatch);
+  EXPECT_EQ(decoded.settings, "");  // Absent: empty.
+}
+
 TEST(CodecRoundTrip, ForwardedRequestAsANodeSendsIt) {
   Request r;
   r.request_id = 41;
@@ -558,7 +601,8 @@ TEST(CodecRoundTrip, LockMessageOfEveryKindWithOnlyRequiredFields) {
   for (LockMessage::Kind kind : kAllLockKinds) {
     SCOPED_TRACE(std::string(LockKindName(kind)));
     ExpectRoundTrip(MinimalLock(kind));
-    // Every key is sent, zero or not; `items` is an empty array.
+    // Every key but an empty `settings` is sent, zero or not; `items` is an
+    // empty array.
     EXPECT_EQ(static_cast<unsigned char>(Encode(MinimalLock(kind))[0]), 0x89);
     // A peer that leaves the optional keys out is understood too.
     const LockMessage decoded =
@@ -632,6 +676,7 @@ TEST(CodecNames, EventKindNames) {
 TEST(CodecNames, LockKindNames) {
   EXPECT_EQ(LockKindName(LockMessage::Kind::kHbAck), "hb_ack");
   EXPECT_EQ(LockKindName(LockMessage::Kind::kNack), "nack");
+  EXPECT_EQ(LockKindName(LockMessage::Kind::kMismatch), "mismatch");
   EXPECT_EQ(LockKindName(LockMessage::Kind::kClaim), "claim");
   EXPECT_EQ(LockKindName(LockMessage::Kind::kGrant), "grant");
   EXPECT_EQ(LockKindName(LockMessage::Kind::kDeny), "deny");
@@ -1366,7 +1411,8 @@ std::vector<ObjectSpec> MessageSpecs() {
         {"sent_ms", mp::Int(7)},
         {"voter", mp::Bool(true)},
         {"entities", mp::Uint(8)},
-        {"to", mp::Str("node-b")}},
+        {"to", mp::Str("node-b")},
+        {"settings", mp::Str("voters=node-b lease=2000ms margin=50ms drift=0.01")}},
        {{"t", Kind::kStr, true},
         {"node", Kind::kStr, true},
         {"inc", Kind::kUint64, true},
@@ -1374,7 +1420,8 @@ std::vector<ObjectSpec> MessageSpecs() {
         {"sent_ms", Kind::kInt64, true},
         {"voter", Kind::kBool, false},
         {"entities", Kind::kUint32, false},
-        {"to", Kind::kStr, false}}},
+        {"to", Kind::kStr, false},
+        {"settings", Kind::kStr, false}}},
       {"ev",
        {{"t", mp::Str("ev")},
         {"kind", mp::Str("changed")},
@@ -1401,7 +1448,8 @@ std::vector<ObjectSpec> MessageSpecs() {
         {"to_inc", mp::Uint(6)},
         {"seq", mp::Uint(7)},
         {"sent_ms", mp::Int(-8)},
-        {"items", mp::Array({LockItemMap()})}},
+        {"items", mp::Array({LockItemMap()})},
+        {"settings", mp::Str("voters=node-b lease=2000ms margin=50ms drift=0.01")}},
        {{"t", Kind::kStr, true},
         {"kind", Kind::kStr, true},
         {"from", Kind::kStr, true},
@@ -1410,7 +1458,8 @@ std::vector<ObjectSpec> MessageSpecs() {
         {"to_inc", Kind::kUint64, false},
         {"seq", Kind::kUint64, false},
         {"sent_ms", Kind::kInt64, false},
-        {"items", Kind::kLockItemArray, false}}},
+        {"items", Kind::kLockItemArray, false},
+        {"settings", Kind::kStr, false}}},
   };
 }
 
