@@ -109,7 +109,7 @@ void Log(const Note& note) {
   }
 }
 
-NodeCoreOptions CoreOptions(const NodeConfig& config, std::uint64_t store_generation) {
+NodeCoreOptions CoreOptions(const NodeConfig& config, StoreGeneration store_generation) {
   NodeCoreOptions o;
   o.id = config.id;
   o.incarnation = NewIncarnation();
@@ -236,7 +236,7 @@ class Node {
   void TakeStoreResults(TimePoint now) {
     // Read before the results: a reconnection published after them must not
     // be taken for the newest generation while older results are pending.
-    const std::uint64_t generation = writer_.generation();
+    const StoreGeneration generation = writer_.generation();
     for (store::Done& done : writer_.TakeDone()) {
       core_.HandleStoreResult(std::move(done), now);
     }

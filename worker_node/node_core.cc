@@ -37,7 +37,7 @@ NodeCore::NodeCore(NodeCoreOptions options, entity::Handler& handler, TimePoint 
       next_tick_(start),
       store_generation_(options_.store_generation) {
   TENURE_CHECK(!options_.id.empty());
-  TENURE_CHECK(options_.store_generation >= 1);
+  TENURE_CHECK(options_.store_generation >= StoreGeneration(1));
   if (std::find(voters_.begin(), voters_.end(), options_.id) != voters_.end()) {
     voter_.emplace(lock::VoterOptions{options_.id, options_.incarnation, options_.timing,
                                       options_.rules, voters_},
@@ -105,16 +105,16 @@ void NodeCore::HandleStoreResult(store::Done done, TimePoint now) {
   runtime_.HandleStoreResult(done.ticket, std::move(done.result), now);
 }
 
-void NodeCore::HandleStoreGeneration(std::uint64_t generation, TimePoint now) {
+void NodeCore::HandleStoreGeneration(StoreGeneration generation, TimePoint now) {
   if (generation <= store_generation_) {
     return;  // Results of an older generation, taken late: nothing to switch.
   }
   // Ops formed from the old database's caches leave first, stamped with its
   // generation, so that the writer refuses them: invariant (1).
   Pump(now);
-  Say(Note::Level::kWarn, "store: reopened the database (generation " + std::to_string(generation) +
-                              "); " + std::to_string(runtime_.worker_count()) +
-                              " workers read it again");
+  Say(Note::Level::kWarn, "store: reopened the database (generation " +
+                              std::to_string(generation.value()) + "); " +
+                              std::to_string(runtime_.worker_count()) + " workers read it again");
   store_generation_ = generation;
   runtime_.HandleStoreReopened(now);
 }

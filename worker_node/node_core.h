@@ -59,7 +59,7 @@ struct NodeCoreOptions {
   lock::LockRules rules;
   Duration idle = std::chrono::minutes(10);
   std::size_t mailbox_depth_max = 1024;
-  std::uint64_t store_generation = 1;  // The store's when the core starts.
+  StoreGeneration store_generation{1};  // The store's when the core starts.
 };
 
 // A message to send to the broker. A reply or a forward carries the route of
@@ -101,7 +101,7 @@ class NodeCore {
   void HandleStoreResult(store::Done done, TimePoint now);
   // The store reports `generation` with no result to carry it (a
   // reconnection found between batches). Nothing happens if it is not new.
-  void HandleStoreGeneration(std::uint64_t generation, TimePoint now);
+  void HandleStoreGeneration(StoreGeneration generation, TimePoint now);
   // Time passes: heartbeats and claim repairs when a heartbeat interval is
   // due, back-offs that ended, idle passivation. Harmless at any rate.
   void Advance(TimePoint now);
@@ -126,7 +126,7 @@ class NodeCore {
   std::size_t worker_count() const { return runtime_.worker_count(); }
   std::uint64_t incarnation() const { return options_.incarnation; }
   std::uint64_t bad_messages() const { return bad_messages_; }
-  std::uint64_t store_generation() const { return store_generation_; }
+  StoreGeneration store_generation() const { return store_generation_; }
   const std::vector<std::string>& voters() const { return voters_; }
   const lock::Session& session() const { return session_; }
   const lock::Voter* voter() const { return voter_ ? &*voter_ : nullptr; }
@@ -152,7 +152,7 @@ class NodeCore {
 
   TimePoint next_tick_;
   bool draining_ = false;
-  std::uint64_t store_generation_;  // Of the results taken so far: invariant (2).
+  StoreGeneration store_generation_;  // Of the results taken so far: invariant (2).
   std::uint64_t broker_heartbeat_seq_ = 0;
   std::uint64_t bad_messages_ = 0;
   Status fatal_;

@@ -23,7 +23,7 @@ BatchWriter::BatchWriter(std::unique_ptr<Store> store, BatchWriterOptions option
     : options_(options),
       notify_(std::move(notify)),
       store_(std::move(store)),
-      generation_(store_ != nullptr ? store_->generation() : 0) {
+      generation_(store_ != nullptr ? store_->generation() : StoreGeneration(0)) {
   TENURE_CHECK(store_ != nullptr);
   TENURE_CHECK(options_.queue_depth_max > 0);
   TENURE_CHECK(options_.batch_ops_max > 0);
@@ -105,7 +105,7 @@ void BatchWriter::Poke() {
   wake_.notify_one();
 }
 
-std::uint64_t BatchWriter::generation() const {
+StoreGeneration BatchWriter::generation() const {
   std::lock_guard<std::mutex> lock(mu_);
   return generation_;
 }
@@ -125,12 +125,13 @@ bool DependsOnCache(const StoreOp& op) {
 
 }  // namespace
 
-std::vector<StoreResult> BatchWriter::RunBatch(std::vector<Job>& jobs, std::uint64_t generation) {
+std::vector<StoreResult> BatchWriter::RunBatch(std::vector<Job>& jobs, StoreGeneration generation) {
   std::vector<StoreResult> results(jobs.size());
   std::vector<std::size_t> run;  // Indexes of the jobs that go to the store.
   std::vector<StoreOp> ops;
   for (std::size_t i = 0; i < jobs.size(); ++i) {
-    if (jobs[i].generation != 0 && jobs[i].generation != generation && DependsOnCache(jobs[i].op)) {
+    if (jobs[i].generation != StoreGeneration(0) && jobs[i].generation != generation &&
+        DependsOnCache(jobs[i].op)) {
       results[i].status = Status::Unavailable(
           "the store reopened its database (it may be another copy now) after this operation "
           "was prepared; nothing was written; retry");
@@ -149,7 +150,7 @@ std::vector<StoreResult> BatchWriter::RunBatch(std::vector<Job>& jobs, std::uint
 
 void BatchWriter::RunPoke() {
   [[maybe_unused]] Status recovered = store_->Recover();
-  const std::uint64_t generation = store_->generation();
+  const StoreGeneration generation = store_->generation();
   Status fault = store_->fault();
   bool changed = false;
   {
@@ -190,7 +191,7 @@ void BatchWriter::Run() {
     // A failed recovery is no reason to skip the batch: Apply() fails it with
     // the reason, which is what its callers need to hear.
     [[maybe_unused]] Status recovered = store_->Recover();
-    const std::uint64_t generation = store_->generation();
+    const StoreGeneration generation = store_->generation();
     std::vector<StoreResult> results = RunBatch(jobs, generation);
     const StoreStats stats = store_->stats();
     Status fault = store_->fault();

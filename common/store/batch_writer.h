@@ -67,14 +67,14 @@ class BatchWriter {
   // The store's generation, as of the last batch or poke. Results of a
   // generation are published before it is: once this reads N, no result of
   // an older generation remains untaken after the TakeDone() before it.
-  std::uint64_t generation() const;
+  StoreGeneration generation() const;
   // Why the last batch failed as a whole (Store::fault), OK once one commits.
   Status fault() const;
 
  private:
   void Run();
   // Runs one batch on the writer thread and returns a result per job.
-  std::vector<StoreResult> RunBatch(std::vector<Job>& jobs, std::uint64_t generation);
+  std::vector<StoreResult> RunBatch(std::vector<Job>& jobs, StoreGeneration generation);
   // A poke with nothing queued: recover, publish, notify if anything changed.
   void RunPoke();
 
@@ -89,7 +89,7 @@ class BatchWriter {
   std::vector<Done> done_;        // Guarded by mu_.
   StoreStats stats_;              // Guarded by mu_.
   Status fault_;                  // Guarded by mu_.
-  std::uint64_t generation_;      // Guarded by mu_.
+  StoreGeneration generation_;    // Guarded by mu_.
   bool poked_ = false;            // Guarded by mu_.
   bool stopping_ = false;         // Guarded by mu_.
 

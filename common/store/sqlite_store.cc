@@ -284,7 +284,7 @@ Status SqliteStore::Recover() {
   // The database may be another file now, perhaps older: every generation
   // starts afresh (invariant (4)); callers drop what they cached.
   state_ = State::kReady;
-  ++generation_;
+  generation_ = Next(generation_);
   return Status::Ok();
 }
 
@@ -322,7 +322,7 @@ Status SqliteStore::Reconnect() {
       // aside under another name, for an operator to recover by hand.
       if (files_.wal.has_value() && now.wal == files_.wal) {
         const std::string aside =
-            WalPath(options_.path) + ".replaced-" + std::to_string(generation_);
+            WalPath(options_.path) + ".replaced-" + std::to_string(generation_.value());
         if (std::rename(WalPath(options_.path).c_str(), aside.c_str()) != 0) {
           unlink(WalPath(options_.path).c_str());
         }

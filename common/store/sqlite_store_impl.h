@@ -106,7 +106,7 @@ class SqliteStore final : public Store {
 
   std::vector<StoreResult> Apply(std::span<const StoreOp> ops) override;
   Status Recover() override;
-  std::uint64_t generation() const override { return generation_; }
+  StoreGeneration generation() const override { return generation_; }
   Status fault() const override { return fault_; }
   StoreStats stats() const override { return stats_; }
 
@@ -176,8 +176,8 @@ class SqliteStore final : public Store {
   std::array<SqliteStatement, kSqlCount> statements_;
   DbFiles files_;  // The files db_ opened, as the path named them then.
   State state_ = State::kReady;
-  Status fault_;                  // Keeps invariant (4).
-  std::uint64_t generation_ = 1;  // Keeps invariant (4).
+  Status fault_;                   // Keeps invariant (4).
+  StoreGeneration generation_{1};  // Keeps invariant (4).
   StoreStats stats_;
 };
 

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common/base/status.h"
+#include "common/base/strong_id.h"
 
 namespace tenure::store {
 
@@ -120,13 +121,13 @@ struct Job {
   StoreOp op;
   // The store generation the caller's view was built from; 0 means the op
   // depends on no cached view.
-  std::uint64_t generation = 0;
+  StoreGeneration generation{0};
 };
 
 struct Done {
   std::uint64_t ticket = 0;
   StoreResult result;
-  std::uint64_t generation = 0;  // The store generation that produced `result`.
+  StoreGeneration generation{0};  // The store generation that produced `result`.
 };
 
 struct StoreStats {
@@ -163,7 +164,7 @@ class Store {
   // early.
   virtual Status Recover() { return Status::Ok(); }
   // Starts at 1; grows by one at every reconnection.
-  virtual std::uint64_t generation() const { return 1; }
+  virtual StoreGeneration generation() const { return StoreGeneration(1); }
   // Why the last batch failed as a whole (or Recover() found the store not
   // ready); OK once a batch committed again.
   virtual Status fault() const { return Status::Ok(); }

@@ -143,7 +143,8 @@ class Node {
         return;
       }
       for (store::Job& job : fx.store_jobs) {
-        core_->HandleStoreResult(store::Done{job.ticket, StoreAnswer(job.op), 1}, now_);
+        core_->HandleStoreResult(store::Done{job.ticket, StoreAnswer(job.op), StoreGeneration(1)},
+                                 now_);
       }
       for (node::Outgoing& out : fx.messages) {
         if (std::holds_alternative<protocol::Reply>(out.message)) {

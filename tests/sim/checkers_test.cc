@@ -20,9 +20,10 @@ TEST(CheckOneServer, ReportsTwoHolders) {
 }
 
 // One op as a batch of its own, at store generation 1.
-store::StoreResult Apply(SimStore& store, store::StoreOp op, std::uint64_t generation = 1) {
+store::StoreResult Apply(SimStore& store, store::StoreOp op,
+                         StoreGeneration generation = StoreGeneration(1)) {
   const store::Job job{1, std::move(op), generation};
-  return store.Apply({&job, 1}, 1, "A").front();
+  return store.Apply({&job, 1}, StoreGeneration(1), "A").front();
 }
 
 std::uint64_t Activate(SimStore& store, const std::string& node) {
@@ -76,8 +77,8 @@ TEST(SimStore, UnfencedStoreAppliesAndReportsADeposedWrite) {
 TEST(SimStore, JobsOfAnOlderGenerationThatDependOnACacheAreRefused) {
   SimStore store({"x"}, /*fence=*/true);
   const std::uint64_t a = Activate(store, "A");
-  const store::Job job{1, store::WriteOp{"x", a, 1, "working"}, /*generation=*/1};
-  const store::StoreResult r = store.Apply({&job, 1}, /*generation=*/2, "A").front();
+  const store::Job job{1, store::WriteOp{"x", a, 1, "working"}, StoreGeneration(1)};
+  const store::StoreResult r = store.Apply({&job, 1}, StoreGeneration(2), "A").front();
   EXPECT_EQ(r.status.code(), ErrorCode::kUnavailable);
   EXPECT_EQ(store.row("x").version, 1u);
 }

@@ -64,12 +64,13 @@ store::EntityRow SimStore::View(const std::string& name, const Row& r) const {
 }
 
 std::vector<store::StoreResult> SimStore::Apply(std::span<const store::Job> jobs,
-                                                std::uint64_t generation,
+                                                StoreGeneration generation,
                                                 const std::string& writer) {
   std::vector<store::StoreResult> results;
   results.reserve(jobs.size());
   for (const store::Job& job : jobs) {
-    if (job.generation != 0 && job.generation != generation && DependsOnCache(job.op)) {
+    if (job.generation != StoreGeneration(0) && job.generation != generation &&
+        DependsOnCache(job.op)) {
       store::StoreResult r;
       r.status = Status::Unavailable("the store reconnected to its database; retry");
       results.push_back(std::move(r));

@@ -46,8 +46,8 @@ class SimStore {
   // connection is at `generation`: a job stamped with another generation
   // that depends on a cached view is refused, as BatchWriter refuses it.
   // Results in order.
-  std::vector<store::StoreResult> Apply(std::span<const store::Job> jobs, std::uint64_t generation,
-                                        const std::string& writer);
+  std::vector<store::StoreResult> Apply(std::span<const store::Job> jobs,
+                                        StoreGeneration generation, const std::string& writer);
 
   // Set once a batch broke invariant (b) or (c); the run ends there.
   const std::optional<Violation>& violation() const { return violation_; }

@@ -133,7 +133,7 @@ struct SimWorld::Proc {
   std::unique_ptr<node::NodeCore> core;
   std::optional<TimePoint> wake_at;
   std::uint64_t wake_token = 0;
-  std::uint64_t store_generation = 1;
+  StoreGeneration store_generation{1};
   SimTime store_free_at = 0;  // When its writer has applied every batch sent so far.
 
   const lock::Voter* any_voter() const { return core ? core->voter() : voter.get(); }
@@ -350,7 +350,7 @@ void SimWorld::StartNode(Proc& p) {
   o.timing = timing_;
   o.rules = options_.rules;
   o.idle = LocalMillis(options_.idle_ms);
-  o.store_generation = 1;  // A new process opens the store anew.
+  o.store_generation = StoreGeneration(1);  // A new process opens the store anew.
   if (p.rogue) {
     switch (options_.misconfig) {
       case Misconfig::kNone:
@@ -366,7 +366,7 @@ void SimWorld::StartNode(Proc& p) {
         break;
     }
   }
-  p.store_generation = 1;
+  p.store_generation = StoreGeneration(1);
   p.store_free_at = now_;
   p.wake_at.reset();  // A wake-up of the previous core is not this one's.
   p.core = std::make_unique<node::NodeCore>(std::move(o), handler_, LocalNow(p));
@@ -721,7 +721,7 @@ void SimWorld::SubmitJobs(Proc& p, std::vector<store::Job> jobs) {
   auto shared = std::make_shared<std::vector<store::Job>>(std::move(jobs));
   At(apply_at, [this, pp, gen, shared] {
     ++stats_.store_batches;
-    const std::uint64_t generation = pp->store_generation;
+    const StoreGeneration generation = pp->store_generation;
     std::vector<store::StoreResult> results;
     if (Faulty() && rng_.Chance(options_.store_fail_p)) {
       ++stats_.batch_faults;
@@ -770,8 +770,9 @@ void SimWorld::Reopen(Proc& p) {
   if (p.status != Status::kUp || !p.core) {
     return;
   }
-  const std::uint64_t generation = ++p.store_generation;
-  Log(p.label, "store REOPENED (generation %" PRIu64 ")", generation);
+  p.store_generation = Next(p.store_generation);
+  const StoreGeneration generation = p.store_generation;
+  Log(p.label, "store REOPENED (generation %" PRIu64 ")", generation.value());
   Proc* pp = &p;
   const std::uint64_t gen = p.gen;
   At(now_ + FromMillis(rng_.Uniform(0, options_.lease_ms / 4)), [this, pp, gen, generation] {

@@ -103,7 +103,8 @@ class NodeCoreTest : public ::testing::Test {
     }
     std::vector<store::StoreResult> results = store_->Apply(ops);
     for (std::size_t i = 0; i < jobs.size(); ++i) {
-      core_->HandleStoreResult(store::Done{jobs[i].ticket, std::move(results[i]), 1}, now_);
+      core_->HandleStoreResult(
+          store::Done{jobs[i].ticket, std::move(results[i]), StoreGeneration(1)}, now_);
     }
   }
 
@@ -254,15 +255,16 @@ TEST_F(NodeCoreTest, JobsFormedBeforeAStoreReopeningKeepTheOldGeneration) {
   set.entity_id = "e1";
   set.state = "working";
   core_->Step("client", set, now_);  // Its write is formed, not yet taken.
-  core_->HandleStoreGeneration(2, now_);
-  core_->HandleStoreGeneration(2, now_);  // Not new: nothing happens.
+  core_->HandleStoreGeneration(StoreGeneration(2), now_);
+  core_->HandleStoreGeneration(StoreGeneration(2), now_);  // Not new: nothing happens.
   const NodeEffects fx = core_->TakeEffects(now_);
   ASSERT_EQ(fx.store_jobs.size(), 2u);
   EXPECT_TRUE(std::holds_alternative<store::WriteOp>(fx.store_jobs[0].op));
-  EXPECT_EQ(fx.store_jobs[0].generation, 1u);  // The writer will refuse it.
+  EXPECT_EQ(fx.store_jobs[0].generation, StoreGeneration(1));  // The writer will refuse it.
   EXPECT_TRUE(std::holds_alternative<store::ActivateOp>(fx.store_jobs[1].op));
-  EXPECT_EQ(fx.store_jobs[1].generation, 2u);  // The worker reads the database again.
-  EXPECT_EQ(core_->store_generation(), 2u);
+  EXPECT_EQ(fx.store_jobs[1].generation,
+            StoreGeneration(2));  // The worker reads the database again.
+  EXPECT_EQ(core_->store_generation(), StoreGeneration(2));
   core_->CheckInvariants(now_);
 }
 

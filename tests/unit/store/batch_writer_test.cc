@@ -368,7 +368,7 @@ class ReconnectingStore : public Store {
     }
     return Status::Ok();
   }
-  std::uint64_t generation() const override { return generation_; }
+  StoreGeneration generation() const override { return StoreGeneration(generation_); }
   StoreStats stats() const override { return inner_->stats(); }
   void ReconnectAtNextBatch() { reconnect_ = true; }
 
@@ -384,27 +384,27 @@ TEST(BatchWriter, OpsFromAnOlderGenerationAreRefusedAfterAReconnect) {
   auto owned = std::make_unique<ReconnectingStore>(MustOpen(dir.File("t.db")));
   ReconnectingStore& store = *owned;
   BatchWriter writer(std::move(owned), {}, notifier.Callback());
-  EXPECT_EQ(writer.generation(), 1u);
-  ASSERT_TRUE(writer.Submit(Job{1, Create("e1"), 1}).ok());
+  EXPECT_EQ(writer.generation(), StoreGeneration(1));
+  ASSERT_TRUE(writer.Submit(Job{1, Create("e1"), StoreGeneration(1)}).ok());
   std::vector<Done> done = WaitForDone(writer, notifier, 1);
   ASSERT_EQ(done.size(), 1u);
   ASSERT_TRUE(done[0].result.status.ok());
-  EXPECT_EQ(done[0].generation, 1u);
+  EXPECT_EQ(done[0].generation, StoreGeneration(1));
 
   store.ReconnectAtNextBatch();
   // Prepared from generation 1: a write (refused), a list (runs: it depends
   // on no cache), and an op stamped 0 (depends on none either).
   ASSERT_TRUE(
       writer
-          .Submit(
-              Job{2, WriteOp{.id = "e1", .epoch = 1, .expected_version = 1, .state = "working"}, 1})
+          .Submit(Job{2, WriteOp{.id = "e1", .epoch = 1, .expected_version = 1, .state = "working"},
+                      StoreGeneration(1)})
           .ok());
-  ASSERT_TRUE(writer.Submit(Job{3, ListOp{}, 1}).ok());
-  ASSERT_TRUE(writer.Submit(Job{4, Create("e2"), 0}).ok());
+  ASSERT_TRUE(writer.Submit(Job{3, ListOp{}, StoreGeneration(1)}).ok());
+  ASSERT_TRUE(writer.Submit(Job{4, Create("e2"), StoreGeneration(0)}).ok());
   done = WaitForDone(writer, notifier, 3);
   ASSERT_EQ(done.size(), 3u);
   for (const Done& d : done) {
-    EXPECT_EQ(d.generation, 2u);
+    EXPECT_EQ(d.generation, StoreGeneration(2));
   }
   EXPECT_EQ(done[0].result.status.code(), ErrorCode::kUnavailable);
   EXPECT_NE(done[0].result.status.message().find("reopened"), std::string::npos)
@@ -417,8 +417,8 @@ TEST(BatchWriter, OpsFromAnOlderGenerationAreRefusedAfterAReconnect) {
   // Stamped with the new generation, the write goes through.
   ASSERT_TRUE(
       writer
-          .Submit(
-              Job{5, WriteOp{.id = "e1", .epoch = 1, .expected_version = 1, .state = "working"}, 2})
+          .Submit(Job{5, WriteOp{.id = "e1", .epoch = 1, .expected_version = 1, .state = "working"},
+                      StoreGeneration(2)})
           .ok());
   done = WaitForDone(writer, notifier, 1);
   ASSERT_EQ(done.size(), 1u);
@@ -436,7 +436,7 @@ TEST(BatchWriter, APokeFindsAReconnectionWithoutAJob) {
   store.ReconnectAtNextBatch();
   writer.Poke();
   ASSERT_TRUE(notifier.WaitBeyond(seen, Deadline()));
-  EXPECT_EQ(writer.generation(), 2u);
+  EXPECT_EQ(writer.generation(), StoreGeneration(2));
   EXPECT_TRUE(writer.TakeDone().empty());
 }
 

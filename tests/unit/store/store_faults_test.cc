@@ -106,7 +106,7 @@ TEST_F(StoreFaults, FullDiskFailsTheWholeBatchAndTheNextOneCommits) {
     EXPECT_NE(store_->fault().message().find("disk full"), std::string::npos);
   }
   EXPECT_EQ(Rows(), before);
-  EXPECT_EQ(store_->generation(), 1u) << "a full disk needs no reconnection";
+  EXPECT_EQ(store_->generation(), StoreGeneration(1)) << "a full disk needs no reconnection";
   EXPECT_TRUE(store_->Recover().ok());
   for (const StoreResult& result : MixedBatch()) {
     EXPECT_TRUE(result.status.ok()) << result.status.ToString();
@@ -126,7 +126,7 @@ TEST_F(StoreFaults, ReadOnlyFileFailsWritesButNotReads) {
   EXPECT_EQ(Rows(), before);
   ASSERT_EQ(chmod(path_.c_str(), 0644), 0);
   EXPECT_TRUE(Write(1, "finalized").status.ok());
-  EXPECT_EQ(store_->generation(), 1u);
+  EXPECT_EQ(store_->generation(), StoreGeneration(1));
 }
 
 TEST_F(StoreFaults, DeletedFileFailsEveryBatchAndIsNeverRecreated) {
@@ -140,7 +140,7 @@ TEST_F(StoreFaults, DeletedFileFailsEveryBatchAndIsNeverRecreated) {
   std::vector<StoreOp> list = {ListOp{}};
   ExpectBatchFault(store_->Apply(list), "was deleted or replaced");
   EXPECT_FALSE(fs::exists(path_));
-  EXPECT_EQ(store_->generation(), 1u);
+  EXPECT_EQ(store_->generation(), StoreGeneration(1));
 }
 
 TEST_F(StoreFaults, RestoredOlderCopyIsANewGenerationAndFencesOldWrites) {
@@ -154,7 +154,7 @@ TEST_F(StoreFaults, RestoredOlderCopyIsANewGenerationAndFencesOldWrites) {
 
   fs::copy_file(backup, path_);
   ASSERT_TRUE(store_->Recover().ok()) << store_->fault().ToString();
-  EXPECT_EQ(store_->generation(), 2u);
+  EXPECT_EQ(store_->generation(), StoreGeneration(2));
   EXPECT_NE(IdOf(WalPath(path_)), stale_wal) << "the deleted file's WAL was paired with the copy";
   // A write prepared from the lost file (e1 at v2) does not pass the fence.
   StoreResult stale = Write(2, "initialized");
@@ -175,7 +175,7 @@ TEST_F(StoreFaults, FileMovedAwayAndBackIsTheSameDatabase) {
   EXPECT_FALSE(store_->Recover().ok());
   fs::rename(aside, path_);
   ASSERT_TRUE(store_->Recover().ok()) << store_->fault().ToString();
-  EXPECT_EQ(store_->generation(), 2u) << "callers drop their caches all the same";
+  EXPECT_EQ(store_->generation(), StoreGeneration(2)) << "callers drop their caches all the same";
   EXPECT_TRUE(Write(1, "finalized").status.ok());
   EXPECT_EQ(Rows(), std::vector<std::string>{"e1|finalized|2"});
 }
@@ -214,7 +214,7 @@ TEST_F(StoreFaults, EmptyOrForeignFileIsNotAdopted) {
   recovered = store_->Recover();
   EXPECT_NE(recovered.message().find("holds no tenure database"), std::string::npos)
       << recovered.message();
-  EXPECT_EQ(store_->generation(), 1u);
+  EXPECT_EQ(store_->generation(), StoreGeneration(1));
   ExpectBatchFault(MixedBatch(), "holds no tenure database");
 }
 

@@ -1,0 +1,60 @@
+// Distinct integer types for the counters that cross every layer (epochs,
+// versions, claim numbers, incarnations, store generations). They were all
+// std::uint64_t, so an epoch passed where a version belongs compiled; here each
+// is its own type and the compiler refuses the mix-up (STYLE §3, strong ids).
+//
+// A Strong<Tag, Rep> converts neither from nor to Rep implicitly: construction
+// is explicit and value() reads the number back, at the edges that need it
+// (the wire codec, SQL binding, printing). It compares and hashes like Rep and
+// has no arithmetic; the counters that advance get only Next().
+#pragma once
+
+#include <compare>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+
+namespace tenure {
+
+template <typename Tag, typename Rep>
+class Strong {
+ public:
+  using rep_type = Rep;
+
+  constexpr Strong() = default;
+  constexpr explicit Strong(Rep value) : value_(value) {}
+
+  constexpr Rep value() const { return value_; }
+
+  friend constexpr auto operator<=>(const Strong&, const Strong&) = default;
+  friend constexpr bool operator==(const Strong&, const Strong&) = default;
+
+ private:
+  Rep value_{};
+};
+
+// Counters that grow by one: the next value, for the types that advance.
+template <typename Tag, typename Rep>
+constexpr Strong<Tag, Rep> Next(Strong<Tag, Rep> s) {
+  return Strong<Tag, Rep>(s.value() + 1);
+}
+
+// The fencing token of one tenure (§3.2); every activation takes a larger one.
+using Epoch = Strong<struct EpochTag, std::uint64_t>;
+// An entity's write counter: 1 at create, one more per set (§3.2).
+using Version = Strong<struct VersionTag, std::uint64_t>;
+// One attempt of one incarnation to win a name (§4.3); new for each attempt.
+using ClaimNumber = Strong<struct ClaimNumberTag, std::uint64_t>;
+// A random number a process draws at every start (§4.2); 0 means "none".
+using Incarnation = Strong<struct IncarnationTag, std::uint64_t>;
+// The store's reconnection counter (§3.7); 0 on a store op means "unstamped".
+using StoreGeneration = Strong<struct StoreGenerationTag, std::uint64_t>;
+
+}  // namespace tenure
+
+template <typename Tag, typename Rep>
+struct std::hash<tenure::Strong<Tag, Rep>> {
+  std::size_t operator()(const tenure::Strong<Tag, Rep>& s) const noexcept {
+    return std::hash<Rep>{}(s.value());
+  }
+};

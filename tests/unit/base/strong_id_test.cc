@@ -1,0 +1,70 @@
+// Tests of the strong integer types (common/base/strong_id.h): what they allow
+// and, through static_asserts, the mix-ups they refuse at compile time.
+#include "common/base/strong_id.h"
+
+#include <cstdint>
+#include <map>
+#include <type_traits>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <gtest/gtest.h>
+
+namespace tenure {
+namespace {
+
+// The point of the types: no counter passes for another, and no bare integer
+// becomes one without saying so.
+static_assert(!std::is_convertible_v<Epoch, Version>);
+static_assert(!std::is_convertible_v<Version, Epoch>);
+static_assert(!std::is_constructible_v<Version, Epoch>);
+static_assert(!std::is_convertible_v<std::uint64_t, Epoch>);
+static_assert(!std::is_convertible_v<Epoch, std::uint64_t>);
+static_assert(std::is_constructible_v<Epoch, std::uint64_t>);
+static_assert(!std::is_convertible_v<ClaimNumber, Incarnation>);
+static_assert(!std::is_convertible_v<StoreGeneration, Epoch>);
+static_assert(std::is_trivially_copyable_v<Epoch>);
+static_assert(sizeof(Epoch) == sizeof(std::uint64_t));
+
+template <typename T>
+concept Addable = requires(T a, T b) {
+  a + b;
+};
+static_assert(!Addable<Epoch>);
+
+TEST(Strong, ConstructsExplicitlyAndReadsBack) {
+  constexpr Epoch e(7);
+  EXPECT_EQ(e.value(), 7u);
+  EXPECT_EQ(Version().value(), 0u);
+}
+
+TEST(Strong, ComparesLikeItsRepresentation) {
+  EXPECT_EQ(Epoch(3), Epoch(3));
+  EXPECT_NE(Epoch(3), Epoch(4));
+  EXPECT_LT(Version(1), Version(2));
+  EXPECT_GE(ClaimNumber(5), ClaimNumber(5));
+  EXPECT_TRUE((Incarnation(9) <=> Incarnation(2)) > 0);
+}
+
+TEST(Strong, NextAdvancesByOne) {
+  EXPECT_EQ(Next(ClaimNumber(1)), ClaimNumber(2));
+  EXPECT_EQ(Next(StoreGeneration(1)), StoreGeneration(2));
+  EXPECT_EQ(Next(Epoch(0)), Epoch(1));
+}
+
+TEST(Strong, KeysOrderedAndHashedMaps) {
+  std::map<Epoch, int> ordered{{Epoch(2), 2}, {Epoch(1), 1}};
+  EXPECT_EQ(ordered.begin()->first, Epoch(1));
+
+  std::unordered_map<Incarnation, int> hashed;
+  hashed[Incarnation(42)] = 1;
+  hashed[Incarnation(42)] += 1;
+  EXPECT_EQ(hashed.size(), 1u);
+  EXPECT_EQ(hashed.at(Incarnation(42)), 2);
+
+  std::unordered_set<ClaimNumber> set{ClaimNumber(1), ClaimNumber(1), ClaimNumber(2)};
+  EXPECT_EQ(set.size(), 2u);
+}
+
+}  // namespace
+}  // namespace tenure
