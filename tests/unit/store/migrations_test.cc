@@ -196,15 +196,20 @@ TEST(Migrations, NewerSchemaIsRefusedByTheRunner) {
   EXPECT_FALSE(HasTable(db, "a"));
 }
 
-TEST(Migrations, ForeignDatabaseIsRefusedAndUntouched) {
-  TempDir dir;
-  const std::string path = dir.File("other.db");
+// A SQLite database of another application: tables, no tenure schema.
+void MakeForeignDatabase(const std::string& path) {
   sqlite3* raw = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(raw, "CREATE TABLE photos (id INTEGER PRIMARY KEY, name TEXT);", nullptr,
                          nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(raw);
+}
+
+TEST(Migrations, ForeignDatabaseIsRefusedAndUntouched) {
+  TempDir dir;
+  const std::string path = dir.File("other.db");
+  ASSERT_NO_FATAL_FAILURE(MakeForeignDatabase(path));
   const std::string bytes = ReadBytes(path);
 
   Result<std::unique_ptr<Store>> opened = OpenSqliteStore(SqliteOptions{.path = path});
@@ -278,12 +283,7 @@ TEST(Migrations, ManyOpenersOfOneNewFileAllGetTheWholeSchema) {
 TEST(Migrations, ManyOpenersOfAForeignDatabaseAreAllRefusedAndChangeNothing) {
   TempDir dir;
   const std::string path = dir.File("other.db");
-  sqlite3* raw = nullptr;
-  ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(raw, "CREATE TABLE photos (id INTEGER PRIMARY KEY, name TEXT);", nullptr,
-                         nullptr, nullptr),
-            SQLITE_OK);
-  sqlite3_close(raw);
+  ASSERT_NO_FATAL_FAILURE(MakeForeignDatabase(path));
   const std::string bytes = ReadBytes(path);
 
   for (const Opened& one : OpenAtOnce(path, 8)) {
