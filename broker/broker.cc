@@ -41,7 +41,7 @@ class Broker {
       lock::LockTiming timing;
       timing.lease = config.lease;
       std::random_device device;
-      const std::uint64_t incarnation = (std::uint64_t{device()} << 32) ^ device();
+      const Incarnation incarnation((std::uint64_t{device()} << 32) ^ device());
       witness_.emplace(
           lock::VoterOptions{std::string(lock::kWitnessId), incarnation, timing, {}, voters},
           Clock::now());
@@ -211,7 +211,7 @@ class Broker {
 
   // Lock traffic goes to the newest process known under the node id, alive or
   // not: the protocol itself decides what a late message means.
-  void ToNode(const std::string& node, std::string_view body, std::uint64_t incarnation = 0) {
+  void ToNode(const std::string& node, std::string_view body, Incarnation incarnation = {}) {
     std::optional<std::string> route = core_.RouteOfNode(node, incarnation);
     if (!route) {
       return;  // Never seen: the sender repeats what matters.
@@ -227,7 +227,7 @@ class Broker {
         spdlog::error(
             "refused node {} (incarnation {:016x}): its settings '{}' differ from the broker's "
             "'{}'; it gets no route and no voter hears from it",
-            r.reply.to, r.reply.to_incarnation, r.node_settings, r.reply.settings);
+            r.reply.to, r.reply.to_incarnation.value(), r.node_settings, r.reply.settings);
       }
       net::Send(router_, {r.route, kSignature, protocol::Encode(r.reply)});
     }
@@ -270,7 +270,7 @@ class Broker {
     // the same settings as the witness's (SendRefusals logs the others).
     for (const lock::Refusal& r : witness_->TakeRefusals()) {
       spdlog::error("witness refused node {} (incarnation {:016x}): settings '{}', its own '{}'",
-                    r.node, r.incarnation, r.settings, witness_->settings());
+                    r.node, r.incarnation.value(), r.settings, witness_->settings());
     }
     for (const protocol::LockMessage& m : witness_->TakeOutbox()) {
       if (partition_.Blocks(m.from, m.to)) {

@@ -113,8 +113,8 @@ void RouterCore::HandleHeartbeat(const std::string& route, const protocol::Heart
     events_.push_back({protocol::Event::Kind::kNodeUp,
                        {},
                        {},
-                       0,
-                       0,
+                       {},
+                       {},
                        hb.node,
                        restarted ? "new incarnation" : ""});
   }
@@ -128,7 +128,7 @@ void RouterCore::HandleGoodbye(const std::string& route, const std::string& node
   it->second.gone = true;
   if (it->second.up) {
     it->second.up = false;
-    events_.push_back({protocol::Event::Kind::kNodeDown, {}, {}, 0, 0, node, "stopped"});
+    events_.push_back({protocol::Event::Kind::kNodeDown, {}, {}, {}, {}, node, "stopped"});
   }
 }
 
@@ -142,12 +142,12 @@ void RouterCore::HandleUnreachable(const std::string& route) {
 }
 
 std::optional<std::string> RouterCore::RouteOfNode(const std::string& node,
-                                                   std::uint64_t incarnation) const {
+                                                   Incarnation incarnation) const {
   auto it = nodes_.find(node);
   if (it == nodes_.end()) {
     return std::nullopt;
   }
-  if (incarnation == 0 || incarnation == it->second.incarnation) {
+  if (incarnation == Incarnation{} || incarnation == it->second.incarnation) {
     return it->second.route;
   }
   auto other = it->second.others.find(incarnation);
@@ -236,7 +236,7 @@ void RouterCore::Tick(TimePoint now) {
   for (auto& [id, node] : nodes_) {
     if (node.up && !Alive(node, now)) {
       node.up = false;
-      events_.push_back({protocol::Event::Kind::kNodeDown, {}, {}, 0, 0, id, "session expired"});
+      events_.push_back({protocol::Event::Kind::kNodeDown, {}, {}, {}, {}, id, "session expired"});
     }
   }
   // Bounded: a refused node silent for a few leases is forgotten (and
@@ -248,7 +248,7 @@ void RouterCore::Tick(TimePoint now) {
 
 std::vector<protocol::Event> RouterCore::TakeEvents() { return std::exchange(events_, {}); }
 
-std::vector<std::pair<std::string, std::uint64_t>> RouterCore::TakeTakeovers() {
+std::vector<std::pair<std::string, Incarnation>> RouterCore::TakeTakeovers() {
   return std::exchange(takeovers_, {});
 }
 

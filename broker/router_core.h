@@ -81,7 +81,7 @@ class RouterCore {
   // The ROUTER identity of incarnation `incarnation` of node `node` (0: the
   // current one), alive or not; nullopt if never seen.
   std::optional<std::string> RouteOfNode(const std::string& node,
-                                         std::uint64_t incarnation = 0) const;
+                                         Incarnation incarnation = {}) const;
   // True if `route` is a process of `node` whose broker heartbeat was
   // accepted: its current one or another recent incarnation, alive or not (a
   // node that said goodbye still releases its names). Only such a peer's
@@ -103,7 +103,7 @@ class RouterCore {
   // (node id, incarnation) whose traffic was routed to a process other than
   // the one before (or to anyone, for the first time since this broker
   // started) since the last call: the broker tells its voter (QUIET).
-  std::vector<std::pair<std::string, std::uint64_t>> TakeTakeovers();
+  std::vector<std::pair<std::string, Incarnation>> TakeTakeovers();
   // Heartbeats refused for their settings since the last call (at most
   // kRefusalsPendingMax).
   std::vector<HeartbeatRefusal> TakeRefusals();
@@ -113,7 +113,7 @@ class RouterCore {
  private:
   struct Node {
     std::string route;
-    std::uint64_t incarnation = 0;
+    Incarnation incarnation;
     TimePoint last_seen{};
     bool voter = false;
     bool up = false;    // As last published.
@@ -121,12 +121,12 @@ class RouterCore {
     std::uint32_t entities = 0;
     // Other incarnations seen recently (a predecessor, or a refused twin):
     // lock replies addressed to them still reach them.
-    std::map<std::uint64_t, std::string> others;
+    std::map<Incarnation, std::string> others;
   };
 
   // The newest incarnation of a node id refused for its settings.
   struct Refused {
-    std::uint64_t incarnation = 0;
+    Incarnation incarnation;
     TimePoint last_seen{};
   };
 
@@ -140,7 +140,7 @@ class RouterCore {
   std::map<std::string, Node> nodes_;                         // Ordered: `nodes` lists them by id.
   std::unordered_map<std::string, std::string> route_cache_;  // entity id -> node id.
   std::vector<protocol::Event> events_;
-  std::vector<std::pair<std::string, std::uint64_t>> takeovers_;
+  std::vector<std::pair<std::string, Incarnation>> takeovers_;
   std::map<std::string, Refused> refused_;  // node id -> its refused incarnation.
   std::vector<HeartbeatRefusal> refusals_;
 };

@@ -157,7 +157,7 @@ ClientResult<std::vector<Entity>> Client::List(std::uint32_t limit, std::string_
   }
   std::vector<Entity> out;
   for (const protocol::EntityView& v : r.value().entities) {
-    out.push_back({v.id, v.state, v.version, v.owner, v.epoch});
+    out.push_back({v.id, v.state, v.version.value(), v.owner, v.epoch.value()});
   }
   return out;
 }
@@ -169,7 +169,7 @@ ClientResult<std::vector<NodeInfo>> Client::Nodes() {
   }
   std::vector<NodeInfo> out;
   for (const protocol::NodeView& n : r.value().nodes) {
-    out.push_back({n.id, n.voter, n.alive, n.incarnation, n.entities, n.heartbeat_age_ms});
+    out.push_back({n.id, n.voter, n.alive, n.incarnation.value(), n.entities, n.heartbeat_age_ms});
   }
   return out;
 }
@@ -185,7 +185,7 @@ ClientResult<std::vector<Tenure>> Client::History(std::string_view id) {
   }
   std::vector<Tenure> out;
   for (const protocol::TenureView& t : r.value().tenures) {
-    out.push_back({t.node, t.epoch, t.acquired_at, t.released_at, t.reason});
+    out.push_back({t.node, t.epoch.value(), t.acquired_at, t.released_at, t.reason});
   }
   return out;
 }
@@ -223,8 +223,8 @@ std::optional<WatchEvent> ParseNews(const net::Received& msg) {
   return WatchEvent{std::string(protocol::EventKindName(ev->kind)),
                     ev->entity_id,
                     ev->state,
-                    ev->version,
-                    ev->epoch,
+                    ev->version.value(),
+                    ev->epoch.value(),
                     ev->node,
                     ev->reason};
 }

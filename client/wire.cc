@@ -71,7 +71,9 @@ ClientResult<protocol::Request> SetRequest(std::string_view id, std::string_view
   req.entity_id = std::string(id);
   req.state = std::string(state);
   req.expect = options.expect;
-  req.if_version = options.if_version;
+  if (options.if_version) {
+    req.if_version = Version(*options.if_version);
+  }
   return req;
 }
 
@@ -107,13 +109,17 @@ std::optional<protocol::Reply> ParseReply(const net::Received& msg) {
 
 ClientResult<Entity> EntityResult(const protocol::Reply& reply) {
   if (reply.code != ErrorCode::kOk) {
-    return ClientError{reply.code, reply.message, reply.actual_state, reply.actual_version, false};
+    std::optional<std::uint64_t> actual_version;
+    if (reply.actual_version) {
+      actual_version = reply.actual_version->value();
+    }
+    return ClientError{reply.code, reply.message, reply.actual_state, actual_version, false};
   }
   if (!reply.entity) {
     return ClientError{ErrorCode::kBadRequest, "reply carries no entity", {}, {}, false};
   }
   const protocol::EntityView& v = *reply.entity;
-  return Entity{v.id, v.state, v.version, v.owner, v.epoch};
+  return Entity{v.id, v.state, v.version.value(), v.owner, v.epoch.value()};
 }
 
 ClientError Timeout(std::chrono::milliseconds timeout, bool write) {

@@ -87,9 +87,9 @@ class TurnTimer {
   Duration slowest_time_{};
 };
 
-std::uint64_t NewIncarnation() {
+Incarnation NewIncarnation() {
   std::random_device device;
-  return (std::uint64_t{device()} << 32) ^ device();
+  return Incarnation((std::uint64_t{device()} << 32) ^ device());
 }
 
 void Log(const Note& note) {
@@ -146,7 +146,7 @@ class Node {
       return s;
     }
     spdlog::info("node {} (incarnation {:016x}, {}voter; voters {}) serving through broker {}",
-                 config_.id, core_.incarnation(), core_.voter() != nullptr ? "" : "non-",
+                 config_.id, core_.incarnation().value(), core_.voter() != nullptr ? "" : "non-",
                  fmt::join(core_.voters(), ","), config_.broker);
 
     const Duration heartbeat_interval = config_.lease / 4;

@@ -22,7 +22,7 @@ lock::SessionOptions SessionOptionsFor(const NodeCoreOptions& o,
   s.voter = std::find(voters.begin(), voters.end(), o.id) != voters.end();
   s.timing = o.timing;
   s.rules = o.rules;
-  s.seed = o.incarnation;
+  s.seed = o.incarnation.value();
   return s;
 }
 
@@ -68,7 +68,7 @@ void NodeCore::Step(std::string_view route, protocol::Message message, TimePoint
     if (!known && voter_->HasSession(hb->node, hb->incarnation, now)) {
       char incarnation[17];
       std::snprintf(incarnation, sizeof incarnation, "%016llx",
-                    static_cast<unsigned long long>(hb->incarnation));
+                    static_cast<unsigned long long>(hb->incarnation.value()));
       Say(Note::Level::kDebug,
           "voter: session of " + hb->node + " (incarnation " + incarnation + ") opened");
     }
@@ -144,7 +144,7 @@ void NodeCore::BeginDrain(TimePoint now) {
   Say(Note::Level::kInfo,
       "stopping: draining " + std::to_string(runtime_.worker_count()) + " workers");
   // Goodbye first: the broker routes nothing new here while we drain.
-  Emit(protocol::Event{protocol::Event::Kind::kNodeDown, {}, {}, 0, 0, options_.id, "stopping"});
+  Emit(protocol::Event{protocol::Event::Kind::kNodeDown, {}, {}, {}, {}, options_.id, "stopping"});
   runtime_.BeginDrain(now);
 }
 
@@ -185,7 +185,7 @@ void NodeCore::Pump(TimePoint now) {
     for (protocol::Event& e : fx.events) {
       if (e.kind == protocol::Event::Kind::kPassivated && e.reason == "lost") {
         Say(Note::Level::kInfo, "stepped down from '" + e.entity_id + "' (epoch " +
-                                    std::to_string(e.epoch) +
+                                    std::to_string(e.epoch.value()) +
                                     "): this node may no longer serve it");
       }
       Emit(std::move(e));

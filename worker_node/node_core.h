@@ -53,7 +53,7 @@ namespace tenure::node {
 
 struct NodeCoreOptions {
   std::string id;
-  std::uint64_t incarnation = 0;    // This process's, random per start.
+  Incarnation incarnation;          // This process's, random per start.
   std::vector<std::string> voters;  // As configured (--voters); empty: this node alone.
   lock::LockTiming timing;
   lock::LockRules rules;
@@ -124,7 +124,7 @@ class NodeCore {
   // The serving rule for `name` (for checkers).
   bool MayServe(std::string_view name, TimePoint now) const { return session_.MayServe(name, now); }
   std::size_t worker_count() const { return runtime_.worker_count(); }
-  std::uint64_t incarnation() const { return options_.incarnation; }
+  Incarnation incarnation() const { return options_.incarnation; }
   std::uint64_t bad_messages() const { return bad_messages_; }
   StoreGeneration store_generation() const { return store_generation_; }
   const std::vector<std::string>& voters() const { return voters_; }

@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <ostream>
 
 namespace tenure {
 
@@ -28,6 +29,8 @@ class Strong {
 
   friend constexpr auto operator<=>(const Strong&, const Strong&) = default;
   friend constexpr bool operator==(const Strong&, const Strong&) = default;
+  // For test failure messages and traces; logs and the wire use value().
+  friend std::ostream& operator<<(std::ostream& os, const Strong& s) { return os << s.value(); }
 
  private:
   Rep value_{};
@@ -49,6 +52,14 @@ using ClaimNumber = Strong<struct ClaimNumberTag, std::uint64_t>;
 using Incarnation = Strong<struct IncarnationTag, std::uint64_t>;
 // The store's reconnection counter (§3.7); 0 on a store op means "unstamped".
 using StoreGeneration = Strong<struct StoreGenerationTag, std::uint64_t>;
+
+// Literals for tests and examples: 3_epoch, 7_version, 2_claim, 5_inc.
+namespace literals {
+constexpr Epoch operator""_epoch(unsigned long long v) { return Epoch(v); }
+constexpr Version operator""_version(unsigned long long v) { return Version(v); }
+constexpr ClaimNumber operator""_claim(unsigned long long v) { return ClaimNumber(v); }
+constexpr Incarnation operator""_inc(unsigned long long v) { return Incarnation(v); }
+}  // namespace literals
 
 }  // namespace tenure
 

@@ -15,7 +15,7 @@ using protocol::Op;
 
 namespace {
 
-enum class Phase : std::uint8_t { kClaiming, kActivating, kActive, kReleasing };
+enum class Phase : std::uint8_t { kClaiming, kActivating, kActive, kPassivating };
 
 // Worker::state_code values besides an index in kEntityStates.
 constexpr std::uint8_t kStateEmpty = 0xfe;
@@ -48,10 +48,10 @@ struct Runtime::Mailbox {
 // Kept small: a node holds one per entity it serves, up to a million of them.
 struct Runtime::Worker {
   const std::string* key = nullptr;  // Its key in workers_ (stable: a node-based map).
-  std::uint64_t generation = 0;      // Bumped at every (re)start; keeps invariant (3).
+  WorkerRun run;                     // New at every (re)start; keeps invariant (3).
   // The cache. Valid in kActive only (guarantee of that phase).
-  std::uint64_t version = 0;
-  std::uint64_t epoch = 0;
+  Version version;
+  Epoch epoch;
   TimePoint last_used{};
   // Neighbours in idle_order_, while in_idle_order.
   Worker* idle_prev = nullptr;
@@ -96,10 +96,10 @@ struct Runtime::Worker {
 };
 
 struct Runtime::Ticket {
-  enum class Kind { kActivate, kWrite, kRelease, kList };  // kList: list and history.
+  enum class Kind { kActivate, kWrite, kCloseTenure, kList };  // kList: list and history.
   Kind kind = Kind::kActivate;
   std::string id;
-  std::uint64_t generation = 0;
+  WorkerRun run;
   std::string route;  // kWrite, kList, and kActivate with a folded create: who gets the reply.
   std::uint64_t request_id = 0;  // The request answered (any value: clients choose it).
   bool folded_create = false;    // kActivate: a create rides on it (see Activate).
@@ -137,7 +137,7 @@ void Runtime::HandleRequest(std::string route, protocol::Request request, TimePo
                                     : static_cast<std::uint32_t>(std::min<std::size_t>(
                                           request.limit, protocol::kListRowsMax));
     Call(store::ListOp{limit, request.entity_id},
-         Ticket{Ticket::Kind::kList, {}, 0, std::move(route), rid});
+         Ticket{Ticket::Kind::kList, {}, {}, std::move(route), rid});
     return;
   }
   if (Status s = ValidateEntityId(request.entity_id); !s.ok()) {
@@ -146,7 +146,7 @@ void Runtime::HandleRequest(std::string route, protocol::Request request, TimePo
   }
   if (request.op == Op::kHistory) {  // Read from the store: any node can answer.
     Call(store::HistoryOp{request.entity_id},
-         Ticket{Ticket::Kind::kList, request.entity_id, 0, std::move(route), rid});
+         Ticket{Ticket::Kind::kList, request.entity_id, {}, std::move(route), rid});
     return;
   }
   if (request.op == Op::kCreate && request.state.empty()) {
@@ -169,7 +169,7 @@ void Runtime::HandleRequest(std::string route, protocol::Request request, TimePo
     auto it = workers_.try_emplace(request.entity_id).first;
     w = &it->second;
     w->key = &it->first;
-    w->generation = next_generation_++;
+    w->run = NewRun();
     w->last_used = now;
     effects_.claims.push_back(w->id());
   }
@@ -206,7 +206,8 @@ void Runtime::HandleLost(const std::string& id, TimePoint /*now*/) {
                                       id + "'; retry"));
   if (w->phase == Phase::kActive && w->exists) {
     // Closes this tenure's row; the store ignores it if a newer owner took over.
-    Call(store::ReleaseOp{id, w->epoch, "lost"}, Ticket{Ticket::Kind::kRelease, id, 0, {}, 0});
+    Call(store::CloseTenureOp{id, w->epoch, "lost"},
+         Ticket{Ticket::Kind::kCloseTenure, id, {}, {}, 0});
     effects_.events.push_back({protocol::Event::Kind::kPassivated,
                                id,
                                {},
@@ -265,8 +266,8 @@ void Runtime::HandleStoreResult(std::uint64_t ticket, store::StoreResult result,
     case Ticket::Kind::kWrite:
       OnWritten(std::move(t), std::move(result), now);
       break;
-    case Ticket::Kind::kRelease:
-      OnReleased(std::move(t));
+    case Ticket::Kind::kCloseTenure:
+      OnTenureClosed(std::move(t));
       break;
     case Ticket::Kind::kList:
       OnListed(std::move(t), std::move(result));
@@ -281,7 +282,7 @@ void Runtime::HandleStoreReopened(TimePoint now) {
       cached.push_back(&w);
     }
   }
-  // kClaiming has nothing cached yet; kReleasing finishes its release (the
+  // kClaiming has nothing cached yet; kPassivating finishes its release (the
   // store refuses it if stamped for the old file) and activates again if
   // requests are waiting.
   for (Worker* w : cached) {
@@ -289,7 +290,7 @@ void Runtime::HandleStoreReopened(TimePoint now) {
       Restart(*w);
       continue;
     }
-    // As HandleLost, but without a ReleaseOp: its epoch was read from the
+    // As HandleLost, but without a CloseTenureOp: its epoch was read from the
     // old file and may name another tenure in this one.
     FailMailbox(*w, Status::Unavailable("node '" + options_.node_id + "' lost the ownership of '" +
                                         w->id() + "'; retry"));
@@ -309,7 +310,7 @@ void Runtime::Tick(TimePoint now) {
       Touch(*w, now);
       continue;
     }
-    Release(*w, "passivated");
+    Passivate(*w, "passivated");
   }
   ShrinkIfSparse(workers_);
   ShrinkIfSparse(tickets_);
@@ -330,7 +331,7 @@ void Runtime::BeginDrain(TimePoint /*now*/) {
       effects_.releases.push_back(w->id());
       Remove(*w);
     } else if (w->phase == Phase::kActive && !w->busy && w->waiting() == 0) {
-      Release(*w, "shutdown");
+      Passivate(*w, "shutdown");
     }
     // kActivating and busy workers finish their mailbox, then Pump releases them.
   }
@@ -395,7 +396,7 @@ void Runtime::Pump(Worker& w, TimePoint now) {
     return;
   }
   if (draining_ && w.phase == Phase::kActive && !w.busy) {
-    Release(w, "shutdown");
+    Passivate(w, "shutdown");
   }
 }
 
@@ -450,8 +451,8 @@ void Runtime::ExecuteSet(Worker& w, Pending p) {
     protocol::Reply reply;
     reply.request_id = req.request_id;
     reply.code = ErrorCode::kConflict;
-    reply.message = "version of '" + w.id() + "' is " + std::to_string(w.version) + ", expected " +
-                    std::to_string(*req.if_version);
+    reply.message = "version of '" + w.id() + "' is " + std::to_string(w.version.value()) +
+                    ", expected " + std::to_string(req.if_version->value());
     reply.owner = options_.node_id;
     reply.actual_state = w.state();
     reply.actual_version = w.version;
@@ -480,7 +481,7 @@ void Runtime::ExecuteSet(Worker& w, Pending p) {
   w.busy = true;
   ++stats_.writes;
   Call(store::WriteOp{w.id(), w.epoch, w.version, std::move(next)},
-       Ticket{Ticket::Kind::kWrite, w.id(), w.generation, std::move(p.route), req.request_id});
+       Ticket{Ticket::Kind::kWrite, w.id(), w.run, std::move(p.route), req.request_id});
 }
 
 void Runtime::ExecuteCreate(Worker& w, Pending p) {
@@ -499,7 +500,7 @@ void Runtime::ExecuteCreate(Worker& w, Pending p) {
   w.busy = true;
   ++stats_.writes;
   Call(store::CreateOp{w.id(), options_.node_id, w.epoch, req.state},
-       Ticket{Ticket::Kind::kWrite, w.id(), w.generation, std::move(p.route), req.request_id});
+       Ticket{Ticket::Kind::kWrite, w.id(), w.run, std::move(p.route), req.request_id});
 }
 
 void Runtime::Activate(Worker& w) {
@@ -512,7 +513,7 @@ void Runtime::Activate(Worker& w) {
   // mailbox, since the store may have committed it whatever becomes of the
   // worker.
   std::string create_state;
-  Ticket ticket{Ticket::Kind::kActivate, w.id(), w.generation, {}, 0};
+  Ticket ticket{Ticket::Kind::kActivate, w.id(), w.run, {}, 0};
   if (w.waiting() > 0 && w.mailbox->items[w.mailbox->head].request.op == Op::kCreate) {
     Pending create = std::move(w.mailbox->items[w.mailbox->head++]);
     if (w.waiting() == 0) {
@@ -528,7 +529,7 @@ void Runtime::Activate(Worker& w) {
 
 void Runtime::Restart(Worker& w) {
   ++stats_.restarts;
-  w.generation = next_generation_++;
+  w.run = NewRun();
   w.exists = false;
   w.busy = false;
   Unlink(w);
@@ -536,13 +537,13 @@ void Runtime::Restart(Worker& w) {
   Activate(w);
 }
 
-void Runtime::Release(Worker& w, const char* reason) {
+void Runtime::Passivate(Worker& w, const char* reason) {
   TENURE_CHECK(w.phase == Phase::kActive);
   TENURE_CHECK(!w.busy);
   Unlink(w);
-  w.phase = Phase::kReleasing;
-  Call(store::ReleaseOp{w.id(), w.epoch, reason},
-       Ticket{Ticket::Kind::kRelease, w.id(), w.generation, {}, 0});
+  w.phase = Phase::kPassivating;
+  Call(store::CloseTenureOp{w.id(), w.epoch, reason},
+       Ticket{Ticket::Kind::kCloseTenure, w.id(), w.run, {}, 0});
 }
 
 void Runtime::Remove(Worker& w) {
@@ -593,7 +594,7 @@ void Runtime::OnActivated(Ticket t, store::StoreResult r, TimePoint now) {
     created = AnswerFoldedCreate(t, r);
   }
   Worker* w = Find(t.id);
-  if (w == nullptr || w->generation != t.generation || w->phase != Phase::kActivating) {
+  if (w == nullptr || w->run != t.run || w->phase != Phase::kActivating) {
     if (created) {
       effects_.events.push_back(std::move(*created));
     }
@@ -614,7 +615,7 @@ void Runtime::OnActivated(Ticket t, store::StoreResult r, TimePoint now) {
   }
   w->exists = r.row.has_value();
   w->SetState(w->exists ? r.row->state : std::string());
-  w->version = w->exists ? r.row->version : 0;
+  w->version = w->exists ? r.row->version : Version{};
   w->epoch = r.epoch;
   w->phase = Phase::kActive;
   Touch(*w, now);
@@ -669,7 +670,7 @@ std::optional<protocol::Event> Runtime::AnswerFoldedCreate(const Ticket& t,
 
 void Runtime::OnWritten(Ticket t, store::StoreResult r, TimePoint now) {
   Worker* w = Find(t.id);
-  const bool current = w != nullptr && w->generation == t.generation;
+  const bool current = w != nullptr && w->run == t.run;
   if (current) {
     TENURE_CHECK(w->busy);
     w->busy = false;
@@ -734,15 +735,15 @@ void Runtime::OnWritten(Ticket t, store::StoreResult r, TimePoint now) {
   }
 }
 
-void Runtime::OnReleased(Ticket t) {
+void Runtime::OnTenureClosed(Ticket t) {
   Worker* w = Find(t.id);
-  if (w == nullptr || w->generation != t.generation || w->phase != Phase::kReleasing) {
+  if (w == nullptr || w->run != t.run || w->phase != Phase::kPassivating) {
     return;
   }
   if (w->waiting() > 0 && !draining_) {
     // Requests arrived while the row was being closed: the lock is still ours,
     // so start a new tenure instead of letting the name go.
-    w->generation = next_generation_++;
+    w->run = NewRun();
     w->phase = Phase::kActivating;
     Activate(*w);
     return;
@@ -827,12 +828,11 @@ void Runtime::CheckInvariants() const {
     flagged += w.in_idle_order ? 1 : 0;
   }
   TENURE_CHECK(flagged == idle_count_);
-  // Invariant (1): one write of the current generation in flight per worker.
+  // Invariant (1): one write of the current run in flight per worker.
   std::unordered_map<std::string_view, std::size_t> writes;
   for (const auto& [ticket, t] : tickets_) {
     auto it = workers_.find(t.id);
-    if (t.kind == Ticket::Kind::kWrite && it != workers_.end() &&
-        t.generation == it->second.generation) {
+    if (t.kind == Ticket::Kind::kWrite && it != workers_.end() && t.run == it->second.run) {
       TENURE_CHECK(it->second.busy);
       TENURE_CHECK(++writes[it->first] <= 1);
     }

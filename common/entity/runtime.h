@@ -36,7 +36,7 @@
 //    |   idle (Tick), |
 //    |       draining |
 //    |                v
-//    +----------- kReleasing ----------------------------------------> (none)
+//    +---------- kPassivating --------------------------------------> (none)
 //      requests waiting when        row closed and nothing waiting (or
 //      the row is closed            draining); lost
 //
@@ -57,18 +57,19 @@
 // |                            | an unknown state), OnWritten (fenced, or create  |
 // |                            | conflict, while MayServe holds),                 |
 // |                            | HandleStoreReopened (MayServe holds)             |
-// | kActive -> kReleasing      | Release, from Tick (idle), BeginDrain, Pump      |
+// | kActive -> kPassivating    | Passivate, from Tick (idle), BeginDrain, Pump    |
 // |                            | (draining)                                       |
 // | kActive -> (none)          | HandleLost (also from Pump and OnWritten when    |
 // |                            | MayServe fails), Pump (no entity and nothing     |
 // |                            | waiting: emits a release), HandleStoreReopened   |
 // |                            | (may not serve)                                  |
-// | kReleasing -> kActivating  | OnReleased (requests waiting, not draining: a    |
-// |                            | new tenure; no new claim, the lock was kept)     |
-// | kReleasing -> (none)       | OnReleased (emits a release), HandleLost         |
+// | kPassivating -> kActivating| OnTenureClosed (requests waiting, not draining:  |
+// |                            | a new tenure; no new claim, the lock was kept)   |
+// | kPassivating -> (none)     | OnTenureClosed (emits a release), HandleLost     |
 //
-// Every (re)start (HandleRequest, Restart, OnReleased) takes a new worker
-// generation; store results carry the generation of the worker that asked.
+// Every (re)start (HandleRequest, Restart, OnTenureClosed) begins a new run of
+// the worker (a WorkerRun number); store results carry the run of the worker
+// that asked.
 //
 // Guarantees per phase:
 // - kClaiming, kActivating: requests wait in the mailbox; nothing is answered
@@ -78,8 +79,8 @@
 // - kActive for an id with no entity: the mailbox is answered from that
 //   activation's read, then the worker is dropped. Absence is never cached,
 //   so a create committed meanwhile is always seen by the next request.
-// - kReleasing: no request is executed; new ones wait, and once the release
-//   is done the worker activates again (a new tenure) without claiming: the
+// - kPassivating: no request is executed; new ones wait, and once the tenure
+//   is closed the worker activates again (a new tenure) without claiming: the
 //   node kept the lock while the row was being closed.
 //
 // Invariants:
@@ -87,8 +88,8 @@
 //     not counting writes of an older store generation, which the store
 //     refuses (HandleStoreReopened).
 // (2) The cache changes only from a committed store result of the worker's
-//     current worker generation.
-// (3) A store result of an older worker generation never changes a worker;
+//     current run.
+// (3) A store result of an older run of the worker never changes it;
 //     its request is still answered from that result.
 // (4) Every request received is answered exactly once.
 // (5) idle_order_ (idle_front_ .. idle_back_, linked through the workers) holds
@@ -122,6 +123,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/base/strong_id.h"
 #include "common/base/time.h"
 #include "common/entity/authority.h"
 #include "common/entity/handler.h"
@@ -130,6 +132,9 @@
 #include "common/store/store.h"
 
 namespace tenure::entity {
+
+// Which (re)start of a worker a store call belongs to (invariant (3)).
+using WorkerRun = Strong<struct WorkerRunTag, std::uint64_t>;
 
 struct RuntimeOptions {
   std::string node_id;
@@ -245,7 +250,12 @@ class Runtime {
   void ExecuteCreate(Worker& w, Pending p);
   void Activate(Worker& w);
   void Restart(Worker& w);
-  void Release(Worker& w, const char* reason);
+  WorkerRun NewRun() {
+    WorkerRun run = next_run_;
+    next_run_ = Next(next_run_);
+    return run;
+  }
+  void Passivate(Worker& w, const char* reason);
   void Remove(Worker& w);
   void FailMailbox(Worker& w, const Status& status);
   // Moves w to the back of idle_order_ (most recently used).
@@ -256,7 +266,7 @@ class Runtime {
   void OnActivated(Ticket t, store::StoreResult r, TimePoint now);
   std::optional<protocol::Event> AnswerFoldedCreate(const Ticket& t, const store::StoreResult& r);
   void OnWritten(Ticket t, store::StoreResult r, TimePoint now);
-  void OnReleased(Ticket t);
+  void OnTenureClosed(Ticket t);
   void OnListed(Ticket t, store::StoreResult r);
 
   std::uint64_t Call(store::StoreOp op, Ticket t);
@@ -279,7 +289,7 @@ class Runtime {
   std::unique_ptr<Mailbox> spare_mailbox_;             // Empty; reused by the next Enqueue.
   std::unordered_map<std::uint64_t, Ticket> tickets_;  // Store calls in flight.
   std::uint64_t next_ticket_ = 1;
-  std::uint64_t next_generation_ = 1;
+  WorkerRun next_run_{1};
   bool draining_ = false;
   Effects effects_;
   RuntimeStats stats_;

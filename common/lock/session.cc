@@ -70,7 +70,7 @@ Duration Session::DeadlineSpan() const {
 bool Session::Counts(std::size_t voter, const Grant& grant, TimePoint now) const {
   const VoterView& v = voters_[voter];
   // No grant has incarnation 0, so it never counts either.
-  if (v.incarnation == 0 || grant.voter_incarnation != v.incarnation) {
+  if (v.incarnation == Incarnation{} || grant.voter_incarnation != v.incarnation) {
     return false;  // A grant from an earlier incarnation of the voter is void.
   }
   if (!v.deadline || now >= *v.deadline) {
@@ -429,7 +429,8 @@ void Session::OnReleased(const LockMessage& m) {
 
 void Session::StartClaim(const std::string& name, Name& n, TimePoint now) {
   n.phase = Phase::kClaiming;
-  n.claim = next_claim_++;  // Invariant (1).
+  n.claim = next_claim_;  // Invariant (1).
+  next_claim_ = Next(next_claim_);
   n.since = now;
   n.wanted = false;
   ClearVotes(n);
@@ -552,7 +553,7 @@ void Session::Progress(const std::string& name, Name& n, TimePoint now) {
   }
 }
 
-void Session::QueueClaim(const std::string& voter, const std::string& name, std::uint64_t claim,
+void Session::QueueClaim(const std::string& voter, const std::string& name, ClaimNumber claim,
                          TimePoint now) {
   if (!claim_batch_sent_) {
     claim_batch_sent_ = now;  // The batch's sent time is its earliest: see FromWireMillis.
@@ -560,10 +561,10 @@ void Session::QueueClaim(const std::string& voter, const std::string& name, std:
   claim_batch_[voter].push_back({name, claim, {}});
 }
 
-void Session::QueueRelease(const std::string& voter, const std::string& name, std::uint64_t claim) {
+void Session::QueueRelease(const std::string& voter, const std::string& name, ClaimNumber claim) {
   release_batch_[voter].push_back({name, claim, {}});
   if (options_.rules.release_repeat) {
-    std::uint64_t& pending = pending_releases_[{name, voter}];
+    ClaimNumber& pending = pending_releases_[{name, voter}];
     pending = std::max(pending, claim);
   }
 }
@@ -616,7 +617,7 @@ void Session::CheckInvariants(TimePoint now) const {
     TENURE_CHECK(!used[slot]);
     used[slot] = true;
     for (std::size_t v = 0; v < voter_ids_.size(); ++v) {
-      TENURE_CHECK(grants_[slot * voter_ids_.size() + v].voter_incarnation == 0);
+      TENURE_CHECK(grants_[slot * voter_ids_.size() + v].voter_incarnation == Incarnation{});
     }
     for (std::size_t w = 0; w < denial_words_; ++w) {
       TENURE_CHECK(denials_[slot * denial_words_ + w] == 0);

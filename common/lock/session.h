@@ -109,7 +109,7 @@ namespace tenure::lock {
 
 struct SessionOptions {
   std::string node_id;
-  std::uint64_t incarnation = 0;
+  Incarnation incarnation;
   // Every voter, the broker's witness included. With `timing`, it makes the
   // settings text every heartbeat carries (SettingsText).
   std::vector<std::string> voters;
@@ -189,12 +189,12 @@ class Session final : public entity::Authority {
   enum class Phase : std::uint8_t { kClaiming, kOwned, kBackoff };
 
   struct Grant {
-    std::uint64_t voter_incarnation = 0;  // 0: no grant.
+    Incarnation voter_incarnation;  // 0: no grant.
     TimePoint claim_sent{};
   };
 
   struct Name {
-    std::uint64_t claim = 0;
+    ClaimNumber claim;
     // kClaiming: when the claim started; kBackoff: when the back-off ends.
     TimePoint since{};
     std::uint32_t slot = 0;  // Its rows in grants_ and denials_: invariant (4).
@@ -203,7 +203,7 @@ class Session final : public entity::Authority {
   };
 
   struct VoterView {
-    std::uint64_t incarnation = 0;  // 0: not heard from yet.
+    Incarnation incarnation;  // 0: not heard from yet.
     std::optional<TimePoint> deadline;
     std::optional<TimePoint> valid_since;  // Start of the current unbroken stretch.
   };
@@ -232,9 +232,9 @@ class Session final : public entity::Authority {
   void StartClaim(const std::string& name, Name& n, TimePoint now);
   void GiveUp(const std::string& name, Name& n, LockEvent::Kind why, TimePoint now);
   void Progress(const std::string& name, Name& n, TimePoint now);
-  void QueueClaim(const std::string& voter, const std::string& name, std::uint64_t claim,
+  void QueueClaim(const std::string& voter, const std::string& name, ClaimNumber claim,
                   TimePoint now);
-  void QueueRelease(const std::string& voter, const std::string& name, std::uint64_t claim);
+  void QueueRelease(const std::string& voter, const std::string& name, ClaimNumber claim);
   void OnHbAck(const protocol::LockMessage& m, TimePoint now);
   void OnGrant(const protocol::LockMessage& m, TimePoint now);
   void OnDeny(const protocol::LockMessage& m, TimePoint now);
@@ -255,7 +255,7 @@ class Session final : public entity::Authority {
   std::size_t denial_words_ = 0;                 // Per row of denials_.
 
   std::mt19937_64 rng_;
-  std::uint64_t next_claim_ = 1;
+  ClaimNumber next_claim_{1};
   std::uint64_t heartbeat_seq_ = 0;
   std::map<std::uint64_t, TimePoint> heartbeat_sent_;  // seq -> sent, recent ones only.
   std::vector<VoterView> voters_;                      // By voter number.
@@ -279,7 +279,7 @@ class Session final : public entity::Authority {
       backoff_ends_;
   std::vector<std::uint32_t> free_slots_;
   // (name, voter) -> newest claim released there and not yet acknowledged.
-  std::map<std::pair<std::string, std::string>, std::uint64_t> pending_releases_;
+  std::map<std::pair<std::string, std::string>, ClaimNumber> pending_releases_;
 
   // Batches waiting for TakeEffects: voter -> items.
   std::map<std::string, std::vector<protocol::LockItem>> claim_batch_;

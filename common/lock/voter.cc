@@ -51,7 +51,7 @@ void Voter::NoteInput(TimePoint now) {
   last_input_ = now;
 }
 
-bool Voter::Alive(const std::string& node, std::uint64_t incarnation, TimePoint now) const {
+bool Voter::Alive(const std::string& node, Incarnation incarnation, TimePoint now) const {
   auto it = sessions_.find(node);
   return it != sessions_.end() && it->second.incarnation == incarnation &&
          now - it->second.last_seen < options_.timing.lease;
@@ -71,7 +71,7 @@ std::uint32_t Voter::LapseMillis(const HolderSlot& holder, TimePoint now) const 
 }
 
 LockMessage Voter::Reply(LockMessage::Kind kind, const std::string& node,
-                         std::uint64_t node_incarnation) const {
+                         Incarnation node_incarnation) const {
   LockMessage m;
   m.kind = kind;
   m.from = options_.id;
@@ -191,7 +191,7 @@ void Voter::OnClaim(const LockMessage& m, TimePoint now) {
       }
       ++holders_[*claimant].entries;  // Invariant (4).
       if (it == table_.end()) {
-        it = table_.emplace(item.name, Entry{*claimant, 0}).first;
+        it = table_.emplace(item.name, Entry{*claimant, ClaimNumber{}}).first;
       } else {
         Unref(it->second.holder);
         it->second.holder = *claimant;
@@ -267,7 +267,7 @@ std::optional<Holder> Voter::HolderOf(const std::string& name) const {
   return Holder{holder.node, holder.incarnation, it->second.claim};
 }
 
-std::uint32_t Voter::Intern(const std::string& node, std::uint64_t incarnation) {
+std::uint32_t Voter::Intern(const std::string& node, Incarnation incarnation) {
   auto [it, fresh] = holder_index_.try_emplace({node, incarnation}, 0);
   if (!fresh) {
     return it->second;

@@ -100,7 +100,7 @@ namespace tenure::lock {
 
 struct VoterOptions {
   std::string id;
-  std::uint64_t incarnation = 0;
+  Incarnation incarnation;
   LockTiming timing;
   LockRules rules;
   // The cluster's voters as every node has them (EffectiveVoters: the witness
@@ -112,7 +112,7 @@ struct VoterOptions {
 // A heartbeat refused for its settings, for the shell to log.
 struct Refusal {
   std::string node;
-  std::uint64_t incarnation = 0;
+  Incarnation incarnation;
   std::string settings;  // The node's; the voter's own are Voter::settings().
 
   bool operator==(const Refusal&) const = default;
@@ -120,8 +120,8 @@ struct Refusal {
 
 struct Holder {
   std::string node;
-  std::uint64_t incarnation = 0;
-  std::uint64_t claim = 0;
+  Incarnation incarnation;
+  ClaimNumber claim;
 
   bool operator==(const Holder&) const = default;
 };
@@ -146,7 +146,7 @@ class Voter {
   static constexpr std::size_t kRefusalsPendingMax = 64;
 
   // True while `node`'s session of `incarnation` is alive here.
-  bool HasSession(const std::string& node, std::uint64_t incarnation, TimePoint now) const {
+  bool HasSession(const std::string& node, Incarnation incarnation, TimePoint now) const {
     return Alive(node, incarnation, now);
   }
   // The entry for `name`, alive or not; nullopt means none.
@@ -154,7 +154,7 @@ class Voter {
   // True during the quiet period, and before any input (it has not begun).
   bool Quiet(TimePoint now) const;
   const std::string& id() const { return options_.id; }
-  std::uint64_t incarnation() const { return options_.incarnation; }
+  Incarnation incarnation() const { return options_.incarnation; }
   // What every heartbeat must carry (SettingsText of the options' voters and
   // timing); empty when rules.settings_check is off.
   const std::string& settings() const { return settings_; }
@@ -165,31 +165,31 @@ class Voter {
 
  private:
   struct Session {
-    std::uint64_t incarnation = 0;
+    Incarnation incarnation;
     TimePoint last_seen{};
   };
 
   // The newest incarnation of a node id refused for its settings.
   struct Refused {
-    std::uint64_t incarnation = 0;
+    Incarnation incarnation;
     TimePoint last_seen{};
   };
 
   // A (node, incarnation) named by table entries.
   struct HolderSlot {
     std::string node;
-    std::uint64_t incarnation = 0;
+    Incarnation incarnation;
     std::size_t entries = 0;  // Keeps invariant (4).
   };
 
   struct Entry {
     std::uint32_t holder = 0;  // Index in holders_.
-    std::uint64_t claim = 0;
+    ClaimNumber claim;
   };
 
   using Table = std::unordered_map<std::string, Entry, entity::IdHash, std::equal_to<>>;
 
-  bool Alive(const std::string& node, std::uint64_t incarnation, TimePoint now) const;
+  bool Alive(const std::string& node, Incarnation incarnation, TimePoint now) const;
   bool Alive(const HolderSlot& holder, TimePoint now) const {
     return Alive(holder.node, holder.incarnation, now);
   }
@@ -197,7 +197,7 @@ class Voter {
   std::uint32_t LapseMillis(const HolderSlot& holder, TimePoint now) const;
   // The index of (node, incarnation) in holders_, made if new. The caller
   // counts the entries it makes with it.
-  std::uint32_t Intern(const std::string& node, std::uint64_t incarnation);
+  std::uint32_t Intern(const std::string& node, Incarnation incarnation);
   // Counts one entry fewer naming holders_[h], and frees h with its last.
   void Unref(std::uint32_t h);
   // Drops the entry at `it`; returns the next one.
@@ -208,7 +208,7 @@ class Voter {
   void OnClaim(const protocol::LockMessage& m, TimePoint now);
   void OnRelease(const protocol::LockMessage& m);
   protocol::LockMessage Reply(protocol::LockMessage::Kind kind, const std::string& node,
-                              std::uint64_t node_incarnation) const;
+                              Incarnation node_incarnation) const;
 
   // Constant after construction.
   const VoterOptions options_;
@@ -224,7 +224,7 @@ class Voter {
   Table table_;
   std::vector<HolderSlot> holders_;
   std::vector<std::uint32_t> free_holders_;  // Indexes in holders_ with no entry.
-  std::map<std::pair<std::string, std::uint64_t>, std::uint32_t> holder_index_;
+  std::map<std::pair<std::string, Incarnation>, std::uint32_t> holder_index_;
   std::vector<protocol::LockMessage> outbox_;
   std::map<std::string, Refused> refused_;  // node id -> its refused incarnation.
   std::vector<Refusal> refusals_;           // Not taken yet: at most kRefusalsPendingMax.

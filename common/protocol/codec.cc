@@ -75,6 +75,10 @@ class MapWriter {
     PackStr(pk_, key);
     pk_.pack_uint64(value);
   }
+  template <typename Tag>
+  void Uint(std::string_view key, Strong<Tag, std::uint64_t> value) {
+    Uint(key, value.value());
+  }
   void Int(std::string_view key, std::int64_t value) {
     PackStr(pk_, key);
     pk_.pack_int64(value);
@@ -252,8 +256,8 @@ void PackMessage(Packer& pk, const LockMessage& m) {
 }
 
 void PackMessage(Packer& pk, const Event& e) {
-  pk.pack_map(2 + Count({!e.entity_id.empty(), !e.state.empty(), e.version != 0, e.epoch != 0,
-                         !e.node.empty(), !e.reason.empty()}));
+  pk.pack_map(2 + Count({!e.entity_id.empty(), !e.state.empty(), e.version.value() != 0,
+                         e.epoch.value() != 0, !e.node.empty(), !e.reason.empty()}));
   MapWriter w(pk);
   w.Str("t", "ev");
   w.Str("kind", EventKindName(e.kind));
@@ -263,10 +267,10 @@ void PackMessage(Packer& pk, const Event& e) {
   if (!e.state.empty()) {
     w.Str("state", e.state);
   }
-  if (e.version != 0) {
+  if (e.version.value() != 0) {
     w.Uint("version", e.version);
   }
-  if (e.epoch != 0) {
+  if (e.epoch.value() != 0) {
     w.Uint("epoch", e.epoch);
   }
   if (!e.node.empty()) {
@@ -340,11 +344,21 @@ class MapView {
     return Status::Ok();
   }
 
-  Status OptUint(std::string_view key, std::optional<std::uint64_t>& out) const {
+  // The wire carries the number; the strong type is the decoder's to give.
+  template <typename Tag>
+  Status Uint(std::string_view key, Strong<Tag, std::uint64_t>& out, bool required = false) const {
+    std::uint64_t value = out.value();
+    Status s = Uint(key, value, required);
+    out = Strong<Tag, std::uint64_t>(value);
+    return s;
+  }
+
+  template <typename Tag>
+  Status OptUint(std::string_view key, std::optional<Strong<Tag, std::uint64_t>>& out) const {
     if (Find(key) == nullptr) {
       return Status::Ok();
     }
-    std::uint64_t value = 0;
+    Strong<Tag, std::uint64_t> value;
     Status s = Uint(key, value);
     if (s.ok()) {
       out = value;

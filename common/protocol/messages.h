@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/base/status.h"
+#include "common/base/strong_id.h"
 
 namespace tenure::protocol {
 
@@ -27,13 +28,13 @@ std::optional<Op> ParseOp(std::string_view name);
 struct Request {
   std::uint64_t request_id = 0;
   Op op = Op::kGet;
-  std::string entity_id;                    // list: rows after this id; empty for nodes.
-  std::string state;                        // set/create: the new state; empty = default.
-  std::string expect;                       // set: required current state; empty = any.
-  std::optional<std::uint64_t> if_version;  // set: required current version.
-  std::uint32_t limit = 0;                  // list: rows wanted; 0 = server default.
-  std::string via;                          // Enter through this node; empty = any.
-  bool forwarded = false;                   // Sent on once by a node that does not own the entity.
+  std::string entity_id;              // list: rows after this id; empty for nodes.
+  std::string state;                  // set/create: the new state; empty = default.
+  std::string expect;                 // set: required current state; empty = any.
+  std::optional<Version> if_version;  // set: required current version.
+  std::uint32_t limit = 0;            // list: rows wanted; 0 = server default.
+  std::string via;                    // Enter through this node; empty = any.
+  bool forwarded = false;             // Sent on once by a node that does not own the entity.
 
   bool operator==(const Request&) const = default;
 };
@@ -41,16 +42,16 @@ struct Request {
 struct EntityView {
   std::string id;
   std::string state;
-  std::uint64_t version = 0;
+  Version version;
   std::string owner;  // Empty when no node owns it now.
-  std::uint64_t epoch = 0;
+  Epoch epoch;
 
   bool operator==(const EntityView&) const = default;
 };
 
 struct TenureView {  // One row of an entity's ownership history.
   std::string node;
-  std::uint64_t epoch = 0;
+  Epoch epoch;
   std::string acquired_at;
   std::string released_at;  // Empty while the tenure lasts.
   std::string reason;
@@ -62,7 +63,7 @@ struct NodeView {
   std::string id;
   bool voter = false;
   bool alive = false;
-  std::uint64_t incarnation = 0;
+  Incarnation incarnation;
   std::uint32_t entities = 0;  // Active workers it reported.
   std::int64_t heartbeat_age_ms = 0;
 
@@ -73,14 +74,14 @@ struct NodeView {
 struct Reply {
   std::uint64_t request_id = 0;
   ErrorCode code = ErrorCode::kOk;
-  std::string message;                          // Human text; set when code != kOk.
-  std::string owner;                            // Node that answered as owner; empty if none.
-  std::optional<EntityView> entity;             // get/set/create.
-  std::vector<EntityView> entities;             // list.
-  std::vector<NodeView> nodes;                  // nodes.
-  std::vector<TenureView> tenures;              // history: oldest first.
-  std::string actual_state;                     // conflict: the state found; empty otherwise.
-  std::optional<std::uint64_t> actual_version;  // conflict on --if-version.
+  std::string message;                    // Human text; set when code != kOk.
+  std::string owner;                      // Node that answered as owner; empty if none.
+  std::optional<EntityView> entity;       // get/set/create.
+  std::vector<EntityView> entities;       // list.
+  std::vector<NodeView> nodes;            // nodes.
+  std::vector<TenureView> tenures;        // history: oldest first.
+  std::string actual_state;               // conflict: the state found; empty otherwise.
+  std::optional<Version> actual_version;  // conflict on --if-version.
 
   bool operator==(const Reply&) const = default;
 };
@@ -90,7 +91,7 @@ struct Reply {
 // those tell the broker a node is alive.
 struct Heartbeat {
   std::string node;
-  std::uint64_t incarnation = 0;
+  Incarnation incarnation;
   std::uint64_t seq = 0;
   std::int64_t sent_ms = 0;  // The node's monotonic clock, milliseconds.
   bool voter = false;
@@ -107,7 +108,7 @@ struct Heartbeat {
 // One name in a lock message. `holder` and `lapse_ms` are set in DENY only.
 struct LockItem {
   std::string name;
-  std::uint64_t claim = 0;
+  ClaimNumber claim;
   std::string holder;
   // DENY: how long until the holder's session lapses at that voter if it
   // stops heartbeating now, in ms; 0 = not said. A hint for the claimant's
@@ -133,11 +134,11 @@ struct LockMessage {
   };
   Kind kind = Kind::kHbAck;
   std::string from;  // Sender id: a node id, or the broker's witness id.
-  std::uint64_t from_incarnation = 0;
-  std::string to;                    // Receiver id.
-  std::uint64_t to_incarnation = 0;  // Voter replies: the node incarnation answered.
-  std::uint64_t seq = 0;             // kHbAck: the heartbeat acknowledged.
-  std::int64_t sent_ms = 0;          // kClaim: node's clock; kGrant: echoed.
+  Incarnation from_incarnation;
+  std::string to;              // Receiver id.
+  Incarnation to_incarnation;  // Voter replies: the node incarnation answered.
+  std::uint64_t seq = 0;       // kHbAck: the heartbeat acknowledged.
+  std::int64_t sent_ms = 0;    // kClaim: node's clock; kGrant: echoed.
   std::vector<LockItem> items;
   std::string settings = {};  // kMismatch: the refusing voter's (or broker's) own settings.
 
@@ -152,8 +153,8 @@ struct Event {
   Kind kind = Kind::kChanged;
   std::string entity_id;  // Empty for node events.
   std::string state;
-  std::uint64_t version = 0;
-  std::uint64_t epoch = 0;
+  Version version;
+  Epoch epoch;
   std::string node;
   std::string reason;
 

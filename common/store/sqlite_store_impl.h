@@ -154,7 +154,7 @@ class SqliteStore final : public Store {
   Result<StoreResult> Do(const ActivateOp& op);
   Result<StoreResult> Do(const WriteOp& op);
   Result<StoreResult> Do(const CreateOp& op);
-  Result<StoreResult> Do(const ReleaseOp& op);
+  Result<StoreResult> Do(const CloseTenureOp& op);
   Result<StoreResult> Do(const ListOp& op);
   Result<StoreResult> Do(const HistoryOp& op);
   Status OpenTenure(const std::string& id, const std::string& node, std::int64_t epoch);

@@ -79,16 +79,22 @@ namespace {
 // Epochs and versions are stored as SQLite's signed 64-bit integers. One above
 // INT64_MAX wraps to a negative number, which matches no row: fenced, as it
 // should be for a token this store never handed out.
-std::int64_t ToSql(std::uint64_t value) { return static_cast<std::int64_t>(value); }
-std::uint64_t FromSql(std::int64_t value) { return static_cast<std::uint64_t>(value); }
+template <typename Tag>
+std::int64_t ToSql(Strong<Tag, std::uint64_t> value) {
+  return static_cast<std::int64_t>(value.value());
+}
+template <typename T>
+T FromSql(std::int64_t value) {
+  return T(static_cast<std::uint64_t>(value));
+}
 
 EntityRow ReadEntity(const SqliteStatement& statement) {
   EntityRow row;
   row.id = statement.ColumnText(0);
   row.state = statement.ColumnText(1);
-  row.version = FromSql(statement.ColumnInt64(2));
+  row.version = FromSql<Version>(statement.ColumnInt64(2));
   row.owner_node = statement.ColumnText(3);
-  row.owner_epoch = FromSql(statement.ColumnInt64(4));
+  row.owner_epoch = FromSql<Epoch>(statement.ColumnInt64(4));
   row.updated_at = statement.ColumnText(5);
   return row;
 }
@@ -97,7 +103,7 @@ TenureRow ReadTenure(const SqliteStatement& statement) {
   TenureRow row;
   row.id = statement.ColumnText(0);
   row.node = statement.ColumnText(1);
-  row.epoch = FromSql(statement.ColumnInt64(2));
+  row.epoch = FromSql<Epoch>(statement.ColumnInt64(2));
   row.acquired_at = statement.ColumnText(3);
   row.released_at = statement.ColumnText(4);
   row.reason = statement.ColumnText(5);
@@ -146,13 +152,13 @@ Result<StoreResult> SqliteStore::Do(const ActivateOp& op) {
   if (!row->has_value()) {
     // No entity: write nothing, so a request for an unknown id leaves no
     // trace; the newest epoch fences a later create.
-    result.epoch = FromSql(epoch - 1);
+    result.epoch = FromSql<Epoch>(epoch - 1);
     return result;
   }
   if (Status status = OpenTenure(op.id, op.node, epoch); !status.ok()) {
     return WithContext(context, status);
   }
-  result.epoch = FromSql(epoch);
+  result.epoch = FromSql<Epoch>(epoch);
   result.row = std::move(row).value();
   return result;
 }
@@ -189,11 +195,13 @@ Result<StoreResult> SqliteStore::Do(const WriteOp& op) {
   if (!current->has_value()) {
     why = "no entity '" + op.id + "'";
   } else if ((*current)->owner_epoch != op.epoch) {
-    why = "epoch moved: '" + op.id + "' is at epoch " + std::to_string((*current)->owner_epoch) +
-          ", the write carried " + std::to_string(op.epoch);
+    why = "epoch moved: '" + op.id + "' is at epoch " +
+          std::to_string((*current)->owner_epoch.value()) + ", the write carried " +
+          std::to_string(op.epoch.value());
   } else {
-    why = "version moved: '" + op.id + "' is at version " + std::to_string((*current)->version) +
-          ", the write expected " + std::to_string(op.expected_version);
+    why = "version moved: '" + op.id + "' is at version " +
+          std::to_string((*current)->version.value()) + ", the write expected " +
+          std::to_string(op.expected_version.value());
   }
   result.fenced = true;
   result.status = Status::Unavailable(why + "; nothing written");
@@ -224,7 +232,7 @@ Result<StoreResult> SqliteStore::Do(const CreateOp& op) {
     result.fenced = true;
     result.status = Status::Unavailable("epoch moved: the newest epoch of '" + op.id + "' is " +
                                         std::to_string(epoch - 1) + ", the create carried " +
-                                        std::to_string(op.epoch) + "; nothing written");
+                                        std::to_string(op.epoch.value()) + "; nothing written");
     return result;
   }
   Result<std::optional<EntityRow>> row =
@@ -238,13 +246,13 @@ Result<StoreResult> SqliteStore::Do(const CreateOp& op) {
   if (Status status = OpenTenure(op.id, op.node, epoch); !status.ok()) {
     return WithContext(context, status);
   }
-  result.epoch = FromSql(epoch);
+  result.epoch = FromSql<Epoch>(epoch);
   result.row = std::move(row).value();
   return result;
 }
 
-Result<StoreResult> SqliteStore::Do(const ReleaseOp& op) {
-  const std::string context = "release '" + op.id + "'";
+Result<StoreResult> SqliteStore::Do(const CloseTenureOp& op) {
+  const std::string context = "close the tenure of '" + op.id + "'";
   // Either statement may match nothing (a tenure already superseded, an
   // entity never created or since activated elsewhere): that is not an error.
   Status status = Execute(kCloseTenure, {op.id, ToSql(op.epoch), op.reason});

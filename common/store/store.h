@@ -25,9 +25,9 @@ namespace tenure::store {
 struct EntityRow {
   std::string id;
   std::string state;
-  std::uint64_t version = 0;
+  Version version;
   std::string owner_node;  // Empty when NULL (no owner).
-  std::uint64_t owner_epoch = 0;
+  Epoch owner_epoch;
   std::string updated_at;  // ISO 8601 UTC, set by the store.
 
   bool operator==(const EntityRow&) const = default;
@@ -36,7 +36,7 @@ struct EntityRow {
 struct TenureRow {  // One row of the ownership table.
   std::string id;
   std::string node;
-  std::uint64_t epoch = 0;
+  Epoch epoch;
   std::string acquired_at;
   std::string released_at;  // Empty while the tenure is open.
   std::string reason;       // Why it ended; empty while open.
@@ -63,8 +63,8 @@ struct ActivateOp {
 // expected_version; bumps version by one.
 struct WriteOp {
   std::string id;
-  std::uint64_t epoch = 0;
-  std::uint64_t expected_version = 0;
+  Epoch epoch;
+  Version expected_version;
   std::string state;
 };
 
@@ -74,15 +74,15 @@ struct WriteOp {
 struct CreateOp {
   std::string id;
   std::string node;
-  std::uint64_t epoch = 0;
+  Epoch epoch;
   std::string state;
 };
 
 // The tenure `epoch` of `id` ends (passivation, step-down, shutdown): close its
 // ownership row with `reason` and clear owner_node if the row still names it.
-struct ReleaseOp {
+struct CloseTenureOp {
   std::string id;
-  std::uint64_t epoch = 0;
+  Epoch epoch;
   std::string reason;
 };
 
@@ -97,7 +97,7 @@ struct HistoryOp {
   std::string id;
 };
 
-using StoreOp = std::variant<ActivateOp, WriteOp, CreateOp, ReleaseOp, ListOp, HistoryOp>;
+using StoreOp = std::variant<ActivateOp, WriteOp, CreateOp, CloseTenureOp, ListOp, HistoryOp>;
 
 struct StoreResult {
   // OK, or: kConflict (CreateOp: the id exists; `row` holds it), kStorageError
@@ -108,7 +108,7 @@ struct StoreResult {
   // The op was fenced: the epoch (or version) moved under the caller, nothing
   // was written. status is kUnavailable in that case.
   bool fenced = false;
-  std::uint64_t epoch = 0;         // ActivateOp: the new epoch (entity missing: the newest).
+  Epoch epoch;                     // ActivateOp: the new epoch (entity missing: the newest).
   bool created = false;            // ActivateOp with create_state: it created the entity.
   std::optional<EntityRow> row;    // ActivateOp (nullopt: no such entity), WriteOp, CreateOp.
   std::vector<EntityRow> rows;     // ListOp.

@@ -23,6 +23,8 @@
 namespace tenure {
 namespace {
 
+using namespace tenure::literals;
+
 int Serve(const std::string& id, const std::string& broker, Duration lease) {
   zmq::context_t context(1);
   zmq::socket_t dealer(context, zmq::socket_type::dealer);
@@ -34,7 +36,7 @@ int Serve(const std::string& id, const std::string& broker, Duration lease) {
   std::random_device device;
   protocol::Heartbeat hb;
   hb.node = id;
-  hb.incarnation = (std::uint64_t{device()} << 32) ^ device();
+  hb.incarnation = Incarnation((std::uint64_t{device()} << 32) ^ device());
   // What a broker without --voters expects of node `id`: a cluster of one.
   lock::LockTiming timing;
   timing.lease = lease;
@@ -42,7 +44,7 @@ int Serve(const std::string& id, const std::string& broker, Duration lease) {
 
   protocol::Reply reply;
   reply.owner = id;
-  reply.entity = protocol::EntityView{{}, "working", 1, id, 1};
+  reply.entity = protocol::EntityView{{}, "working", 1_version, id, 1_epoch};
   const Duration heartbeat_interval = lease / 4;
   TimePoint next_heartbeat = Clock::now();
   std::uint64_t answered = 0;

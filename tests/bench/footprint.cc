@@ -38,11 +38,13 @@
 namespace tenure::bench {
 namespace {
 
+using namespace tenure::literals;
+
 using protocol::LockItem;
 using protocol::LockMessage;
 
-constexpr std::uint64_t kSelfIncarnation = 0x5e1f;
-constexpr std::uint64_t kPeerIncarnation = 0x9ee7;
+constexpr Incarnation kSelfIncarnation{0x5e1f};
+constexpr Incarnation kPeerIncarnation{0x9ee7};
 const std::string kSelf = "A";
 const std::vector<std::string> kVoters = {"A", "B", "C"};
 
@@ -192,8 +194,9 @@ class Node {
     const auto* activate = std::get_if<store::ActivateOp>(&op);
     TENURE_CHECK(activate != nullptr);
     store::StoreResult r;
-    r.epoch = ++epoch_;
-    r.row = store::EntityRow{activate->id,   "working", 7,
+    epoch_ = Next(epoch_);
+    r.epoch = epoch_;
+    r.row = store::EntityRow{activate->id,   "working", 7_version,
                              activate->node, r.epoch,   "2025-01-01T00:00:00.000Z"};
     return r;
   }
@@ -202,7 +205,7 @@ class Node {
   entity::PlainHandler handler_;
   std::unique_ptr<node::NodeCore> core_;
   std::uint64_t request_id_ = 0;
-  std::uint64_t epoch_ = 0;
+  Epoch epoch_;
   std::size_t replies_ = 0;
 };
 

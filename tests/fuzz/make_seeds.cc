@@ -17,6 +17,8 @@
 
 namespace {
 
+using namespace tenure::literals;
+
 using namespace tenure::protocol;
 
 using Seeds = std::vector<std::pair<std::string, std::string>>;  // Name, bytes.
@@ -30,7 +32,7 @@ Seeds Requests() {
                                   .entity_id = "entity_1",
                                   .state = "working",
                                   .expect = "initialized",
-                                  .if_version = 3,
+                                  .if_version = 3_version,
                                   .via = "foo",
                                   .forwarded = true});
   add("request_create", {.request_id = 3, .op = Op::kCreate, .entity_id = "e", .state = "working"});
@@ -43,7 +45,7 @@ Seeds Requests() {
 
 Seeds Replies() {
   const EntityView entity{
-      .id = "entity_1", .state = "working", .version = 7, .owner = "foo", .epoch = 2};
+      .id = "entity_1", .state = "working", .version = 7_version, .owner = "foo", .epoch = 2_epoch};
   Seeds out;
   auto add = [&out](std::string name, Reply r) { out.emplace_back(name, Encode(r)); };
   add("reply_entity", {.request_id = 1, .owner = "foo", .entity = entity});
@@ -52,22 +54,22 @@ Seeds Replies() {
                       .nodes = {{.id = "foo",
                                  .voter = true,
                                  .alive = true,
-                                 .incarnation = 0x1234567890abcdef,
+                                 .incarnation = tenure::Incarnation{0x1234567890abcdef},
                                  .entities = 12,
                                  .heartbeat_age_ms = 250},
                                 {.id = "bar", .heartbeat_age_ms = -1}}});
   add("reply_history", {.request_id = 6,
                         .tenures = {{.node = "foo",
-                                     .epoch = 1,
+                                     .epoch = 1_epoch,
                                      .acquired_at = "2024-01-01T00:00:00.000Z",
                                      .released_at = "2024-01-01T00:01:00.000Z",
                                      .reason = "shutdown"},
-                                    {.node = "bar", .epoch = 2}}});
+                                    {.node = "bar", .epoch = 2_epoch}}});
   add("reply_conflict", {.request_id = 2,
                          .code = tenure::ErrorCode::kConflict,
                          .message = "state is 'working', not 'initialized'",
                          .actual_state = "working",
-                         .actual_version = 9});
+                         .actual_version = 9_version});
   add("reply_unavailable",
       {.request_id = 3, .code = tenure::ErrorCode::kUnavailable, .message = "no quorum"});
   return out;
@@ -78,14 +80,14 @@ const std::string kSettings = "voters=bar,baz,foo lease=2000ms margin=50ms drift
 Seeds Heartbeats() {
   return {
       {"heartbeat_broker", Encode(Heartbeat{.node = "foo",
-                                            .incarnation = 0xfedcba9876543210,
+                                            .incarnation = tenure::Incarnation{0xfedcba9876543210},
                                             .seq = 1,
                                             .sent_ms = 123456,
                                             .voter = true,
                                             .entities = 3,
                                             .settings = kSettings})},
       {"heartbeat_voter", Encode(Heartbeat{.node = "foo",
-                                           .incarnation = 1,
+                                           .incarnation = 1_inc,
                                            .seq = 2,
                                            .sent_ms = -5,
                                            .to = "bar",
@@ -95,9 +97,10 @@ Seeds Heartbeats() {
 
 Seeds LockMessages() {
   using Kind = LockMessage::Kind;
-  const std::vector<LockItem> items = {{.name = "entity_1", .claim = 5},
-                                       {.name = "entity_2", .claim = 0xffffffffff}};
-  const std::vector<LockItem> denied = {{.name = "entity_1", .claim = 5, .holder = "baz"}};
+  const std::vector<LockItem> items = {
+      {.name = "entity_1", .claim = 5_claim},
+      {.name = "entity_2", .claim = tenure::ClaimNumber{0xffffffffff}}};
+  const std::vector<LockItem> denied = {{.name = "entity_1", .claim = 5_claim, .holder = "baz"}};
   Seeds out;
   for (const auto& [kind, list] :
        std::vector<std::pair<Kind, std::vector<LockItem>>>{{Kind::kHbAck, {}},
@@ -110,9 +113,9 @@ Seeds LockMessages() {
                                                            {Kind::kMismatch, {}}}) {
     const LockMessage m{.kind = kind,
                         .from = "foo",
-                        .from_incarnation = 11,
+                        .from_incarnation = 11_inc,
                         .to = "bar",
-                        .to_incarnation = 22,
+                        .to_incarnation = 22_inc,
                         .seq = kind == Kind::kHbAck ? 33u : 0u,
                         .sent_ms = kind == Kind::kClaim || kind == Kind::kGrant ? 44 : 0,
                         .items = list,
@@ -129,8 +132,8 @@ Seeds Events() {
     const Event e{.kind = kind,
                   .entity_id = "entity_1",
                   .state = "working",
-                  .version = 3,
-                  .epoch = 2,
+                  .version = 3_version,
+                  .epoch = 2_epoch,
                   .node = "foo",
                   .reason = kind == Kind::kPassivated ? "idle" : ""};
     out.emplace_back("event_" + std::string(EventKindName(kind)), Encode(e));

@@ -15,6 +15,8 @@
 namespace tenure::testing {
 namespace {
 
+using namespace tenure::literals;
+
 using protocol::kSignature;
 
 class BadInput : public ::testing::Test {
@@ -147,8 +149,8 @@ TEST(BadFrames, GarbageFramesToANodeAreDropped) {
   send({std::string(kSignature), "\xc1\xc1", "route"});
   send({std::string(kSignature), body.substr(0, 5), "route"});
   send({std::string(kSignature), body});  // A request without a route cannot be answered.
-  send({std::string(kSignature), protocol::Encode(protocol::Heartbeat{"x", 1, 1, 0, false, 0, {}}),
-        "route"});
+  send({std::string(kSignature),
+        protocol::Encode(protocol::Heartbeat{"x", 1_inc, 1, 0, false, 0, {}}), "route"});
   send({std::string(kSignature), body, std::string(300, 'r')});
   send({std::string(kSignature), body, "route-1"});
   // The fake broker loops the node's lock traffic back to it (the node is its

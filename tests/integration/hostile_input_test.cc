@@ -22,6 +22,8 @@
 namespace tenure::testing {
 namespace {
 
+using namespace tenure::literals;
+
 using protocol::kSignature;
 using Frames = std::vector<std::string>;
 
@@ -37,7 +39,7 @@ std::vector<std::string> ValidBodies() {
   lock.from = "foo";
   lock.to = "foo";
   return {protocol::Encode(get), protocol::Encode(create),
-          protocol::Encode(protocol::Heartbeat{"foo", 1, 1, 0, false, 0, {}}),
+          protocol::Encode(protocol::Heartbeat{"foo", 1_inc, 1, 0, false, 0, {}}),
           protocol::Encode(lock)};
 }
 

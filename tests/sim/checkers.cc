@@ -39,18 +39,19 @@ std::optional<Violation> CheckOneServer(const std::string& name,
 }
 
 std::optional<Violation> CheckRead(const SimStore& store, const std::string& name,
-                                   const std::string& node, std::uint64_t version,
-                                   const std::string& value, std::uint64_t acked_before) {
+                                   const std::string& node, Version version,
+                                   const std::string& value, Version acked_before) {
   const std::optional<std::string> committed = store.Committed(name, version);
   if (!committed || *committed != value) {
-    return Violation{ViolationKind::kUncommittedRead, "read of " + name + " at " + node +
-                                                          " returned uncommitted v" +
-                                                          std::to_string(version) + "=" + value};
+    return Violation{ViolationKind::kUncommittedRead,
+                     "read of " + name + " at " + node + " returned uncommitted v" +
+                         std::to_string(version.value()) + "=" + value};
   }
   if (version < acked_before) {
     return Violation{ViolationKind::kStaleRead,
-                     "stale read of " + name + " at " + node + ": v" + std::to_string(version) +
-                         " but v" + std::to_string(acked_before) +
+                     "stale read of " + name + " at " + node + ": v" +
+                         std::to_string(version.value()) + " but v" +
+                         std::to_string(acked_before.value()) +
                          " was acknowledged before the request was sent"};
   }
   return std::nullopt;

@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/base/strong_id.h"
 #include "tests/sim/sim_network.h"
 
 namespace tenure::sim {
@@ -48,8 +49,8 @@ std::optional<Violation> CheckOneServer(const std::string& name,
 // (a get answered from the cache, or a set's new version); `acked_before` is
 // the newest version acknowledged to a client before the request was sent.
 std::optional<Violation> CheckRead(const SimStore& store, const std::string& name,
-                                   const std::string& node, std::uint64_t version,
-                                   const std::string& value, std::uint64_t acked_before);
+                                   const std::string& node, Version version,
+                                   const std::string& value, Version acked_before);
 
 struct LivenessFailure {
   std::string name;

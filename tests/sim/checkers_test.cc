@@ -7,6 +7,8 @@
 namespace tenure::sim {
 namespace {
 
+using namespace tenure::literals;
+
 TEST(CheckOneServer, AcceptsNoneOrOneHolder) {
   EXPECT_FALSE(CheckOneServer("x", {}).has_value());
   EXPECT_FALSE(CheckOneServer("x", {"A"}).has_value());
@@ -26,90 +28,89 @@ store::StoreResult Apply(SimStore& store, store::StoreOp op,
   return store.Apply({&job, 1}, StoreGeneration(1), "A").front();
 }
 
-std::uint64_t Activate(SimStore& store, const std::string& node) {
+Epoch Activate(SimStore& store, const std::string& node) {
   return Apply(store, store::ActivateOp{"x", node}).epoch;
 }
 
-store::StoreResult Write(SimStore& store, std::uint64_t epoch, std::uint64_t version,
-                         const std::string& state) {
+store::StoreResult Write(SimStore& store, Epoch epoch, Version version, const std::string& state) {
   return Apply(store, store::WriteOp{"x", epoch, version, state});
 }
 
 TEST(SimStore, ActivationBumpsTheEpochAndReturnsTheRow) {
   SimStore store({"x"}, /*fence=*/true);
-  EXPECT_EQ(Activate(store, "A"), 1u);
+  EXPECT_EQ(Activate(store, "A"), 1_epoch);
   const store::StoreResult second = Apply(store, store::ActivateOp{"x", "B"});
-  EXPECT_EQ(second.epoch, 2u);
+  EXPECT_EQ(second.epoch, 2_epoch);
   ASSERT_TRUE(second.row.has_value());
   EXPECT_EQ(second.row->owner_node, "B");
-  EXPECT_EQ(second.row->version, 1u);
+  EXPECT_EQ(second.row->version, 1_version);
   EXPECT_FALSE(store.violation().has_value());
 }
 
 TEST(SimStore, FencedStoreRejectsADeposedWrite) {
   SimStore store({"x"}, /*fence=*/true);
-  const std::uint64_t a = Activate(store, "A");
+  const Epoch a = Activate(store, "A");
   Activate(store, "B");
-  const store::StoreResult w = Write(store, a, 1, "working");
+  const store::StoreResult w = Write(store, a, 1_version, "working");
   EXPECT_TRUE(w.fenced);
   EXPECT_EQ(w.status.code(), ErrorCode::kUnavailable);
   EXPECT_FALSE(store.violation().has_value());
-  EXPECT_EQ(store.row("x").version, 1u);
+  EXPECT_EQ(store.row("x").version, 1_version);
 }
 
 TEST(SimStore, AWriteWithAnOldVersionIsFencedToo) {
   SimStore store({"x"}, /*fence=*/true);
-  const std::uint64_t a = Activate(store, "A");
-  ASSERT_TRUE(Write(store, a, 1, "working").status.ok());
-  EXPECT_TRUE(Write(store, a, 1, "finalized").fenced);
+  const Epoch a = Activate(store, "A");
+  ASSERT_TRUE(Write(store, a, 1_version, "working").status.ok());
+  EXPECT_TRUE(Write(store, a, 1_version, "finalized").fenced);
   EXPECT_EQ(store.row("x").state, "working");
 }
 
 TEST(SimStore, UnfencedStoreAppliesAndReportsADeposedWrite) {
   SimStore store({"x"}, /*fence=*/false);
-  const std::uint64_t a = Activate(store, "A");
+  const Epoch a = Activate(store, "A");
   Activate(store, "B");
-  EXPECT_TRUE(Write(store, a, 1, "working").status.ok());
+  EXPECT_TRUE(Write(store, a, 1_version, "working").status.ok());
   ASSERT_TRUE(store.violation().has_value());
   EXPECT_EQ(store.violation()->kind, ViolationKind::kDeposedWrite);
 }
 
 TEST(SimStore, JobsOfAnOlderGenerationThatDependOnACacheAreRefused) {
   SimStore store({"x"}, /*fence=*/true);
-  const std::uint64_t a = Activate(store, "A");
-  const store::Job job{1, store::WriteOp{"x", a, 1, "working"}, StoreGeneration(1)};
+  const Epoch a = Activate(store, "A");
+  const store::Job job{1, store::WriteOp{"x", a, 1_version, "working"}, StoreGeneration(1)};
   const store::StoreResult r = store.Apply({&job, 1}, StoreGeneration(2), "A").front();
   EXPECT_EQ(r.status.code(), ErrorCode::kUnavailable);
-  EXPECT_EQ(store.row("x").version, 1u);
+  EXPECT_EQ(store.row("x").version, 1_version);
 }
 
 TEST(SimStore, AReleaseClosesOnlyItsOwnTenure) {
   SimStore store({"x"}, /*fence=*/true);
-  const std::uint64_t a = Activate(store, "A");
+  const Epoch a = Activate(store, "A");
   Activate(store, "B");
-  Apply(store, store::ReleaseOp{"x", a, "idle"});
+  Apply(store, store::CloseTenureOp{"x", a, "idle"});
   EXPECT_EQ(store.row("x").owner, "B");
-  Apply(store, store::ReleaseOp{"x", a + 1, "idle"});
+  Apply(store, store::CloseTenureOp{"x", Next(a), "idle"});
   EXPECT_EQ(store.row("x").owner, "");
 }
 
 TEST(CheckRead, AcceptsTheNewestAcknowledgedVersion) {
   SimStore store({"x"}, true);
-  ASSERT_TRUE(Write(store, Activate(store, "A"), 1, "working").status.ok());
-  EXPECT_FALSE(CheckRead(store, "x", "A", 2, "working", 2).has_value());
+  ASSERT_TRUE(Write(store, Activate(store, "A"), 1_version, "working").status.ok());
+  EXPECT_FALSE(CheckRead(store, "x", "A", 2_version, "working", 2_version).has_value());
 }
 
 TEST(CheckRead, ReportsAStaleRead) {
   SimStore store({"x"}, true);
-  ASSERT_TRUE(Write(store, Activate(store, "A"), 1, "working").status.ok());
-  const auto v = CheckRead(store, "x", "B", 1, "initialized", 2);
+  ASSERT_TRUE(Write(store, Activate(store, "A"), 1_version, "working").status.ok());
+  const auto v = CheckRead(store, "x", "B", 1_version, "initialized", 2_version);
   ASSERT_TRUE(v.has_value());
   EXPECT_EQ(v->kind, ViolationKind::kStaleRead);
 }
 
 TEST(CheckRead, ReportsAnUncommittedValue) {
   SimStore store({"x"}, true);
-  const auto v = CheckRead(store, "x", "A", 1, "finalized", 0);
+  const auto v = CheckRead(store, "x", "A", 1_version, "finalized", 0_version);
   ASSERT_TRUE(v.has_value());
   EXPECT_EQ(v->kind, ViolationKind::kUncommittedRead);
 }

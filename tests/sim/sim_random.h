@@ -13,6 +13,7 @@
 #include <random>
 
 #include "common/base/check.h"
+#include "common/base/strong_id.h"
 
 namespace tenure::sim {
 
@@ -37,12 +38,12 @@ class SimRandom {
   // Exponentially distributed with the given mean.
   double Exponential(double mean) { return -mean * std::log1p(-Unit()); }
   // A process incarnation: random, never 0 (0 means "not heard from").
-  std::uint64_t Incarnation() {
+  tenure::Incarnation NewIncarnation() {
     std::uint64_t v = 0;
     while (v == 0) {
       v = engine_();
     }
-    return v;
+    return tenure::Incarnation(v);
   }
 
  private:

@@ -40,8 +40,7 @@ SimStore::Row* SimStore::Find(const std::string& name) {
   return it == rows_.end() ? nullptr : &it->second;
 }
 
-std::optional<std::string> SimStore::Committed(const std::string& name,
-                                               std::uint64_t version) const {
+std::optional<std::string> SimStore::Committed(const std::string& name, Version version) const {
   auto it = rows_.find(name);
   if (it == rows_.end()) {
     return std::nullopt;
@@ -82,8 +81,8 @@ std::vector<store::StoreResult> SimStore::Apply(std::span<const store::Job> jobs
       results.push_back(Write(*w, writer));
     } else if (const auto* c = std::get_if<store::CreateOp>(&job.op)) {
       results.push_back(Create(*c));
-    } else if (const auto* r = std::get_if<store::ReleaseOp>(&job.op)) {
-      results.push_back(Release(*r));
+    } else if (const auto* r = std::get_if<store::CloseTenureOp>(&job.op)) {
+      results.push_back(CloseTenure(*r));
     } else {
       results.emplace_back();  // List and history: nothing the checkers look at.
     }
@@ -95,18 +94,18 @@ store::StoreResult SimStore::Activate(const store::ActivateOp& op) {
   Row* r = Find(op.id);
   store::StoreResult result;
   if (r == nullptr) {
-    result.epoch = 0;  // No such entity, ever: the workload asks for known names only.
+    result.epoch = Epoch{};  // No such entity, ever: the workload asks for known names only.
     return result;
   }
-  const std::uint64_t before = r->epoch;
-  r->epoch = before + 1;
+  const Epoch before = r->epoch;
+  r->epoch = Next(before);
   r->owner = op.node;
   result.epoch = r->epoch;
   result.row = View(op.id, *r);
   if (r->epoch <= before && !violation_) {
-    violation_ = Violation{ViolationKind::kEpochNotIncreasing, "epoch of " + op.id + " went from " +
-                                                                   std::to_string(before) + " to " +
-                                                                   std::to_string(r->epoch)};
+    violation_ = Violation{ViolationKind::kEpochNotIncreasing,
+                           "epoch of " + op.id + " went from " + std::to_string(before.value()) +
+                               " to " + std::to_string(r->epoch.value())};
   }
   return result;
 }
@@ -121,10 +120,10 @@ store::StoreResult SimStore::Write(const store::WriteOp& op, const std::string& 
   if (op.epoch < r->epoch && !violation_) {
     violation_ = Violation{ViolationKind::kDeposedWrite,
                            "deposed write to " + op.id + " by " + writer + " with epoch " +
-                               std::to_string(op.epoch) + " landed over epoch " +
-                               std::to_string(r->epoch) + " (owner " + r->owner + ")"};
+                               std::to_string(op.epoch.value()) + " landed over epoch " +
+                               std::to_string(r->epoch.value()) + " (owner " + r->owner + ")"};
   }
-  r->version += 1;
+  r->version = Next(r->version);
   r->state = op.state;
   r->history.emplace(r->version, op.state);
   store::StoreResult result;
@@ -143,7 +142,7 @@ store::StoreResult SimStore::Create(const store::CreateOp& op) {
   return Fenced("create of '" + op.id + "'");  // Every name exists from the start.
 }
 
-store::StoreResult SimStore::Release(const store::ReleaseOp& op) {
+store::StoreResult SimStore::CloseTenure(const store::CloseTenureOp& op) {
   if (Row* r = Find(op.id); r != nullptr && r->epoch == op.epoch) {
     r->owner.clear();
   }

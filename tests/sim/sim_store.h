@@ -34,10 +34,10 @@ class SimStore {
  public:
   struct Row {
     std::string state = "initialized";
-    std::uint64_t version = 1;
-    std::uint64_t epoch = 0;  // The newest epoch the id had.
-    std::string owner;        // Empty: no open tenure.
-    std::map<std::uint64_t, std::string> history{{1, "initialized"}};  // version -> state.
+    Version version{1};
+    Epoch epoch;        // The newest epoch the id had.
+    std::string owner;  // Empty: no open tenure.
+    std::map<Version, std::string> history{{Version{1}, "initialized"}};  // version -> state.
   };
 
   SimStore(const std::vector<std::string>& names, bool fence);
@@ -53,13 +53,13 @@ class SimStore {
   const std::optional<Violation>& violation() const { return violation_; }
   const Row& row(const std::string& name) const;
   // nullopt: `version` of `name` was never committed.
-  std::optional<std::string> Committed(const std::string& name, std::uint64_t version) const;
+  std::optional<std::string> Committed(const std::string& name, Version version) const;
 
  private:
   store::StoreResult Activate(const store::ActivateOp& op);
   store::StoreResult Write(const store::WriteOp& op, const std::string& writer);
   store::StoreResult Create(const store::CreateOp& op);
-  store::StoreResult Release(const store::ReleaseOp& op);
+  store::StoreResult CloseTenure(const store::CloseTenureOp& op);
   store::EntityRow View(const std::string& name, const Row& r) const;
   Row* Find(const std::string& name);
 

@@ -78,7 +78,7 @@ std::string ItemsText(const std::vector<protocol::LockItem>& items) {
   std::string out;
   for (const protocol::LockItem& item : items) {
     out += out.empty() ? "" : ",";
-    out += item.name + "#" + std::to_string(item.claim);
+    out += item.name + "#" + std::to_string(item.claim.value());
     if (!item.holder.empty()) {
       out += "@" + item.holder;
     }
@@ -98,7 +98,7 @@ std::vector<std::string> ConfiguredVoters(const std::vector<std::string>& voter_
 
 const char* const kStates[] = {"initialized", "working", "finalized"};
 
-unsigned Short(std::uint64_t incarnation) { return static_cast<unsigned>(incarnation >> 48); }
+unsigned Short(Incarnation incarnation) { return static_cast<unsigned>(incarnation.value() >> 48); }
 
 }  // namespace
 
@@ -124,7 +124,7 @@ struct SimWorld::Proc {
   std::uint64_t gen = 0;  // Bumped at every start and crash.
   double rate = 1.0;
   double offset_ns = 0;
-  std::uint64_t incarnation = 0;
+  Incarnation incarnation;
   std::string route;                   // Its ROUTER identity at the broker, new at every start.
   std::vector<Pending> pending;        // Inputs queued while paused.
   std::unique_ptr<lock::Voter> voter;  // A voter process, or the broker's witness.
@@ -190,7 +190,7 @@ SimWorld::SimWorld(const SimOptions& options, std::uint64_t seed)
     fault_ids_.push_back(rogue.id);
   }
   for (const std::string& name : names_) {
-    acked_[name] = 0;
+    acked_[name] = Version{};
   }
 }
 
@@ -304,7 +304,7 @@ void SimWorld::Start(Proc& p) {
   p.offset_ns = rng_.Uniform(0, 1e12) - p.rate * static_cast<double>(now_) * 1000.0;
   p.status = Status::kUp;
   p.pending.clear();
-  p.incarnation = rng_.Incarnation();
+  p.incarnation = rng_.NewIncarnation();
   p.route = p.label + "/" + std::to_string(p.gen);
   routes_[p.route] = Target{&p, p.gen};
   const TimePoint now = LocalNow(p);
@@ -467,7 +467,7 @@ void SimWorld::Send(Proc& from, const std::string& to, Message message) {
   }
 }
 
-SimWorld::Target SimWorld::Resolve(const std::string& id, std::uint64_t incarnation) {
+SimWorld::Target SimWorld::Resolve(const std::string& id, Incarnation incarnation) {
   if (auto it = standalone_.find(id); it != standalone_.end()) {
     return Target{it->second, 0};
   }
@@ -530,7 +530,7 @@ void SimWorld::Deliver(const std::string& to, const Message& message,
       return;
     }
   }
-  const Target target = Resolve(to, lock != nullptr ? lock->to_incarnation : 0);
+  const Target target = Resolve(to, lock != nullptr ? lock->to_incarnation : Incarnation{});
   if (target.proc == nullptr) {
     return;
   }
@@ -738,10 +738,11 @@ void SimWorld::SubmitJobs(Proc& p, std::vector<store::Job> jobs) {
         const store::StoreResult& r = results[i];
         if (const auto* a = std::get_if<store::ActivateOp>(&op)) {
           Log("store", "activate %s by %s -> epoch %" PRIu64 " %s", a->id.c_str(),
-              pp->label.c_str(), r.epoch, r.status.ok() ? "ok" : r.status.message().c_str());
+              pp->label.c_str(), r.epoch.value(),
+              r.status.ok() ? "ok" : r.status.message().c_str());
         } else if (const auto* w = std::get_if<store::WriteOp>(&op)) {
-          Log("store", "write %s epoch %" PRIu64 " v%" PRIu64 " by %s: %s", w->id.c_str(), w->epoch,
-              w->expected_version, pp->label.c_str(),
+          Log("store", "write %s epoch %" PRIu64 " v%" PRIu64 " by %s: %s", w->id.c_str(),
+              w->epoch.value(), w->expected_version.value(), pp->label.c_str(),
               r.status.ok() ? "ok" : (r.fenced ? "FENCED" : r.status.message().c_str()));
         }
       }

@@ -102,14 +102,14 @@ class SimWorld {
   struct Proc;
   struct Target {
     Proc* proc = nullptr;   // nullptr: the message is lost.
-    std::uint64_t gen = 0;  // The incarnation it is for; 0: whichever runs.
+    std::uint64_t gen = 0;  // The process start it is for; 0: whichever runs.
   };
   using Input = std::function<void(Proc&)>;
   using Message = std::variant<protocol::Heartbeat, protocol::LockMessage>;
   struct ClientRequest {
     std::string name;
     protocol::Op op = protocol::Op::kGet;
-    std::uint64_t acked_before = 0;  // Newest version acknowledged when it was sent.
+    Version acked_before;  // Newest version acknowledged when it was sent.
     bool answered = false;
   };
   // Throws now and then while faults are on: the runtime restarts the worker.
@@ -149,7 +149,7 @@ class SimWorld {
   void Deliver(const std::string& to, const Message& message, const std::string& from_route);
   // Where a message for `id` goes now; `incarnation` as the broker's
   // RouteOfNode takes it (0: the current process of the id).
-  Target Resolve(const std::string& id, std::uint64_t incarnation);
+  Target Resolve(const std::string& id, Incarnation incarnation);
   // A client request, or a node's forward of one, reaching the broker.
   void RouteRequest(const std::string& route, const protocol::Request& request);
 
@@ -210,7 +210,7 @@ class SimWorld {
   std::map<std::string, Target> routes_;             // ROUTER identity -> process incarnation.
   std::map<std::string, Proc*> standalone_;          // Voter-only processes and the broker, by id.
   std::map<std::string, Proc*> last_sender_;         // Routing::kLastSender: id -> process.
-  std::map<std::string, std::uint64_t> acked_;       // name -> newest version acknowledged.
+  std::map<std::string, Version> acked_;             // name -> newest version acknowledged.
   std::map<std::uint64_t, ClientRequest> requests_;  // request id -> what the client sent.
   std::uint64_t request_seq_ = 0;
 

@@ -7,6 +7,8 @@
 namespace tenure::broker {
 namespace {
 
+using namespace tenure::literals;
+
 using std::chrono::milliseconds;
 
 // The fixture's cluster: --voters foo,bar (so the witness votes too), lease 2 s.
@@ -15,7 +17,7 @@ const std::string kSettings = "voters=@broker,bar,foo lease=2000ms margin=50ms d
 
 // A broker heartbeat of a node that agrees with the fixture's cluster, unless
 // `settings` says otherwise.
-protocol::Heartbeat Hb(const std::string& node, std::uint64_t incarnation,
+protocol::Heartbeat Hb(const std::string& node, Incarnation incarnation,
                        const std::string& settings = kSettings) {
   protocol::Heartbeat hb;
   hb.node = node;
@@ -51,15 +53,15 @@ TEST_F(RouterCoreTest, NoLiveNodeIsUnavailable) {
 }
 
 TEST_F(RouterCoreTest, RoutesOnlyToNodesWhoseSessionIsAlive) {
-  core_.HandleHeartbeat("route-foo", Hb("foo", 1), t0_);
+  core_.HandleHeartbeat("route-foo", Hb("foo", 1_inc), t0_);
   EXPECT_EQ(*core_.RouteRequest(Get("e1"), t0_ + milliseconds(1999)), "route-foo");
   EXPECT_FALSE(core_.RouteRequest(Get("e1"), t0_ + milliseconds(2000)).ok());
 }
 
 TEST_F(RouterCoreTest, RendezvousHashingSpreadsIdsAndIsStable) {
-  core_.HandleHeartbeat("r-foo", Hb("foo", 1), t0_);
-  core_.HandleHeartbeat("r-bar", Hb("bar", 2), t0_);
-  core_.HandleHeartbeat("r-baz", Hb("baz", 3), t0_);
+  core_.HandleHeartbeat("r-foo", Hb("foo", 1_inc), t0_);
+  core_.HandleHeartbeat("r-bar", Hb("bar", 2_inc), t0_);
+  core_.HandleHeartbeat("r-baz", Hb("baz", 3_inc), t0_);
   std::map<std::string, int> per_node;
   std::map<std::string, std::string> first;
   for (int i = 0; i < 300; ++i) {
@@ -74,8 +76,8 @@ TEST_F(RouterCoreTest, RendezvousHashingSpreadsIdsAndIsStable) {
   }
   // Only the ids of a node that leaves move; the others keep their node.
   const TimePoint later = t0_ + milliseconds(1500);
-  core_.HandleHeartbeat("r-foo", Hb("foo", 1), later);
-  core_.HandleHeartbeat("r-bar", Hb("bar", 2), later);
+  core_.HandleHeartbeat("r-foo", Hb("foo", 1_inc), later);
+  core_.HandleHeartbeat("r-bar", Hb("bar", 2_inc), later);
   for (const auto& [id, route] : first) {
     const std::string now_route = *core_.RouteRequest(Get(id), later + milliseconds(1000));
     if (route != "r-baz") {
@@ -86,23 +88,23 @@ TEST_F(RouterCoreTest, RendezvousHashingSpreadsIdsAndIsStable) {
 }
 
 TEST_F(RouterCoreTest, LearnsTheOwnerFromRepliesWhileItIsAlive) {
-  core_.HandleHeartbeat("r-foo", Hb("foo", 1), t0_);
-  core_.HandleHeartbeat("r-bar", Hb("bar", 2), t0_);
+  core_.HandleHeartbeat("r-foo", Hb("foo", 1_inc), t0_);
+  core_.HandleHeartbeat("r-bar", Hb("bar", 2_inc), t0_);
   const std::string hashed = *core_.RouteRequest(Get("e1"), t0_);
   const std::string other_node = hashed == "r-foo" ? "bar" : "foo";
   protocol::Reply reply;
   reply.owner = other_node;
-  reply.entity = protocol::EntityView{"e1", "working", 1, other_node, 1};
+  reply.entity = protocol::EntityView{"e1", "working", 1_version, other_node, 1_epoch};
   core_.LearnFromReply(reply);
   EXPECT_EQ(*core_.RouteRequest(Get("e1"), t0_), "r-" + other_node);
   // The owner's session lapses: back to hashing over the live nodes.
   const TimePoint later = t0_ + milliseconds(2500);
-  core_.HandleHeartbeat(hashed, Hb(hashed.substr(2), hashed == "r-foo" ? 1 : 2), later);
+  core_.HandleHeartbeat(hashed, Hb(hashed.substr(2), hashed == "r-foo" ? 1_inc : 2_inc), later);
   EXPECT_EQ(*core_.RouteRequest(Get("e1"), later), hashed);
 }
 
 TEST_F(RouterCoreTest, ViaPicksTheNamedNodeOrFails) {
-  core_.HandleHeartbeat("r-foo", Hb("foo", 1), t0_);
+  core_.HandleHeartbeat("r-foo", Hb("foo", 1_inc), t0_);
   protocol::Request r = Get("e1");
   r.via = "foo";
   EXPECT_EQ(*core_.RouteRequest(r, t0_), "r-foo");
@@ -113,8 +115,8 @@ TEST_F(RouterCoreTest, ViaPicksTheNamedNodeOrFails) {
 }
 
 TEST_F(RouterCoreTest, PublishesNodeUpAndDownOnce) {
-  core_.HandleHeartbeat("r-foo", Hb("foo", 1), t0_);
-  core_.HandleHeartbeat("r-foo", Hb("foo", 1), t0_ + milliseconds(500));
+  core_.HandleHeartbeat("r-foo", Hb("foo", 1_inc), t0_);
+  core_.HandleHeartbeat("r-foo", Hb("foo", 1_inc), t0_ + milliseconds(500));
   std::vector<protocol::Event> up = core_.TakeEvents();
   ASSERT_EQ(up.size(), 1u);
   EXPECT_EQ(up[0].kind, protocol::Event::Kind::kNodeUp);
@@ -127,7 +129,7 @@ TEST_F(RouterCoreTest, PublishesNodeUpAndDownOnce) {
   ASSERT_EQ(down.size(), 1u);
   EXPECT_EQ(down[0].kind, protocol::Event::Kind::kNodeDown);
   // A restarted process (new incarnation, the old session lapsed) is news.
-  core_.HandleHeartbeat("r-foo2", Hb("foo", 9), t0_ + milliseconds(3100));
+  core_.HandleHeartbeat("r-foo2", Hb("foo", 9_inc), t0_ + milliseconds(3100));
   std::vector<protocol::Event> restarted = core_.TakeEvents();
   ASSERT_EQ(restarted.size(), 1u);
   EXPECT_EQ(restarted[0].reason, "new incarnation");
@@ -135,44 +137,44 @@ TEST_F(RouterCoreTest, PublishesNodeUpAndDownOnce) {
 }
 
 TEST_F(RouterCoreTest, SecondProcessUnderALiveIdDivertsNothing) {
-  core_.HandleHeartbeat("r-first", Hb("foo", 1), t0_);
-  core_.HandleHeartbeat("r-twin", Hb("foo", 2), t0_ + milliseconds(100));
+  core_.HandleHeartbeat("r-first", Hb("foo", 1_inc), t0_);
+  core_.HandleHeartbeat("r-twin", Hb("foo", 2_inc), t0_ + milliseconds(100));
   EXPECT_EQ(core_.TakeEvents().size(), 1u) << "only the first one's node_up";
   EXPECT_EQ(*core_.RouteRequest(Get("x"), t0_ + milliseconds(100)), "r-first");
   EXPECT_EQ(core_.RouteOfNode("foo"), "r-first");
-  EXPECT_EQ(core_.RouteOfNode("foo", 1), "r-first");
-  EXPECT_EQ(core_.RouteOfNode("foo", 2), "r-twin") << "replies to the twin still reach it";
-  EXPECT_EQ(core_.RouteOfNode("foo", 3), std::nullopt);
+  EXPECT_EQ(core_.RouteOfNode("foo", 1_inc), "r-first");
+  EXPECT_EQ(core_.RouteOfNode("foo", 2_inc), "r-twin") << "replies to the twin still reach it";
+  EXPECT_EQ(core_.RouteOfNode("foo", 3_inc), std::nullopt);
   // Once the first one's session lapsed, the newest incarnation takes over.
-  core_.HandleHeartbeat("r-twin", Hb("foo", 2), t0_ + milliseconds(2000));
+  core_.HandleHeartbeat("r-twin", Hb("foo", 2_inc), t0_ + milliseconds(2000));
   EXPECT_EQ(core_.RouteOfNode("foo"), "r-twin");
-  EXPECT_EQ(core_.RouteOfNode("foo", 1), "r-first");
+  EXPECT_EQ(core_.RouteOfNode("foo", 1_inc), "r-first");
 }
 
 // The broker tells a voter when its id's traffic starts going to it: at the
 // first heartbeat (this broker may be a restarted one) and when another
 // incarnation takes over; not for non-voters, not for a refused twin.
 TEST_F(RouterCoreTest, TakeoversOfVoterIdsAreReported) {
-  protocol::Heartbeat voter = Hb("foo", 1);
+  protocol::Heartbeat voter = Hb("foo", 1_inc);
   voter.voter = true;
   core_.HandleHeartbeat("r-first", voter, t0_);
-  core_.HandleHeartbeat("r-bar", Hb("bar", 7), t0_);
-  using Takeovers = std::vector<std::pair<std::string, std::uint64_t>>;
-  EXPECT_EQ(core_.TakeTakeovers(), (Takeovers{{"foo", 1}}));
+  core_.HandleHeartbeat("r-bar", Hb("bar", 7_inc), t0_);
+  using Takeovers = std::vector<std::pair<std::string, Incarnation>>;
+  EXPECT_EQ(core_.TakeTakeovers(), (Takeovers{{"foo", 1_inc}}));
   core_.HandleHeartbeat("r-first", voter, t0_ + milliseconds(500));
-  protocol::Heartbeat twin = Hb("foo", 2);
+  protocol::Heartbeat twin = Hb("foo", 2_inc);
   twin.voter = true;
   core_.HandleHeartbeat("r-twin", twin, t0_ + milliseconds(600));
   EXPECT_TRUE(core_.TakeTakeovers().empty()) << "the first one is alive: the twin gets nothing";
   core_.HandleUnreachable("r-first");  // It crashed.
   core_.HandleHeartbeat("r-twin", twin, t0_ + milliseconds(700));
   EXPECT_EQ(core_.RouteOfNode("foo"), "r-twin");
-  EXPECT_EQ(core_.TakeTakeovers(), (Takeovers{{"foo", 2}}));
+  EXPECT_EQ(core_.TakeTakeovers(), (Takeovers{{"foo", 2_inc}}));
 }
 
 TEST_F(RouterCoreTest, GoodbyeAndUnreachableStopRoutingAtOnce) {
-  core_.HandleHeartbeat("r-foo", Hb("foo", 1), t0_);
-  core_.HandleHeartbeat("r-bar", Hb("bar", 2), t0_);
+  core_.HandleHeartbeat("r-foo", Hb("foo", 1_inc), t0_);
+  core_.HandleHeartbeat("r-bar", Hb("bar", 2_inc), t0_);
   core_.TakeEvents();
   core_.HandleGoodbye("r-bar", "foo");  // Not foo's connection: ignored.
   EXPECT_EQ(core_.live_node_count(t0_), 2u);
@@ -186,8 +188,8 @@ TEST_F(RouterCoreTest, GoodbyeAndUnreachableStopRoutingAtOnce) {
 }
 
 TEST_F(RouterCoreTest, NodesListsEveryKnownNodeWithItsLiveness) {
-  core_.HandleHeartbeat("r-foo", Hb("foo", 1), t0_);
-  core_.HandleHeartbeat("r-qux", Hb("qux", 2), t0_ + milliseconds(1000));
+  core_.HandleHeartbeat("r-foo", Hb("foo", 1_inc), t0_);
+  core_.HandleHeartbeat("r-qux", Hb("qux", 2_inc), t0_ + milliseconds(1000));
   protocol::Reply reply = core_.NodesReply(7, t0_ + milliseconds(2500));
   EXPECT_EQ(reply.request_id, 7u);
   ASSERT_EQ(reply.nodes.size(), 2u);
@@ -201,7 +203,7 @@ TEST_F(RouterCoreTest, NodesListsEveryKnownNodeWithItsLiveness) {
 }
 
 TEST_F(RouterCoreTest, HeartbeatWithABadNodeIdIsIgnored) {
-  core_.HandleHeartbeat("r-x", Hb("bad id!", 1), t0_);
+  core_.HandleHeartbeat("r-x", Hb("bad id!", 1_inc), t0_);
   EXPECT_EQ(core_.live_node_count(t0_), 0u);
   EXPECT_TRUE(core_.TakeRefusals().empty());
 }
@@ -214,9 +216,9 @@ TEST_F(RouterCoreTest, ExpectsTheSettingsTheNodesDeriveFromTheSameVotersAndLease
   // With no --voters every node votes for itself alone, so each has its own.
   RouterCore solo(RouterOptions{milliseconds(2000), {}});
   EXPECT_EQ(solo.SettingsFor("foo"), Settings({"foo"}));
-  solo.HandleHeartbeat("r-foo", Hb("foo", 1, Settings({"foo"})), t0_);
+  solo.HandleHeartbeat("r-foo", Hb("foo", 1_inc, Settings({"foo"})), t0_);
   EXPECT_EQ(solo.live_node_count(t0_), 1u);
-  solo.HandleHeartbeat("r-bar", Hb("bar", 1, Settings({"foo"})), t0_);
+  solo.HandleHeartbeat("r-bar", Hb("bar", 1_inc, Settings({"foo"})), t0_);
   EXPECT_EQ(solo.live_node_count(t0_), 1u) << "bar would count on foo's vote";
 }
 
@@ -239,7 +241,7 @@ TEST_F(RouterCoreTest, RefusesAHeartbeatWithOtherSettingsAndNeverRoutesToIt) {
   for (const RefusedCase& c : RefusedCases()) {
     SCOPED_TRACE(c.what);
     RouterCore core(RouterOptions{milliseconds(2000), kVoters});
-    protocol::Heartbeat hb = Hb("rogue", 7, c.settings);
+    protocol::Heartbeat hb = Hb("rogue", 7_inc, c.settings);
     hb.seq = 3;
     hb.voter = true;
     core.HandleHeartbeat("r-rogue", hb, t0_);
@@ -265,7 +267,7 @@ TEST_F(RouterCoreTest, RefusesAHeartbeatWithOtherSettingsAndNeverRoutesToIt) {
     EXPECT_EQ(r.reply.kind, protocol::LockMessage::Kind::kMismatch);
     EXPECT_EQ(r.reply.from, "@broker");
     EXPECT_EQ(r.reply.to, "rogue");
-    EXPECT_EQ(r.reply.to_incarnation, 7u);
+    EXPECT_EQ(r.reply.to_incarnation, 7_inc);
     EXPECT_EQ(r.reply.seq, 3u);
     EXPECT_EQ(r.reply.settings, kSettings);
   }
@@ -273,9 +275,9 @@ TEST_F(RouterCoreTest, RefusesAHeartbeatWithOtherSettingsAndNeverRoutesToIt) {
 
 TEST_F(RouterCoreTest, AnswersEveryRefusedHeartbeatButMarksOneFirstPerIncarnation) {
   const std::string subset = Settings({"foo"});
-  core_.HandleHeartbeat("r-rogue", Hb("rogue", 1, subset), t0_);
-  core_.HandleHeartbeat("r-rogue", Hb("rogue", 1, subset), t0_ + milliseconds(500));
-  core_.HandleHeartbeat("r-rogue2", Hb("rogue", 2, subset), t0_ + milliseconds(600));
+  core_.HandleHeartbeat("r-rogue", Hb("rogue", 1_inc, subset), t0_);
+  core_.HandleHeartbeat("r-rogue", Hb("rogue", 1_inc, subset), t0_ + milliseconds(500));
+  core_.HandleHeartbeat("r-rogue2", Hb("rogue", 2_inc, subset), t0_ + milliseconds(600));
   std::vector<bool> first;
   for (const HeartbeatRefusal& r : core_.TakeRefusals()) {
     first.push_back(r.first);
@@ -283,7 +285,7 @@ TEST_F(RouterCoreTest, AnswersEveryRefusedHeartbeatButMarksOneFirstPerIncarnatio
   EXPECT_EQ(first, (std::vector<bool>{true, false, true}));
   // Forgotten after a few silent leases: a return is logged again.
   core_.Tick(t0_ + milliseconds(600 + 4 * 2000) + Duration(1));
-  core_.HandleHeartbeat("r-rogue2", Hb("rogue", 2, subset), t0_ + milliseconds(9000));
+  core_.HandleHeartbeat("r-rogue2", Hb("rogue", 2_inc, subset), t0_ + milliseconds(9000));
   const std::vector<HeartbeatRefusal> again = core_.TakeRefusals();
   ASSERT_EQ(again.size(), 1u);
   EXPECT_TRUE(again[0].first);
@@ -292,20 +294,20 @@ TEST_F(RouterCoreTest, AnswersEveryRefusedHeartbeatButMarksOneFirstPerIncarnatio
 // A process started under a live node id with other settings is refused
 // for its settings, not kept aside as a twin: its lock traffic goes nowhere.
 TEST_F(RouterCoreTest, ARefusedProcessUnderALiveIdIsNotRegisteredEither) {
-  core_.HandleHeartbeat("r-foo", Hb("foo", 1), t0_);
-  core_.HandleHeartbeat("r-foo2", Hb("foo", 2, Settings({"foo"})), t0_ + milliseconds(100));
-  EXPECT_EQ(core_.RouteOfNode("foo", 2), std::nullopt);
+  core_.HandleHeartbeat("r-foo", Hb("foo", 1_inc), t0_);
+  core_.HandleHeartbeat("r-foo2", Hb("foo", 2_inc, Settings({"foo"})), t0_ + milliseconds(100));
+  EXPECT_EQ(core_.RouteOfNode("foo", 2_inc), std::nullopt);
   EXPECT_FALSE(core_.Registered("r-foo2", "foo"));
   EXPECT_TRUE(core_.Registered("r-foo", "foo"));
   EXPECT_EQ(core_.TakeRefusals().size(), 1u);
   // A twin with the same settings is kept aside, and may pass lock traffic
   // (the voters NACK it).
-  core_.HandleHeartbeat("r-twin", Hb("foo", 3), t0_ + milliseconds(200));
+  core_.HandleHeartbeat("r-twin", Hb("foo", 3_inc), t0_ + milliseconds(200));
   EXPECT_TRUE(core_.Registered("r-twin", "foo"));
 }
 
 TEST_F(RouterCoreTest, RegisteredNamesTheRoutesOfANodeIdOnly) {
-  core_.HandleHeartbeat("r-foo", Hb("foo", 1), t0_);
+  core_.HandleHeartbeat("r-foo", Hb("foo", 1_inc), t0_);
   EXPECT_TRUE(core_.Registered("r-foo", "foo"));
   EXPECT_FALSE(core_.Registered("r-foo", "bar")) << "lock traffic in another node's name";
   EXPECT_FALSE(core_.Registered("r-other", "foo"));
@@ -317,7 +319,7 @@ TEST_F(RouterCoreTest, RegisteredNamesTheRoutesOfANodeIdOnly) {
 
 TEST_F(RouterCoreTest, BoundsTheRefusalsNotTakenYet) {
   for (std::uint64_t inc = 1; inc <= kRefusalsPendingMax + 5; ++inc) {
-    core_.HandleHeartbeat("r-rogue", Hb("rogue", inc, ""), t0_);
+    core_.HandleHeartbeat("r-rogue", Hb("rogue", Incarnation(inc), ""), t0_);
   }
   EXPECT_EQ(core_.TakeRefusals().size(), kRefusalsPendingMax);
 }
@@ -326,7 +328,7 @@ TEST(RouterCoreWithoutSettingsCheck, RegistersAndRoutesToANodeWhateverItsSetting
   for (const RefusedCase& c : RefusedCases()) {
     SCOPED_TRACE(c.what);
     RouterCore core(RouterOptions{milliseconds(2000), kVoters, /*settings_check=*/false});
-    core.HandleHeartbeat("r-rogue", Hb("rogue", 7, c.settings), TimePoint{});
+    core.HandleHeartbeat("r-rogue", Hb("rogue", 7_inc, c.settings), TimePoint{});
     protocol::Request via = Get("e2");
     via.via = "rogue";
     EXPECT_EQ(*core.RouteRequest(via, TimePoint{}), "r-rogue");

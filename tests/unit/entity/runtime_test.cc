@@ -7,6 +7,8 @@
 namespace tenure::entity {
 namespace {
 
+using namespace tenure::literals;
+
 using protocol::Op;
 using testing::Harness;
 
@@ -15,7 +17,7 @@ TEST(Runtime, CreateThenGetServesTheCommittedRow) {
   protocol::Reply created = h.Only(h.Send(Op::kCreate, "e1", "working"));
   ASSERT_EQ(created.code, ErrorCode::kOk) << created.message;
   EXPECT_EQ(created.entity->state, "working");
-  EXPECT_EQ(created.entity->version, 1u);
+  EXPECT_EQ(created.entity->version, 1_version);
   EXPECT_EQ(created.owner, "n1");
 
   protocol::Reply got = h.Only(h.Send(Op::kGet, "e1"));
@@ -32,14 +34,14 @@ TEST(Runtime, CreateOfANewEntityIsOneStoreCall) {
   Harness h;
   protocol::Reply created = h.Only(h.Send(Op::kCreate, "e1", "working"));
   ASSERT_EQ(created.code, ErrorCode::kOk) << created.message;
-  EXPECT_EQ(created.entity->version, 1u);
-  EXPECT_EQ(created.entity->epoch, 1u);
+  EXPECT_EQ(created.entity->version, 1_version);
+  EXPECT_EQ(created.entity->epoch, 1_epoch);
   EXPECT_EQ(h.store_call_count, 1u);
   EXPECT_EQ(h.store().stats().transactions, 1u);
   ASSERT_EQ(h.events.size(), 2u);
   EXPECT_EQ(h.events[0].kind, protocol::Event::Kind::kActivated);
   EXPECT_EQ(h.events[1].kind, protocol::Event::Kind::kChanged);
-  EXPECT_EQ(h.events[1].version, 1u);
+  EXPECT_EQ(h.events[1].version, 1_version);
   ASSERT_EQ(h.Tenures("e1").size(), 1u);
   // The requests behind it are served from the cache it filled.
   EXPECT_EQ(h.Only(h.Send(Op::kGet, "e1")).entity->state, "working");
@@ -69,10 +71,10 @@ TEST(Runtime, CreateOfAnExistingEntityIsAConflictAndChangesNothing) {
   protocol::Reply r = h.Only(h.Send(Op::kCreate, "e1", "finalized"));
   EXPECT_EQ(r.code, ErrorCode::kConflict);
   EXPECT_EQ(r.actual_state, "working");
-  EXPECT_EQ(r.actual_version, 1u);
+  EXPECT_EQ(r.actual_version, 1_version);
   ASSERT_EQ(h.Rows().size(), 1u);
   EXPECT_EQ(h.Rows()[0].state, "working");
-  EXPECT_EQ(h.Rows()[0].version, 1u);
+  EXPECT_EQ(h.Rows()[0].version, 1_version);
   EXPECT_EQ(h.Only(h.Send(Op::kGet, "e1")).entity->state, "working");
 }
 
@@ -160,11 +162,11 @@ TEST(Runtime, OneWriteInFlightPerWorker) {
   EXPECT_FALSE(h.Answered(read)) << "a get waits behind a write (turn-based)";
   h.RunHeld();
   h.Settle();
-  EXPECT_EQ(h.Only(first).entity->version, 2u);
+  EXPECT_EQ(h.Only(first).entity->version, 2_version);
   ASSERT_EQ(h.held.size(), 1u);
   h.RunHeld();
   h.Settle();
-  EXPECT_EQ(h.Only(second).entity->version, 3u);
+  EXPECT_EQ(h.Only(second).entity->version, 3_version);
   EXPECT_EQ(h.Only(read).entity->state, "finalized");
 }
 
@@ -200,7 +202,7 @@ TEST(Runtime, HandlerThatThrowsRestartsTheWorkerFromTheStore) {
   protocol::Reply after = h.Only(h.Send(Op::kGet, "bad"));
   ASSERT_EQ(after.code, ErrorCode::kOk);
   EXPECT_EQ(after.entity->state, "working") << "nothing was written by the failed request";
-  EXPECT_GT(after.entity->epoch, failed.entity ? failed.entity->epoch : 1u);
+  EXPECT_GT(after.entity->epoch, failed.entity ? failed.entity->epoch : 1_epoch);
   EXPECT_EQ(h.Only(h.Send(Op::kSet, "good", "working")).code, ErrorCode::kOk);
 }
 
@@ -215,7 +217,7 @@ TEST(Runtime, FencedWriteReactivatesWhileTheNodeMayServe) {
   EXPECT_EQ(h.Rows()[0].state, "initialized") << "a fenced write changes nothing";
   protocol::Reply retried = h.Only(h.Send(Op::kSet, "e1", "finalized"));
   ASSERT_EQ(retried.code, ErrorCode::kOk) << retried.message;
-  EXPECT_EQ(retried.entity->epoch, created.entity->epoch + 2);
+  EXPECT_EQ(retried.entity->epoch, Next(Next(created.entity->epoch)));
   EXPECT_EQ(h.Rows()[0].owner_node, "n1");
 }
 
@@ -295,7 +297,7 @@ TEST(Runtime, IdleWorkerIsPassivatedAndItsTenureClosed) {
   EXPECT_EQ(h.Rows()[0].owner_node, "");
   // The next request activates again, with a new epoch.
   protocol::Reply again = h.Only(h.Send(Op::kGet, "e1"));
-  EXPECT_EQ(again.entity->epoch, tenures[0].epoch + 1);
+  EXPECT_EQ(again.entity->epoch, Next(tenures[0].epoch));
 }
 
 TEST(Runtime, UsedWorkerIsNotPassivated) {
@@ -377,15 +379,15 @@ TEST(Runtime, CompareAndSetConflictsCarryTheActualState) {
   stale.op = Op::kSet;
   stale.entity_id = "e1";
   stale.state = "finalized";
-  stale.if_version = 7;
+  stale.if_version = 7_version;
   protocol::Reply wrong_version = h.Only(h.Send(stale));
   EXPECT_EQ(wrong_version.code, ErrorCode::kConflict);
-  EXPECT_EQ(wrong_version.actual_version, 1u);
-  EXPECT_EQ(h.Rows()[0].version, 1u) << "no conflict writes";
+  EXPECT_EQ(wrong_version.actual_version, 1_version);
+  EXPECT_EQ(h.Rows()[0].version, 1_version) << "no conflict writes";
   stale.request_id = 0;
-  stale.if_version = 1;
+  stale.if_version = 1_version;
   stale.expect = "working";
-  EXPECT_EQ(h.Only(h.Send(stale)).entity->version, 2u);
+  EXPECT_EQ(h.Only(h.Send(stale)).entity->version, 2_version);
   protocol::Reply dup = h.Only(h.Send(Op::kCreate, "e1"));
   EXPECT_EQ(dup.code, ErrorCode::kConflict);
   EXPECT_EQ(dup.actual_state, "finalized");
@@ -398,7 +400,7 @@ TEST(Runtime, RequestsThatArriveDuringAReleaseStartANewTenure) {
   h.now += std::chrono::seconds(60);
   h.runtime().Tick(h.now);
   h.Settle();
-  ASSERT_EQ(h.held.size(), 1u);  // The ReleaseOp.
+  ASSERT_EQ(h.held.size(), 1u);  // The CloseTenureOp.
   const std::uint64_t rid = h.Send(Op::kGet, "e1");
   EXPECT_FALSE(h.Answered(rid));
   h.hold_store = false;
@@ -436,8 +438,9 @@ TEST(Runtime, StoreReopenedMakesEveryCachedWorkerReadTheStoreAgain) {
   ASSERT_EQ(h.Only(h.Send(Op::kCreate, "e1", "working")).code, ErrorCode::kOk);
   // The database changes under the cache, as when another copy is put back.
   ASSERT_TRUE(
-      h.ApplyDirect(
-           store::WriteOp{.id = "e1", .epoch = 1, .expected_version = 1, .state = "finalized"})
+      h
+          .ApplyDirect(store::WriteOp{
+              .id = "e1", .epoch = 1_epoch, .expected_version = 1_version, .state = "finalized"})
           .status.ok());
   EXPECT_EQ(h.Only(h.Send(Op::kGet, "e1")).entity->state, "working") << "served from the cache";
 
@@ -446,8 +449,8 @@ TEST(Runtime, StoreReopenedMakesEveryCachedWorkerReadTheStoreAgain) {
   protocol::Reply got = h.Only(h.Send(Op::kGet, "e1"));
   ASSERT_EQ(got.code, ErrorCode::kOk) << got.message;
   EXPECT_EQ(got.entity->state, "finalized");
-  EXPECT_EQ(got.entity->version, 2u);
-  EXPECT_EQ(got.entity->epoch, 2u) << "a new tenure";
+  EXPECT_EQ(got.entity->version, 2_version);
+  EXPECT_EQ(got.entity->epoch, 2_epoch) << "a new tenure";
   EXPECT_EQ(h.runtime().stats().restarts, 1u);
 }
 
@@ -465,8 +468,8 @@ TEST(Runtime, StoreReopenedDiscardsResultsInFlightButAnswersTheirRequests) {
   h.Settle();
   EXPECT_EQ(h.Only(set).code, ErrorCode::kOk);
   protocol::Reply got = h.Only(h.Send(Op::kGet, "e1"));
-  EXPECT_EQ(got.entity->version, 2u) << "the activation read what the write committed";
-  EXPECT_EQ(got.entity->epoch, 2u);
+  EXPECT_EQ(got.entity->version, 2_version) << "the activation read what the write committed";
+  EXPECT_EQ(got.entity->epoch, 2_epoch);
 }
 
 TEST(Runtime, StoreReopenedStopsWorkersThisNodeMayNoLongerServe) {

@@ -21,16 +21,17 @@
 namespace tenure::lock {
 namespace {
 
+using namespace tenure::literals;
 using testing::Envelope;
 using testing::Fate;
 using testing::Kind;
 using testing::Net;
 using testing::Rules;
 
-constexpr std::uint64_t kIncA = 0xA1;
-constexpr std::uint64_t kIncA2 = 0xA2;
-constexpr std::uint64_t kIncA3 = 0xA3;
-constexpr std::uint64_t kIncB = 0xB1;
+constexpr Incarnation kIncA{0xA1};
+constexpr Incarnation kIncA2{0xA2};
+constexpr Incarnation kIncA3{0xA3};
+constexpr Incarnation kIncB{0xB1};
 
 std::string Join(const std::vector<std::string>& labels) {
   std::string out;
@@ -45,7 +46,7 @@ std::string Join(const std::vector<std::string>& labels) {
 std::unique_ptr<Net> ThreeVoters(LockRules rules = {}) {
   auto net = std::make_unique<Net>(std::vector<std::string>{"v1", "v2", "v3"}, rules);
   for (int i = 1; i <= 3; ++i) {
-    net->AddVoter("v" + std::to_string(i), 0x100 + i);
+    net->AddVoter("v" + std::to_string(i), Incarnation(0x100 + i));
   }
   net->AddNode("A", "A", kIncA);
   net->AddNode("B", "B", kIncB, /*seed=*/2);
@@ -69,7 +70,7 @@ TEST(SessionWithVoters, OwnerKeepsItsNameWhileHeartbeatsFlow) {
   EXPECT_EQ(net->Serving("x"), std::vector<std::string>{"A"});
   EXPECT_EQ(net->CountEvents("A", LockEvent::Kind::kLost, "x"), 0u);
   for (const char* v : {"v1", "v2", "v3"}) {
-    EXPECT_EQ(net->voter(v).HolderOf("x"), (Holder{"A", kIncA, 1})) << v;
+    EXPECT_EQ(net->voter(v).HolderOf("x"), (Holder{"A", kIncA, 1_claim})) << v;
   }
 }
 
@@ -97,7 +98,7 @@ TEST(SessionWithVoters, ClaimantIsDeniedNamingTheHolderAndWinsAfterTheRelease) {
   });
   EXPECT_EQ(net->Serving("x"), std::vector<std::string>{"B"});
   EXPECT_EQ(net->CountEvents("B", LockEvent::Kind::kGranted, "x"), 1u);
-  EXPECT_EQ(net->voter("v2").HolderOf("x"), (Holder{"B", kIncB, 2}));  // B's second claim.
+  EXPECT_EQ(net->voter("v2").HolderOf("x"), (Holder{"B", kIncB, 2_claim}));  // B's second claim.
 }
 
 TEST(SessionWithVoters, ManyNamesTravelInOneMessagePerVoter) {
@@ -150,7 +151,7 @@ TEST(SessionWithVoters, RestartedVoterStaysQuietThenRepairWinsItBack) {
   net->TickAll();
   net->Claim("A", "x");  // Claim 1, granted by all three.
   net->AdvanceTo(milliseconds(100));
-  net->RestartVoter("v1", 0x201);
+  net->RestartVoter("v1", Incarnation{0x201});
   const std::size_t restart = net->sent().size();
 
   // A's heartbeat at 500 ms is the new v1's first input: quiet until 2550 ms.
@@ -160,11 +161,11 @@ TEST(SessionWithVoters, RestartedVoterStaysQuietThenRepairWinsItBack) {
     const Envelope& e = net->sent()[i];
     if (e.from == "v1") {
       EXPECT_TRUE(e.Is(Kind::kHbAck)) << "v1 answered a claim during its quiet period";
-      EXPECT_EQ(e.lock()->from_incarnation, 0x201u);
+      EXPECT_EQ(e.lock()->from_incarnation, Incarnation{0x201});
     }
     if (e.Between("A", "v1") && e.Is(Kind::kClaim)) {
       ++repairs;  // A repair: the claim in progress, same number.
-      EXPECT_EQ(e.lock()->items, (std::vector<protocol::LockItem>{{"x", 1, {}}}));
+      EXPECT_EQ(e.lock()->items, (std::vector<protocol::LockItem>{{"x", 1_claim, {}}}));
     }
   }
   EXPECT_EQ(repairs, 4u);  // At 1000, 1500, 2000 and 2500 ms.
@@ -172,7 +173,7 @@ TEST(SessionWithVoters, RestartedVoterStaysQuietThenRepairWinsItBack) {
   EXPECT_EQ(net->Serving("x"), std::vector<std::string>{"A"});  // v2 and v3.
 
   net->RunUntil(milliseconds(3000));  // The repair at 3000 ms is answered.
-  EXPECT_EQ(net->voter("v1").HolderOf("x"), (Holder{"A", kIncA, 1}));
+  EXPECT_EQ(net->voter("v1").HolderOf("x"), (Holder{"A", kIncA, 1_claim}));
 
   // v1 counts again: A keeps x when v2 stops hearing from it.
   net->Cut("A", "v2");
@@ -188,7 +189,7 @@ TEST(SessionWithVoters, NodeStopsCountingARestartedVoterAsSoonAsItSeesTheNewInca
   net->Claim("A", "x");  // v1 and v2 only: a bare majority.
   EXPECT_EQ(net->Serving("x"), std::vector<std::string>{"A"});
   net->AdvanceTo(milliseconds(100));
-  net->RestartVoter("v1", 0x201);
+  net->RestartVoter("v1", Incarnation{0x201});
   net->AdvanceTo(milliseconds(500));
   net->Tick("A");  // Its HB_ACK names v1's new incarnation.
   EXPECT_FALSE(net->MayServe("A", "x"));
@@ -330,7 +331,7 @@ std::vector<std::string> BreakTrace(LockRules rules) {
   net->Cut("A", "v2");
   net->RunUntil(milliseconds(2100));
   net->Claim("B", "x");
-  EXPECT_EQ(net->voter("v1").HolderOf("x"), (Holder{"B", kIncB, 1}));
+  EXPECT_EQ(net->voter("v1").HolderOf("x"), (Holder{"B", kIncB, 1_claim}));
   net->RunUntil(milliseconds(2250));
   net->RemoveRule(a_v1);
   net->RunUntil(milliseconds(2999));
@@ -361,7 +362,7 @@ std::vector<std::string> TwinTrace(LockRules rules) {
   net->Advance(milliseconds(50));
   net->Claim("A", "x");
   net->Claim("A#2", "x");
-  EXPECT_EQ(net->voter("v1").HolderOf("x"), (Holder{"A", kIncA2, 1}));
+  EXPECT_EQ(net->voter("v1").HolderOf("x"), (Holder{"A", kIncA2, 1_claim}));
   return net->Serving("x");
 }
 
@@ -377,10 +378,10 @@ TEST(LockRulesOff, WithoutIncarnationEchoAProcessTakesItsTwinsGrantsAndTwoServe)
 std::unique_ptr<Net> SubsetVotersTrace(LockRules rules) {
   auto net = std::make_unique<Net>(std::vector<std::string>{"v1", "v2", "v3"}, rules);
   for (int i = 1; i <= 3; ++i) {
-    net->AddVoter("v" + std::to_string(i), 0x100 + i);
+    net->AddVoter("v" + std::to_string(i), Incarnation(0x100 + i));
   }
   net->AddNode("B", "B", kIncB);
-  net->AddMisconfiguredNode("R", "R", 0xC1, {"v1"}, LockTiming{});
+  net->AddMisconfiguredNode("R", "R", Incarnation{0xC1}, {"v1"}, LockTiming{});
   net->TickAll();
   net->Advance(milliseconds(10));
   net->Claim("R", "x");
@@ -415,11 +416,11 @@ TEST(LockRulesOff, WithoutSettingsCheckANodeWithASubsetOfTheVotersServesBesideTh
 std::unique_ptr<Net> LongLeaseTrace(LockRules rules) {
   auto net = std::make_unique<Net>(std::vector<std::string>{"v1", "v2", "v3"}, rules);
   for (int i = 1; i <= 3; ++i) {
-    net->AddVoter("v" + std::to_string(i), 0x100 + i);
+    net->AddVoter("v" + std::to_string(i), Incarnation(0x100 + i));
   }
   LockTiming longer;
   longer.lease = milliseconds(4000);
-  net->AddMisconfiguredNode("L", "L", 0xD1, {"v1", "v2", "v3"}, longer);
+  net->AddMisconfiguredNode("L", "L", Incarnation{0xD1}, {"v1", "v2", "v3"}, longer);
   net->AddNode("B", "B", kIncB);
   net->TickAll();
   net->Claim("L", "x");
@@ -449,7 +450,7 @@ std::unique_ptr<Net> RestartTrace(LockRules rules) {
   net->TickAll();
   net->Claim("A", "x");
   net->AdvanceTo(milliseconds(100));
-  net->RestartVoter("v1", 0x201);
+  net->RestartVoter("v1", Incarnation{0x201});
   net->AdvanceTo(milliseconds(120));
   net->Tick("B");
   net->AdvanceTo(milliseconds(150));

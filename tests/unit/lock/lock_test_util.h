@@ -37,6 +37,8 @@
 
 namespace tenure::lock::testing {
 
+using namespace tenure::literals;
+
 using protocol::Heartbeat;
 using protocol::LockItem;
 using protocol::LockMessage;
@@ -74,8 +76,8 @@ inline std::string ThreeVoterSettings() { return SettingsText({"v1", "v2", "v3"}
 
 // A voter heartbeat carrying `settings` (by default those of a node that
 // agrees with voters v1, v2, v3 on the default timing).
-inline Heartbeat MakeHeartbeat(const std::string& node, std::uint64_t incarnation,
-                               std::uint64_t seq, const std::string& voter, TimePoint sent,
+inline Heartbeat MakeHeartbeat(const std::string& node, Incarnation incarnation, std::uint64_t seq,
+                               const std::string& voter, TimePoint sent,
                                const std::string& settings = ThreeVoterSettings()) {
   Heartbeat hb;
   hb.node = node;
@@ -88,7 +90,7 @@ inline Heartbeat MakeHeartbeat(const std::string& node, std::uint64_t incarnatio
 }
 
 // node -> voter: CLAIM or RELEASE of `items`.
-inline LockMessage FromNode(Kind kind, const std::string& node, std::uint64_t incarnation,
+inline LockMessage FromNode(Kind kind, const std::string& node, Incarnation incarnation,
                             const std::string& voter, std::vector<LockItem> items,
                             std::int64_t sent_ms = 0) {
   LockMessage m;
@@ -102,8 +104,8 @@ inline LockMessage FromNode(Kind kind, const std::string& node, std::uint64_t in
 }
 
 // voter -> node: a reply naming the node incarnation it answers.
-inline LockMessage FromVoter(Kind kind, const std::string& voter, std::uint64_t voter_incarnation,
-                             const std::string& node, std::uint64_t node_incarnation,
+inline LockMessage FromVoter(Kind kind, const std::string& voter, Incarnation voter_incarnation,
+                             const std::string& node, Incarnation node_incarnation,
                              std::vector<LockItem> items = {}, std::int64_t sent_ms = 0,
                              std::uint64_t seq = 0) {
   LockMessage m;
@@ -148,7 +150,7 @@ class Net {
   // A voter whose quiet period is over, unless `fresh`: then it starts now,
   // and its quiet period with the first message it receives.
   // REQUIRES: `id` is one of the cluster's voters.
-  Voter& AddVoter(const std::string& id, std::uint64_t incarnation, bool fresh = false) {
+  Voter& AddVoter(const std::string& id, Incarnation incarnation, bool fresh = false) {
     TENURE_CHECK(std::find(voter_ids_.begin(), voter_ids_.end(), id) != voter_ids_.end());
     clocks_.try_emplace(id);
     const TimePoint start = fresh ? Now(id) : Now(id) - 10 * timing_.quiet_period();
@@ -161,7 +163,7 @@ class Net {
   }
 
   // A voter process that restarts now: empty table, new incarnation, quiet.
-  Voter& RestartVoter(const std::string& id, std::uint64_t incarnation) {
+  Voter& RestartVoter(const std::string& id, Incarnation incarnation) {
     TENURE_CHECK(voters_.count(id) == 1);
     paused_.erase(id);
     inbox_.erase(id);
@@ -170,7 +172,7 @@ class Net {
 
   // A node process labelled `label` (twins share `node_id`), voting on the
   // cluster's voters.
-  Session& AddNode(const std::string& label, const std::string& node_id, std::uint64_t incarnation,
+  Session& AddNode(const std::string& label, const std::string& node_id, Incarnation incarnation,
                    std::uint64_t seed = 1) {
     return AddMisconfiguredNode(label, node_id, incarnation, voter_ids_, timing_, seed);
   }
@@ -178,7 +180,7 @@ class Net {
   // instead of the cluster's. Net still ticks it every heartbeat interval of
   // the cluster.
   Session& AddMisconfiguredNode(const std::string& label, const std::string& node_id,
-                                std::uint64_t incarnation, std::vector<std::string> voters,
+                                Incarnation incarnation, std::vector<std::string> voters,
                                 LockTiming timing, std::uint64_t seed = 1) {
     SessionOptions options;
     options.node_id = node_id;

@@ -17,6 +17,7 @@
 namespace tenure::lock {
 namespace {
 
+using namespace tenure::literals;
 using std::chrono::nanoseconds;
 using testing::FromVoter;
 using testing::Kind;
@@ -26,14 +27,14 @@ using testing::LockMessage;
 using testing::Ms;
 using testing::Rules;
 
-constexpr std::uint64_t kInc = 0xA1;
-constexpr std::uint64_t kOtherInc = 0xA2;
+constexpr Incarnation kInc{0xA1};
+constexpr Incarnation kOtherInc{0xA2};
 constexpr std::int64_t kT = 10'000;
 // The default deadline span: 2000 ms * (1 - 0.01) / (1 + 0.01) - 50 ms, in
 // nanoseconds rounded down (2000e6 * 99 / 101 = 1960396039.6).
 constexpr Duration kSpan = nanoseconds(1'960'396'039) - milliseconds(50);
 
-std::uint64_t VoterInc(const std::string& voter) { return 0x100 + (voter.back() - '0'); }
+Incarnation VoterInc(const std::string& voter) { return Incarnation(0x100 + (voter.back() - '0')); }
 
 std::int64_t WireMs(TimePoint t) { return ToMillis(t.time_since_epoch()); }
 
@@ -130,14 +131,14 @@ class SessionTest : public ::testing::Test {
   }
   // Heartbeat acknowledged by every voter, then `name` claimed and granted by
   // `granting` voters, all at `now`. Returns the claim number.
-  std::uint64_t Own(const std::string& name, TimePoint now,
-                    const std::vector<std::string>& granting = {"v1", "v2", "v3"}) {
+  ClaimNumber Own(const std::string& name, TimePoint now,
+                  const std::vector<std::string>& granting = {"v1", "v2", "v3"}) {
     AckAll(Beat(now), now);
     s().Claim(name, now);
     const SessionEffects fx = Take(now);
     const std::vector<LockMessage> claims = Sent(fx, Kind::kClaim);
     EXPECT_FALSE(claims.empty());
-    const std::uint64_t claim = claims.empty() ? 0 : claims.front().items.front().claim;
+    const ClaimNumber claim = claims.empty() ? ClaimNumber{} : claims.front().items.front().claim;
     for (const std::string& v : granting) {
       Grant(v, {{name, claim, {}}}, now, now);
     }
@@ -184,7 +185,7 @@ TEST_F(SessionTest, ClaimSendsEveryVoterANewClaimNumberAndTheSentTime) {
     EXPECT_EQ(m.from, "A");
     EXPECT_EQ(m.from_incarnation, kInc);
     EXPECT_EQ(m.sent_ms, kT + 123);  // Rounded down to the millisecond.
-    EXPECT_EQ(m.items, (std::vector<LockItem>{{"x", 1, {}}}));
+    EXPECT_EQ(m.items, (std::vector<LockItem>{{"x", 1_claim, {}}}));
   }
   EXPECT_EQ(SentTo(fx, Kind::kClaim, "x"), kAll);
   EXPECT_TRUE(s().claiming("x"));
@@ -195,18 +196,18 @@ TEST_F(SessionTest, ClaimSendsEveryVoterANewClaimNumberAndTheSentTime) {
   s().Claim("y", now);
   fx = Take(now);
   ASSERT_EQ(Sent(fx, Kind::kClaim).size(), 3u);
-  EXPECT_EQ(FirstItems(fx, Kind::kClaim), (std::vector<LockItem>{{"y", 2, {}}}));
+  EXPECT_EQ(FirstItems(fx, Kind::kClaim), (std::vector<LockItem>{{"y", 2_claim, {}}}));
 }
 
 TEST_F(SessionTest, GrantedOnceAMajorityGrantedWithLiveDeadlines) {
   AckAll(Beat(Ms(kT)), Ms(kT));
   s().Claim("x", Ms(kT));
   Take(Ms(kT));
-  Grant("v1", {{"x", 1, {}}}, Ms(kT), Ms(kT + 5));
+  Grant("v1", {{"x", 1_claim, {}}}, Ms(kT), Ms(kT + 5));
   EXPECT_EQ(CountEvents(Take(Ms(kT + 5)), LockEvent::Kind::kGranted), 0u);
   EXPECT_FALSE(s().MayServe("x", Ms(kT + 5)));
 
-  Grant("v3", {{"x", 1, {}}}, Ms(kT), Ms(kT + 6));
+  Grant("v3", {{"x", 1_claim, {}}}, Ms(kT), Ms(kT + 6));
   const SessionEffects fx = Take(Ms(kT + 6));
   ASSERT_EQ(fx.events.size(), 1u);
   EXPECT_EQ(fx.events[0].kind, LockEvent::Kind::kGranted);
@@ -221,10 +222,10 @@ TEST_F(SessionTest, NeedsAMajorityOfALargerVoterSet) {
   Make(Options({}, {}, 1, {"v1", "v2", "v3", "v4", "v5"}));
   AckAll(Beat(Ms(kT)), Ms(kT));
   s().Claim("x", Ms(kT));
-  Grant("v1", {{"x", 1, {}}}, Ms(kT), Ms(kT));
-  Grant("v2", {{"x", 1, {}}}, Ms(kT), Ms(kT));
+  Grant("v1", {{"x", 1_claim, {}}}, Ms(kT), Ms(kT));
+  Grant("v2", {{"x", 1_claim, {}}}, Ms(kT), Ms(kT));
   EXPECT_FALSE(s().MayServe("x", Ms(kT)));
-  Grant("v4", {{"x", 1, {}}}, Ms(kT), Ms(kT));
+  Grant("v4", {{"x", 1_claim, {}}}, Ms(kT), Ms(kT));
   EXPECT_TRUE(s().MayServe("x", Ms(kT)));
 }
 
@@ -232,14 +233,14 @@ TEST_F(SessionTest, GrantsWithoutADeadlineDoNotCount) {
   s().Claim("x", Ms(kT));
   Take(Ms(kT));
   for (const std::string& v : voters_) {
-    Grant(v, {{"x", 1, {}}}, Ms(kT), Ms(kT + 1));
+    Grant(v, {{"x", 1_claim, {}}}, Ms(kT), Ms(kT + 1));
   }
   EXPECT_FALSE(s().MayServe("x", Ms(kT + 1)));
   EXPECT_EQ(CountEvents(Take(Ms(kT + 1)), LockEvent::Kind::kGranted), 0u);
 }
 
 TEST_F(SessionTest, RepairsOnlyTheVotersNotCountedWithTheSameClaimNumber) {
-  const std::uint64_t claim = Own("x", Ms(kT), {"v1", "v3"});
+  const ClaimNumber claim = Own("x", Ms(kT), {"v1", "v3"});
   s().Tick(Ms(kT + 500));
   const SessionEffects fx = Take(Ms(kT + 500));
   const std::vector<LockMessage> claims = Sent(fx, Kind::kClaim);
@@ -257,7 +258,7 @@ TEST_F(SessionTest, BatchesManyNamesIntoOneClaimAndOneReleasePerVoter) {
   for (int i = 0; i < 250; ++i) {
     const std::string name = "e" + std::to_string(1000 + i);
     s().Claim(name, Ms(kT));
-    items.push_back({name, static_cast<std::uint64_t>(i + 1), {}});
+    items.push_back({name, ClaimNumber(i + 1), {}});
   }
   SessionEffects fx = Take(Ms(kT));
   ASSERT_EQ(fx.messages.size(), 3u);
@@ -294,7 +295,7 @@ TEST_F(SessionTest, SplitsBatchesAtItemsPerMessageMax) {
   for (int i = 0; i < 250; ++i) {
     const std::string name = "e" + std::to_string(1000 + i);
     s().Claim(name, Ms(kT));
-    items.push_back({name, static_cast<std::uint64_t>(i + 1), {}});
+    items.push_back({name, ClaimNumber(i + 1), {}});
   }
   SessionEffects fx = Take(Ms(kT));
   ASSERT_EQ(fx.messages.size(), 9u);
@@ -356,7 +357,7 @@ TEST_F(SessionTest, DeadlineIsSentPlusLeaseTimesDriftFactorMinusMargin) {
     s().Claim("x", arrived);
     Take(arrived);
     for (const std::string& v : voters_) {
-      Grant(v, {{"x", 1, {}}}, arrived, arrived);
+      Grant(v, {{"x", 1_claim, {}}}, arrived, arrived);
     }
     const TimePoint deadline = sent + nanoseconds(c.span_ns);
     EXPECT_TRUE(s().MayServe("x", arrived));
@@ -398,7 +399,7 @@ TEST_F(SessionTest, AckOfAHeartbeatItNeverSentIsIgnored) {
   }
   s().Claim("x", Ms(kT));
   for (const std::string& v : voters_) {
-    Grant(v, {{"x", 1, {}}}, Ms(kT), Ms(kT));
+    Grant(v, {{"x", 1_claim, {}}}, Ms(kT), Ms(kT));
   }
   EXPECT_FALSE(s().MayServe("x", Ms(kT)));
 }
@@ -408,7 +409,7 @@ TEST_F(SessionTest, AckArrivingAfterTheDeadlineItWouldGiveIsIgnored) {
   AckAll(seq, Ms(kT) + kSpan);  // Too late to be of use.
   s().Claim("x", Ms(kT) + kSpan);
   for (const std::string& v : voters_) {
-    Grant(v, {{"x", 1, {}}}, Ms(kT) + kSpan, Ms(kT) + kSpan);
+    Grant(v, {{"x", 1_claim, {}}}, Ms(kT) + kSpan, Ms(kT) + kSpan);
   }
   EXPECT_FALSE(s().MayServe("x", Ms(kT) + kSpan));
 }
@@ -421,7 +422,7 @@ TEST_F(SessionTest, MayServeIsEvaluatedAtEveryCallNotAtTicks) {
 }
 
 TEST_F(SessionTest, LosesANameAtTheFirstTickAfterTheRuleFailedAndReleasesIt) {
-  const std::uint64_t claim = Own("x", Ms(kT));
+  const ClaimNumber claim = Own("x", Ms(kT));
   s().Tick(Ms(kT) + kSpan - kNanosecond);
   EXPECT_EQ(CountEvents(Take(Ms(kT + 1900)), LockEvent::Kind::kLost), 0u);
 
@@ -450,19 +451,19 @@ TEST_F(SessionTest, OnlyAGrantOfAClaimSentWhileTheDeadlineRanCounts) {
   const std::uint64_t seq = Beat(Ms(kT));
   AckAll(seq, Ms(kT + 10));  // The deadlines start here.
   for (const std::string& v : voters_) {
-    Grant(v, {{"x", 1, {}}}, Ms(kT), Ms(kT + 11));
+    Grant(v, {{"x", 1_claim, {}}}, Ms(kT), Ms(kT + 11));
   }
   EXPECT_FALSE(s().MayServe("x", Ms(kT + 11)));
-  Grant("v1", {{"x", 1, {}}}, Ms(kT + 9), Ms(kT + 12));  // One millisecond too early.
+  Grant("v1", {{"x", 1_claim, {}}}, Ms(kT + 9), Ms(kT + 12));  // One millisecond too early.
   EXPECT_FALSE(s().MayServe("x", Ms(kT + 12)));
 
   // The repair at the next Tick goes out inside the deadlines.
   s().Tick(Ms(kT + 500));
   const SessionEffects fx = Take(Ms(kT + 500));
   EXPECT_EQ(SentTo(fx, Kind::kClaim, "x"), kAll);
-  EXPECT_EQ(FirstItems(fx, Kind::kClaim), (std::vector<LockItem>{{"x", 1, {}}}));
-  Grant("v1", {{"x", 1, {}}}, Ms(kT + 10), Ms(kT + 501));  // Sent as the deadline began.
-  Grant("v2", {{"x", 1, {}}}, Ms(kT + 500), Ms(kT + 501));
+  EXPECT_EQ(FirstItems(fx, Kind::kClaim), (std::vector<LockItem>{{"x", 1_claim, {}}}));
+  Grant("v1", {{"x", 1_claim, {}}}, Ms(kT + 10), Ms(kT + 501));  // Sent as the deadline began.
+  Grant("v2", {{"x", 1_claim, {}}}, Ms(kT + 500), Ms(kT + 501));
   EXPECT_TRUE(s().MayServe("x", Ms(kT + 501)));
   EXPECT_EQ(CountEvents(Take(Ms(kT + 501)), LockEvent::Kind::kGranted), 1u);
 }
@@ -508,7 +509,7 @@ TEST_F(SessionBreakTest, GrantFromALapsedVoterNoLongerCounts) {
 
 TEST_F(SessionBreakTest, RepairClaimSentAfterTheBreakWinsTheVoterBack) {
   const TimePoint v2_lapse = LapseAndRenewV1();
-  Grant("v1", {{"x", 1, {}}}, repair_sent_, repair_sent_ + milliseconds(1));
+  Grant("v1", {{"x", 1_claim, {}}}, repair_sent_, repair_sent_ + milliseconds(1));
   EXPECT_TRUE(s().MayServe("x", v2_lapse));  // v1, v3.
   s().Tick(v2_lapse);
   const SessionEffects fx = Take(v2_lapse);
@@ -524,16 +525,16 @@ TEST_F(SessionTest, LateGrantOfAnOlderClaimDoesNotCountAndIsReleased) {
   s().Release("x", Ms(kT + 1));
   s().Claim("x", Ms(kT + 2));  // Claim 2.
   Take(Ms(kT + 2));
-  Grant("v1", {{"x", 1, {}}}, Ms(kT), Ms(kT + 3));
-  Grant("v2", {{"x", 1, {}}}, Ms(kT), Ms(kT + 3));
+  Grant("v1", {{"x", 1_claim, {}}}, Ms(kT), Ms(kT + 3));
+  Grant("v2", {{"x", 1_claim, {}}}, Ms(kT), Ms(kT + 3));
   EXPECT_FALSE(s().MayServe("x", Ms(kT + 3)));
   SessionEffects fx = Take(Ms(kT + 3));
   EXPECT_TRUE(fx.events.empty());
   EXPECT_EQ(SentTo(fx, Kind::kRelease, "x"), (std::set<std::string>{"v1", "v2"}));
-  EXPECT_EQ(FirstItems(fx, Kind::kRelease, "v1"), (std::vector<LockItem>{{"x", 1, {}}}));
+  EXPECT_EQ(FirstItems(fx, Kind::kRelease, "v1"), (std::vector<LockItem>{{"x", 1_claim, {}}}));
 
-  Grant("v1", {{"x", 2, {}}}, Ms(kT + 2), Ms(kT + 4));
-  Grant("v2", {{"x", 2, {}}}, Ms(kT + 2), Ms(kT + 4));
+  Grant("v1", {{"x", 2_claim, {}}}, Ms(kT + 2), Ms(kT + 4));
+  Grant("v2", {{"x", 2_claim, {}}}, Ms(kT + 2), Ms(kT + 4));
   EXPECT_TRUE(s().MayServe("x", Ms(kT + 4)));
 }
 
@@ -544,12 +545,12 @@ TEST_F(SessionTest, LateDenyOfAnOlderClaimChangesNothing) {
   s().Claim("x", Ms(kT + 2));
   Take(Ms(kT + 2));
   for (const std::string& v : voters_) {
-    Deny(v, {{"x", 1, "B"}}, Ms(kT + 3));
+    Deny(v, {{"x", 1_claim, "B"}}, Ms(kT + 3));
   }
   EXPECT_TRUE(Take(Ms(kT + 3)).events.empty());
   EXPECT_TRUE(s().claiming("x"));
-  Grant("v1", {{"x", 2, {}}}, Ms(kT + 2), Ms(kT + 4));
-  Grant("v3", {{"x", 2, {}}}, Ms(kT + 2), Ms(kT + 4));
+  Grant("v1", {{"x", 2_claim, {}}}, Ms(kT + 2), Ms(kT + 4));
+  Grant("v3", {{"x", 2_claim, {}}}, Ms(kT + 2), Ms(kT + 4));
   EXPECT_TRUE(s().MayServe("x", Ms(kT + 4)));
 }
 
@@ -561,11 +562,11 @@ TEST_F(SessionTest, LateReleasedOfAnOlderClaimDoesNotEndTheRepetition) {
   s().Release("x", Ms(kT));  // Claim 2 released.
   Take(Ms(kT));
   for (const std::string& v : voters_) {
-    Released(v, {{"x", 1, {}}}, Ms(kT + 1));
+    Released(v, {{"x", 1_claim, {}}}, Ms(kT + 1));
   }
   EXPECT_TRUE(s().releases_pending());
   for (const std::string& v : voters_) {
-    Released(v, {{"x", 2, {}}}, Ms(kT + 2));
+    Released(v, {{"x", 2_claim, {}}}, Ms(kT + 2));
   }
   EXPECT_FALSE(s().releases_pending());
 }
@@ -573,7 +574,7 @@ TEST_F(SessionTest, LateReleasedOfAnOlderClaimDoesNotEndTheRepetition) {
 // ------------------------------------------------------------ releases
 
 TEST_F(SessionTest, ReleaseIsRepeatedWithEachTickUntilReleasedArrives) {
-  const std::uint64_t claim = Own("x", Ms(kT));
+  const ClaimNumber claim = Own("x", Ms(kT));
   s().Release("x", Ms(kT + 100));
   SessionEffects fx = Take(Ms(kT + 100));
   EXPECT_EQ(SentTo(fx, Kind::kRelease, "x"), kAll);
@@ -597,17 +598,17 @@ TEST_F(SessionTest, ReleaseIsRepeatedWithEachTickUntilReleasedArrives) {
 
 TEST_F(SessionTest, GrantThatMatchesNoClaimIsAnsweredWithReleaseUntilReleased) {
   AckAll(Beat(Ms(kT)), Ms(kT));
-  Grant("v2", {{"z", 9, {}}}, Ms(kT), Ms(kT + 1));
+  Grant("v2", {{"z", 9_claim, {}}}, Ms(kT), Ms(kT + 1));
   SessionEffects fx = Take(Ms(kT + 1));
   ASSERT_EQ(fx.messages.size(), 1u);
   EXPECT_EQ(fx.messages[0].kind, Kind::kRelease);
   EXPECT_EQ(fx.messages[0].to, "v2");
-  EXPECT_EQ(fx.messages[0].items, (std::vector<LockItem>{{"z", 9, {}}}));
+  EXPECT_EQ(fx.messages[0].items, (std::vector<LockItem>{{"z", 9_claim, {}}}));
   EXPECT_FALSE(s().MayServe("z", Ms(kT + 1)));
 
   Beat(Ms(kT + 500));
   EXPECT_EQ(SentTo(last_, Kind::kRelease, "z"), std::set<std::string>{"v2"});
-  Released("v2", {{"z", 9, {}}}, Ms(kT + 501));
+  Released("v2", {{"z", 9_claim, {}}}, Ms(kT + 501));
   Beat(Ms(kT + 1000));
   EXPECT_TRUE(Sent(last_, Kind::kRelease).empty());
   EXPECT_FALSE(s().releases_pending());
@@ -616,10 +617,10 @@ TEST_F(SessionTest, GrantThatMatchesNoClaimIsAnsweredWithReleaseUntilReleased) {
 TEST_F(SessionTest, GrantArrivingDuringBackoffIsAnsweredWithRelease) {
   AckAll(Beat(Ms(kT)), Ms(kT));
   s().Claim("x", Ms(kT));
-  Deny("v1", {{"x", 1, "B"}}, Ms(kT + 1));
-  Deny("v2", {{"x", 1, "B"}}, Ms(kT + 1));
+  Deny("v1", {{"x", 1_claim, "B"}}, Ms(kT + 1));
+  Deny("v2", {{"x", 1_claim, "B"}}, Ms(kT + 1));
   Take(Ms(kT + 1));
-  Grant("v3", {{"x", 1, {}}}, Ms(kT), Ms(kT + 2));
+  Grant("v3", {{"x", 1_claim, {}}}, Ms(kT), Ms(kT + 2));
   const SessionEffects fx = Take(Ms(kT + 2));
   EXPECT_EQ(SentTo(fx, Kind::kRelease, "x"), std::set<std::string>{"v3"});
   EXPECT_FALSE(s().MayServe("x", Ms(kT + 2)));
@@ -641,7 +642,7 @@ TEST_F(SessionTest, IgnoresRepliesMeantForAnotherIncarnation) {
   s().Claim("x", Ms(kT));
   Take(Ms(kT));
   for (const std::string& v : voters_) {
-    Grant(v, {{"x", 1, {}}}, Ms(kT), Ms(kT));
+    Grant(v, {{"x", 1_claim, {}}}, Ms(kT), Ms(kT));
   }
   EXPECT_FALSE(s().MayServe("x", Ms(kT)));
 
@@ -649,17 +650,19 @@ TEST_F(SessionTest, IgnoresRepliesMeantForAnotherIncarnation) {
   s().Claim("y", Ms(kT + 500));
   Take(Ms(kT + 500));
   for (const std::string& v : voters_) {  // GRANT: not counted, not even released.
-    s().Step(FromVoter(Kind::kGrant, v, VoterInc(v), "A", kOtherInc, {{"y", 2, {}}}, kT + 500),
-             Ms(kT + 500));
+    s().Step(
+        FromVoter(Kind::kGrant, v, VoterInc(v), "A", kOtherInc, {{"y", 2_claim, {}}}, kT + 500),
+        Ms(kT + 500));
   }
   EXPECT_FALSE(s().MayServe("y", Ms(kT + 500)));
   for (const std::string& v : voters_) {  // DENY: no give-up.
-    s().Step(FromVoter(Kind::kDeny, v, VoterInc(v), "A", kOtherInc, {{"y", 2, "B"}}), Ms(kT + 500));
+    s().Step(FromVoter(Kind::kDeny, v, VoterInc(v), "A", kOtherInc, {{"y", 2_claim, "B"}}),
+             Ms(kT + 500));
   }
   EXPECT_TRUE(s().claiming("y"));
   s().Release("y", Ms(kT + 500));
   for (const std::string& v : voters_) {  // RELEASED: the repetition goes on.
-    s().Step(FromVoter(Kind::kReleased, v, VoterInc(v), "A", kOtherInc, {{"y", 2, {}}}),
+    s().Step(FromVoter(Kind::kReleased, v, VoterInc(v), "A", kOtherInc, {{"y", 2_claim, {}}}),
              Ms(kT + 500));
   }
   EXPECT_TRUE(s().releases_pending());
@@ -720,10 +723,10 @@ TEST_F(SessionTest, EveryHeartbeatCarriesTheSettingsOfItsVotersAndTiming) {
 }
 
 // A MISMATCH from `voter` (or the broker, "@broker") carrying `theirs`.
-LockMessage Mismatch(const std::string& voter, std::uint64_t node_inc = kInc,
+LockMessage Mismatch(const std::string& voter, Incarnation node_inc = kInc,
                      const std::string& theirs = "voters=v1 lease=2000ms margin=50ms drift=0.01") {
-  LockMessage m =
-      FromVoter(Kind::kMismatch, voter, voter == "@broker" ? 0 : VoterInc(voter), "A", node_inc);
+  LockMessage m = FromVoter(Kind::kMismatch, voter,
+                            voter == "@broker" ? Incarnation{} : VoterInc(voter), "A", node_inc);
   m.settings = theirs;
   return m;
 }
@@ -807,7 +810,7 @@ TEST_F(SessionTest, GrantsOfAVoterThatRefusesItNeverCount) {
   s().Claim("x", Ms(kT));
   Take(Ms(kT));
   for (const char* v : {"v1", "v2", "v3"}) {
-    Grant(v, {{"x", 1, {}}}, Ms(kT), Ms(kT));  // v2 and v3 as a confused voter might.
+    Grant(v, {{"x", 1_claim, {}}}, Ms(kT), Ms(kT));  // v2 and v3 as a confused voter might.
   }
   EXPECT_FALSE(s().MayServe("x", Ms(kT)));
   EXPECT_EQ(CountEvents(Take(Ms(kT)), LockEvent::Kind::kGranted), 0u);
@@ -825,10 +828,10 @@ TEST_F(SessionTest, NewVoterIncarnationVoidsItsOldGrantsAtOnce) {
   EXPECT_TRUE(s().MayServe("x", Ms(kT + 500)));
   const std::uint64_t seq = Beat(Ms(kT + 500));
   // v1 restarted: its ack gives a fresh deadline, but for a new incarnation.
-  s().Step(FromVoter(Kind::kHbAck, "v1", 0x201, "A", kInc, {}, 0, seq), Ms(kT + 510));
+  s().Step(FromVoter(Kind::kHbAck, "v1", Incarnation{0x201}, "A", kInc, {}, 0, seq), Ms(kT + 510));
   EXPECT_FALSE(s().MayServe("x", Ms(kT + 510)));
   // A delayed GRANT from the old incarnation changes nothing.
-  Grant("v1", {{"x", 1, {}}}, Ms(kT + 500), Ms(kT + 511));
+  Grant("v1", {{"x", 1_claim, {}}}, Ms(kT + 500), Ms(kT + 511));
   EXPECT_FALSE(s().MayServe("x", Ms(kT + 511)));
   s().Tick(Ms(kT + 1000));
   EXPECT_EQ(CountEvents(Take(Ms(kT + 1000)), LockEvent::Kind::kLost), 1u);
@@ -840,10 +843,12 @@ TEST_F(SessionTest, GrantOfAClaimSentBeforeTheNodeSawTheVoterRestartDoesNotCount
   Take(Ms(kT + 400));
   const std::uint64_t seq = Beat(Ms(kT + 500));
   AckAll(seq, Ms(kT + 500));
-  s().Step(FromVoter(Kind::kHbAck, "v1", 0x201, "A", kInc, {}, 0, seq), Ms(kT + 510));
+  s().Step(FromVoter(Kind::kHbAck, "v1", Incarnation{0x201}, "A", kInc, {}, 0, seq), Ms(kT + 510));
   // ...and the new v1 answers it: its deadline began only at kT + 510.
-  s().Step(FromVoter(Kind::kGrant, "v1", 0x201, "A", kInc, {{"y", 2, {}}}, kT + 400), Ms(kT + 511));
-  Grant("v2", {{"y", 2, {}}}, Ms(kT + 400), Ms(kT + 511));
+  s().Step(
+      FromVoter(Kind::kGrant, "v1", Incarnation{0x201}, "A", kInc, {{"y", 2_claim, {}}}, kT + 400),
+      Ms(kT + 511));
+  Grant("v2", {{"y", 2_claim, {}}}, Ms(kT + 400), Ms(kT + 511));
   EXPECT_FALSE(s().MayServe("y", Ms(kT + 511)));
 }
 
@@ -853,10 +858,10 @@ TEST_F(SessionTest, DeniedByAMajorityReportsTheHolderAndReleasesWhatItGot) {
   AckAll(Beat(Ms(kT)), Ms(kT));
   s().Claim("x", Ms(kT));
   Take(Ms(kT));
-  Grant("v3", {{"x", 1, {}}}, Ms(kT), Ms(kT + 1));
-  Deny("v1", {{"x", 1, "B"}}, Ms(kT + 2));
+  Grant("v3", {{"x", 1_claim, {}}}, Ms(kT), Ms(kT + 1));
+  Deny("v1", {{"x", 1_claim, "B"}}, Ms(kT + 2));
   EXPECT_TRUE(Take(Ms(kT + 2)).events.empty());  // A majority is still possible.
-  Deny("v2", {{"x", 1, "B"}}, Ms(kT + 3));
+  Deny("v2", {{"x", 1_claim, "B"}}, Ms(kT + 3));
   const SessionEffects fx = Take(Ms(kT + 3));
   ASSERT_EQ(fx.events.size(), 1u);
   EXPECT_EQ(fx.events[0].kind, LockEvent::Kind::kDenied);
@@ -878,7 +883,7 @@ TEST_F(SessionTest, GivesUpAsSoonAsAMajorityIsOutOfReach) {
     const std::size_t denials_needed = n - Majority(n) + 1;
     for (std::size_t i = 0; i < denials_needed; ++i) {
       EXPECT_TRUE(s().claiming("x")) << n << " voters, " << i << " denials";
-      Deny(voters[i], {{"x", 1, "B"}}, Ms(kT));
+      Deny(voters[i], {{"x", 1_claim, "B"}}, Ms(kT));
     }
     EXPECT_FALSE(s().claiming("x")) << n << " voters";
     EXPECT_EQ(CountEvents(Take(Ms(kT)), LockEvent::Kind::kDenied), 1u) << n << " voters";
@@ -890,7 +895,7 @@ TEST_F(SessionTest, ClaimFailsWithoutAMajorityWithinTheClaimTimeout) {
   AckAll(Beat(Ms(kT)), Ms(kT));
   s().Claim("x", Ms(kT));
   Take(Ms(kT));
-  Grant("v1", {{"x", 1, {}}}, Ms(kT), Ms(kT + 1));
+  Grant("v1", {{"x", 1_claim, {}}}, Ms(kT), Ms(kT + 1));
   s().Tick(Ms(kT) + timeout);
   EXPECT_TRUE(Take(Ms(kT) + timeout).events.empty());
   EXPECT_TRUE(s().claiming("x"));
@@ -926,7 +931,7 @@ Duration BackoffAfterFailure(std::uint64_t seed) {
     const std::vector<LockMessage> claims = Sent(fx, Kind::kClaim);
     if (!claims.empty()) {
       EXPECT_EQ(SentTo(fx, Kind::kClaim, "x"), kAll);
-      EXPECT_EQ(claims[0].items, (std::vector<LockItem>{{"x", 2, {}}}));  // A new number.
+      EXPECT_EQ(claims[0].items, (std::vector<LockItem>{{"x", 2_claim, {}}}));  // A new number.
       EXPECT_TRUE(s.claiming("x"));
       return milliseconds(ms);
     }
@@ -961,8 +966,8 @@ TEST_F(SessionTest, BackoffAfterADenialEndsWhenTheVotersSaidTheHolderLapses) {
     Make(Options({}, {}, seed));
     s().Claim("x", Ms(kT));
     Take(Ms(kT));
-    Deny("v1", {{"x", 1, "B", 250}}, Ms(kT));
-    Deny("v2", {{"x", 1, "B", 300}}, Ms(kT));  // The latest hint counts.
+    Deny("v1", {{"x", 1_claim, "B", 250}}, Ms(kT));
+    Deny("v2", {{"x", 1_claim, "B", 300}}, Ms(kT));  // The latest hint counts.
     ASSERT_EQ(CountEvents(Take(Ms(kT)), LockEvent::Kind::kDenied), 1u);
     const std::optional<TimePoint> end = s().NextBackoffEnd();
     ASSERT_TRUE(end.has_value());
@@ -988,8 +993,8 @@ TEST_F(SessionTest, ALongHintNeverLengthensTheBackoff) {
     Make(Options({}, {}, seed));
     s().Claim("x", Ms(kT));
     Take(Ms(kT));
-    Deny("v1", {{"x", 1, "B", 2000}}, Ms(kT));
-    Deny("v2", {{"x", 1, "B", 2000}}, Ms(kT));
+    Deny("v1", {{"x", 1_claim, "B", 2000}}, Ms(kT));
+    Deny("v2", {{"x", 1_claim, "B", 2000}}, Ms(kT));
     Take(Ms(kT));
     ASSERT_TRUE(s().NextBackoffEnd().has_value());
     EXPECT_LE(*s().NextBackoffEnd(), Ms(kT) + milliseconds(1000)) << "seed " << seed;
@@ -1016,8 +1021,8 @@ TEST_F(SessionTest, EndBackoffsClaimsAgainAWantedName) {
 TEST_F(SessionTest, EndBackoffsForgetsANameNobodyAskedForSince) {
   s().Claim("x", Ms(kT));
   Take(Ms(kT));
-  Deny("v1", {{"x", 1, "B", 100}}, Ms(kT));
-  Deny("v2", {{"x", 1, "B", 100}}, Ms(kT));
+  Deny("v1", {{"x", 1_claim, "B", 100}}, Ms(kT));
+  Deny("v2", {{"x", 1_claim, "B", 100}}, Ms(kT));
   Take(Ms(kT));
   const TimePoint end = *s().NextBackoffEnd();
   s().EndBackoffs(end);
@@ -1047,7 +1052,7 @@ TEST_F(SessionTest, NamesKeepTheirVotesWhenTheRowsAreCompacted) {
   Take(Ms(kT + 1));
   s().Claim("x", Ms(kT + 1));
   Take(Ms(kT + 1));
-  Deny("v3", {{"x", static_cast<std::uint64_t>(kNames + 1), "B"}}, Ms(kT + 1));
+  Deny("v3", {{"x", ClaimNumber(kNames + 1), "B"}}, Ms(kT + 1));
   for (int i = 0; i < kNames; ++i) {
     if (i % 100 != 7) {
       s().Release("n" + std::to_string(i), Ms(kT + 2));
@@ -1059,7 +1064,7 @@ TEST_F(SessionTest, NamesKeepTheirVotesWhenTheRowsAreCompacted) {
   }
   EXPECT_FALSE(s().MayServe("n8", Ms(kT + 3)));
   // x keeps v3's denial: one more makes a majority out of reach.
-  Deny("v1", {{"x", static_cast<std::uint64_t>(kNames + 1), "B"}}, Ms(kT + 3));
+  Deny("v1", {{"x", ClaimNumber(kNames + 1), "B"}}, Ms(kT + 3));
   const SessionEffects fx = Take(Ms(kT + 3));
   ASSERT_EQ(CountEvents(fx, LockEvent::Kind::kDenied), 1u);
   EXPECT_EQ(fx.events[0].holder, "B");
@@ -1070,8 +1075,8 @@ TEST_F(SessionTest, NamesKeepTheirVotesWhenTheRowsAreCompacted) {
 
 TEST_F(SessionTest, ClaimDuringBackoffAfterADenialReportsTheHolderAgain) {
   s().Claim("x", Ms(kT));
-  Deny("v1", {{"x", 1, "B"}}, Ms(kT));
-  Deny("v2", {{"x", 1, "B"}}, Ms(kT));
+  Deny("v1", {{"x", 1_claim, "B"}}, Ms(kT));
+  Deny("v2", {{"x", 1_claim, "B"}}, Ms(kT));
   Take(Ms(kT));
   s().Claim("x", Ms(kT + 1));  // The request goes to B; no new claim.
   const SessionEffects fx = Take(Ms(kT + 1));
@@ -1084,8 +1089,8 @@ TEST_F(SessionTest, ClaimDuringBackoffAfterADenialReportsTheHolderAgain) {
 
 TEST_F(SessionTest, NameNotWantedAfterBackoffIsForgottenAndClaimedAfreshLater) {
   s().Claim("x", Ms(kT));
-  Deny("v1", {{"x", 1, "B"}}, Ms(kT));
-  Deny("v2", {{"x", 1, "B"}}, Ms(kT));
+  Deny("v1", {{"x", 1_claim, "B"}}, Ms(kT));
+  Deny("v2", {{"x", 1_claim, "B"}}, Ms(kT));
   Take(Ms(kT));
   for (std::int64_t ms = 0; ms <= 1500; ms += 100) {
     s().Tick(Ms(kT + ms));
@@ -1094,7 +1099,7 @@ TEST_F(SessionTest, NameNotWantedAfterBackoffIsForgottenAndClaimedAfreshLater) {
   s().Claim("x", Ms(kT + 1600));  // No back-off pending: at once.
   const SessionEffects fx = Take(Ms(kT + 1600));
   EXPECT_EQ(SentTo(fx, Kind::kClaim, "x"), kAll);
-  EXPECT_EQ(FirstItems(fx, Kind::kClaim), (std::vector<LockItem>{{"x", 2, {}}}));
+  EXPECT_EQ(FirstItems(fx, Kind::kClaim), (std::vector<LockItem>{{"x", 2_claim, {}}}));
 }
 
 // ------------------------------------------------------------ claims of owned names
@@ -1113,7 +1118,7 @@ TEST_F(SessionTest, ClaimOfAnOwnedNameWhoseRuleBrokeClaimsWithANewNumber) {
   s().Claim("x", Ms(kT) + kSpan);  // No Tick noticed the failure yet.
   const SessionEffects fx = Take(Ms(kT) + kSpan);
   EXPECT_EQ(SentTo(fx, Kind::kClaim, "x"), kAll);
-  EXPECT_EQ(FirstItems(fx, Kind::kClaim), (std::vector<LockItem>{{"x", 2, {}}}));
+  EXPECT_EQ(FirstItems(fx, Kind::kClaim), (std::vector<LockItem>{{"x", 2_claim, {}}}));
   EXPECT_FALSE(s().MayServe("x", Ms(kT) + kSpan));
 }
 
@@ -1130,7 +1135,7 @@ TEST_F(SessionTest, WithoutNoBreakANewVoterIncarnationStillVoidsItsOldGrants) {
   Make(Options(Rules("all-no_break")));
   Own("x", Ms(kT), {"v1", "v2"});
   const std::uint64_t seq = Beat(Ms(kT + 500));
-  s().Step(FromVoter(Kind::kHbAck, "v1", 0x201, "A", kInc, {}, 0, seq), Ms(kT + 510));
+  s().Step(FromVoter(Kind::kHbAck, "v1", Incarnation{0x201}, "A", kInc, {}, 0, seq), Ms(kT + 510));
   EXPECT_FALSE(s().MayServe("x", Ms(kT + 510)));  // Rule (a) holds without rule (b).
 }
 
@@ -1139,8 +1144,8 @@ TEST_F(SessionTest, WithoutNoBreakAGrantOfAClaimSentBeforeTheDeadlineCounts) {
   s().Claim("x", Ms(kT));
   Take(Ms(kT));
   AckAll(Beat(Ms(kT)), Ms(kT + 10));
-  Grant("v1", {{"x", 1, {}}}, Ms(kT), Ms(kT + 11));
-  Grant("v2", {{"x", 1, {}}}, Ms(kT), Ms(kT + 11));
+  Grant("v1", {{"x", 1_claim, {}}}, Ms(kT), Ms(kT + 11));
+  Grant("v2", {{"x", 1_claim, {}}}, Ms(kT), Ms(kT + 11));
   EXPECT_TRUE(s().MayServe("x", Ms(kT + 11)));
 }
 
@@ -1151,8 +1156,8 @@ TEST_F(SessionTest, WithoutClaimNumbersALateGrantOfAReleasedClaimCounts) {
   s().Release("x", Ms(kT + 1));  // The voters free claim 1...
   s().Claim("x", Ms(kT + 2));
   Take(Ms(kT + 2));
-  Grant("v1", {{"x", 1, {}}}, Ms(kT), Ms(kT + 3));  // ...but its grants still count.
-  Grant("v2", {{"x", 1, {}}}, Ms(kT), Ms(kT + 3));
+  Grant("v1", {{"x", 1_claim, {}}}, Ms(kT), Ms(kT + 3));  // ...but its grants still count.
+  Grant("v2", {{"x", 1_claim, {}}}, Ms(kT), Ms(kT + 3));
   EXPECT_TRUE(s().MayServe("x", Ms(kT + 3)));
 }
 
@@ -1161,8 +1166,8 @@ TEST_F(SessionTest, WithoutClaimNumbersALateDenyEndsTheNewClaim) {
   s().Claim("x", Ms(kT));
   s().Release("x", Ms(kT + 1));
   s().Claim("x", Ms(kT + 2));
-  Deny("v1", {{"x", 1, "B"}}, Ms(kT + 3));
-  Deny("v2", {{"x", 1, "B"}}, Ms(kT + 3));
+  Deny("v1", {{"x", 1_claim, "B"}}, Ms(kT + 3));
+  Deny("v2", {{"x", 1_claim, "B"}}, Ms(kT + 3));
   EXPECT_FALSE(s().claiming("x"));
   EXPECT_EQ(CountEvents(Take(Ms(kT + 3)), LockEvent::Kind::kDenied), 1u);
 }
@@ -1172,7 +1177,8 @@ TEST_F(SessionTest, WithoutIncarnationEchoGrantsForAnotherIncarnationCount) {
   AckAll(Beat(Ms(kT)), Ms(kT));
   s().Claim("x", Ms(kT));
   for (const char* v : {"v1", "v2"}) {
-    s().Step(FromVoter(Kind::kGrant, v, VoterInc(v), "A", kOtherInc, {{"x", 1, {}}}, kT), Ms(kT));
+    s().Step(FromVoter(Kind::kGrant, v, VoterInc(v), "A", kOtherInc, {{"x", 1_claim, {}}}, kT),
+             Ms(kT));
   }
   EXPECT_TRUE(s().MayServe("x", Ms(kT)));  // Unsafe: the voters hold x for the other one.
 }
@@ -1202,7 +1208,7 @@ TEST_F(SessionTest, WithoutReleaseRepeatReleasesOnceAndLeavesStrayGrantsHeld) {
   EXPECT_FALSE(s().releases_pending());
   Beat(Ms(kT + 500));
   EXPECT_TRUE(Sent(last_, Kind::kRelease).empty());  // Lost once, lost for good.
-  Grant("v2", {{"z", 9, {}}}, Ms(kT), Ms(kT + 501));
+  Grant("v2", {{"z", 9_claim, {}}}, Ms(kT), Ms(kT + 501));
   EXPECT_TRUE(Take(Ms(kT + 501)).messages.empty());  // v2 keeps z for a node that does not want it.
 }
 

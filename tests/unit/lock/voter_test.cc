@@ -15,6 +15,7 @@
 namespace tenure::lock {
 namespace {
 
+using namespace tenure::literals;
 using testing::FromNode;
 using testing::Kind;
 using testing::kNanosecond;
@@ -24,10 +25,10 @@ using testing::MakeHeartbeat;
 using testing::Ms;
 using testing::Rules;
 
-constexpr std::uint64_t kVoterInc = 0x7001;
-constexpr std::uint64_t kIncA = 0xA1;
-constexpr std::uint64_t kIncA2 = 0xA2;
-constexpr std::uint64_t kIncB = 0xB1;
+constexpr Incarnation kVoterInc{0x7001};
+constexpr Incarnation kIncA{0xA1};
+constexpr Incarnation kIncA2{0xA2};
+constexpr Incarnation kIncB{0xB1};
 // The time the tests start at: the fixture's voter started at Ms(0) and is past
 // its quiet period by then.
 constexpr std::int64_t kT = 10'000;
@@ -43,22 +44,21 @@ class VoterTest : public ::testing::Test {
     testing::Wake(voter_, Ms(kT));
   }
 
-  void Beat(const std::string& node, std::uint64_t inc, TimePoint now, std::uint64_t seq = 1) {
+  void Beat(const std::string& node, Incarnation inc, TimePoint now, std::uint64_t seq = 1) {
     voter_.Step(MakeHeartbeat(node, inc, seq, "v1", now), now);
   }
-  void Claim(const std::string& node, std::uint64_t inc, std::vector<LockItem> items,
-             TimePoint now) {
+  void Claim(const std::string& node, Incarnation inc, std::vector<LockItem> items, TimePoint now) {
     voter_.Step(
         FromNode(Kind::kClaim, node, inc, "v1", std::move(items), ToMillis(now.time_since_epoch())),
         now);
   }
-  void ReleaseNames(const std::string& node, std::uint64_t inc, std::vector<LockItem> items,
+  void ReleaseNames(const std::string& node, Incarnation inc, std::vector<LockItem> items,
                     TimePoint now) {
     voter_.Step(FromNode(Kind::kRelease, node, inc, "v1", std::move(items)), now);
   }
   // `node` (incarnation `inc`) heartbeats and holds `name` under `claim`.
-  void Hold(const std::string& node, std::uint64_t inc, const std::string& name,
-            std::uint64_t claim, TimePoint now) {
+  void Hold(const std::string& node, Incarnation inc, const std::string& name, ClaimNumber claim,
+            TimePoint now) {
     Beat(node, inc, now);
     Claim(node, inc, {{name, claim, {}}}, now);
     ASSERT_EQ(voter_.HolderOf(name), (Holder{node, inc, claim}));
@@ -84,7 +84,7 @@ TEST_F(VoterTest, AnswersAHeartbeatWithAnAckEchoingTheNodeIncarnationAndSeq) {
 }
 
 TEST_F(VoterTest, HolderWhoseSessionLapsedLosesItsNamesToANewClaimant) {
-  Hold("A", kIncA, "x", 1, Ms(kT));
+  Hold("A", kIncA, "x", 1_claim, Ms(kT));
   const TimePoint lapse = Ms(kT) + milliseconds(2000);  // last_seen + lease.
   Beat("B", kIncB, lapse - kNanosecond);
   voter_.TakeOutbox();
@@ -92,39 +92,39 @@ TEST_F(VoterTest, HolderWhoseSessionLapsedLosesItsNamesToANewClaimant) {
   EXPECT_FALSE(voter_.HasSession("A", kIncA, lapse));
   EXPECT_FALSE(voter_.HasSession("A", kIncA2, lapse - kNanosecond));
 
-  Claim("B", kIncB, {{"x", 7, {}}}, lapse - kNanosecond);  // Still alive: now - seen < lease.
+  Claim("B", kIncB, {{"x", 7_claim, {}}}, lapse - kNanosecond);  // Still alive: now - seen < lease.
   std::vector<LockMessage> out = voter_.TakeOutbox();
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].kind, Kind::kDeny);
-  EXPECT_EQ(voter_.HolderOf("x"), (Holder{"A", kIncA, 1}));
+  EXPECT_EQ(voter_.HolderOf("x"), (Holder{"A", kIncA, 1_claim}));
 
-  Claim("B", kIncB, {{"x", 7, {}}}, lapse);
+  Claim("B", kIncB, {{"x", 7_claim, {}}}, lapse);
   out = voter_.TakeOutbox();
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].kind, Kind::kGrant);
   EXPECT_EQ(out[0].to, "B");
-  EXPECT_EQ(out[0].items, (std::vector<LockItem>{{"x", 7, {}}}));
-  EXPECT_EQ(voter_.HolderOf("x"), (Holder{"B", kIncB, 7}));
+  EXPECT_EQ(out[0].items, (std::vector<LockItem>{{"x", 7_claim, {}}}));
+  EXPECT_EQ(voter_.HolderOf("x"), (Holder{"B", kIncB, 7_claim}));
 }
 
 TEST_F(VoterTest, HolderThatKeepsHeartbeatingKeepsItsNames) {
-  Hold("A", kIncA, "x", 1, Ms(kT));
+  Hold("A", kIncA, "x", 1_claim, Ms(kT));
   Beat("B", kIncB, Ms(kT));
   for (std::int64_t t = kT + 500; t <= kT + 20'000; t += 500) {
     Beat("A", kIncA, Ms(t));
     Beat("B", kIncB, Ms(t));
     voter_.Tick(Ms(t));
-    Claim("B", kIncB, {{"x", 2, {}}}, Ms(t) + milliseconds(250));
+    Claim("B", kIncB, {{"x", 2_claim, {}}}, Ms(t) + milliseconds(250));
   }
-  EXPECT_EQ(voter_.HolderOf("x"), (Holder{"A", kIncA, 1}));
+  EXPECT_EQ(voter_.HolderOf("x"), (Holder{"A", kIncA, 1_claim}));
 }
 
 TEST_F(VoterTest, TickForgetsEntriesOfLapsedHoldersOnly) {
-  Hold("A", kIncA, "x", 1, Ms(kT));
-  Hold("B", kIncB, "y", 1, Ms(kT) + milliseconds(1500));
+  Hold("A", kIncA, "x", 1_claim, Ms(kT));
+  Hold("B", kIncB, "y", 1_claim, Ms(kT) + milliseconds(1500));
   voter_.Tick(Ms(kT) + milliseconds(2000));
   EXPECT_EQ(voter_.HolderOf("x"), std::nullopt);
-  EXPECT_EQ(voter_.HolderOf("y"), (Holder{"B", kIncB, 1}));
+  EXPECT_EQ(voter_.HolderOf("y"), (Holder{"B", kIncB, 1_claim}));
   EXPECT_TRUE(voter_.TakeOutbox().empty());  // Tick sends nothing.
 }
 
@@ -133,7 +133,7 @@ TEST_F(VoterTest, TickForgetsEntriesOfLapsedHoldersOnly) {
 TEST_F(VoterTest, GrantsAFreeNameEchoingTheClaimAndItsSentTime) {
   Beat("A", kIncA, Ms(kT));
   voter_.TakeOutbox();
-  voter_.Step(FromNode(Kind::kClaim, "A", kIncA, "v1", {{"x", 3, {}}}, 9876), Ms(kT));
+  voter_.Step(FromNode(Kind::kClaim, "A", kIncA, "v1", {{"x", 3_claim, {}}}, 9876), Ms(kT));
   const std::vector<LockMessage> out = voter_.TakeOutbox();
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].kind, Kind::kGrant);
@@ -142,32 +142,33 @@ TEST_F(VoterTest, GrantsAFreeNameEchoingTheClaimAndItsSentTime) {
   EXPECT_EQ(out[0].to, "A");
   EXPECT_EQ(out[0].to_incarnation, kIncA);
   EXPECT_EQ(out[0].sent_ms, 9876);
-  EXPECT_EQ(out[0].items, (std::vector<LockItem>{{"x", 3, {}}}));
-  EXPECT_EQ(voter_.HolderOf("x"), (Holder{"A", kIncA, 3}));
+  EXPECT_EQ(out[0].items, (std::vector<LockItem>{{"x", 3_claim, {}}}));
+  EXPECT_EQ(voter_.HolderOf("x"), (Holder{"A", kIncA, 3_claim}));
 }
 
 TEST_F(VoterTest, DeniesANameHeldByALiveSessionNamingTheHolder) {
-  Hold("A", kIncA, "x", 1, Ms(kT));
+  Hold("A", kIncA, "x", 1_claim, Ms(kT));
   Beat("B", kIncB, Ms(kT));
   voter_.TakeOutbox();
-  Claim("B", kIncB, {{"x", 4, {}}}, Ms(kT) + milliseconds(100));
+  Claim("B", kIncB, {{"x", 4_claim, {}}}, Ms(kT) + milliseconds(100));
   const std::vector<LockMessage> out = voter_.TakeOutbox();
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].kind, Kind::kDeny);
   EXPECT_EQ(out[0].to, "B");
   EXPECT_EQ(out[0].to_incarnation, kIncB);
   // A's session lapses a lease (2 s) after its last heartbeat, 100 ms ago.
-  EXPECT_EQ(out[0].items, (std::vector<LockItem>{{"x", 4, "A", 1900}}));
-  EXPECT_EQ(voter_.HolderOf("x"), (Holder{"A", kIncA, 1}));
+  EXPECT_EQ(out[0].items, (std::vector<LockItem>{{"x", 4_claim, "A", 1900}}));
+  EXPECT_EQ(voter_.HolderOf("x"), (Holder{"A", kIncA, 1_claim}));
 }
 
 // The hint is what is left of the holder's lease here, rounded up, never 0
 // (which means "not said").
 TEST_F(VoterTest, ADenySaysWhenTheHoldersSessionLapsesHere) {
-  Hold("A", kIncA, "x", 1, Ms(kT));
+  Hold("A", kIncA, "x", 1_claim, Ms(kT));
   Beat("B", kIncB, Ms(kT));
   voter_.TakeOutbox();
-  Claim("B", kIncB, {{"x", 4, {}}}, Ms(kT) + milliseconds(1999) + std::chrono::microseconds(500));
+  Claim("B", kIncB, {{"x", 4_claim, {}}},
+        Ms(kT) + milliseconds(1999) + std::chrono::microseconds(500));
   std::vector<LockMessage> out = voter_.TakeOutbox();
   ASSERT_EQ(out.size(), 1u);
   ASSERT_EQ(out[0].kind, Kind::kDeny);
@@ -175,62 +176,64 @@ TEST_F(VoterTest, ADenySaysWhenTheHoldersSessionLapsesHere) {
   // A heartbeat renews it.
   Beat("A", kIncA, Ms(kT) + milliseconds(1500), 2);
   voter_.TakeOutbox();
-  Claim("B", kIncB, {{"x", 5, {}}}, Ms(kT) + milliseconds(1600));
+  Claim("B", kIncB, {{"x", 5_claim, {}}}, Ms(kT) + milliseconds(1600));
   out = voter_.TakeOutbox();
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].items.at(0).lapse_ms, 1900u);
 }
 
 TEST_F(VoterTest, AnswersABatchOfNamesWithOneGrantAndOneDeny) {
-  Hold("B", kIncB, "y", 1, Ms(kT));
+  Hold("B", kIncB, "y", 1_claim, Ms(kT));
   Beat("A", kIncA, Ms(kT));
   voter_.TakeOutbox();
-  Claim("A", kIncA, {{"w", 5, {}}, {"x", 6, {}}, {"y", 7, {}}, {"z", 8, {}}}, Ms(kT));
+  Claim("A", kIncA,
+        {{"w", 5_claim, {}}, {"x", 6_claim, {}}, {"y", 7_claim, {}}, {"z", 8_claim, {}}}, Ms(kT));
   const std::vector<LockMessage> out = voter_.TakeOutbox();
   ASSERT_EQ(out.size(), 2u);
   EXPECT_EQ(out[0].kind, Kind::kGrant);
-  EXPECT_EQ(out[0].items, (std::vector<LockItem>{{"w", 5, {}}, {"x", 6, {}}, {"z", 8, {}}}));
+  EXPECT_EQ(out[0].items,
+            (std::vector<LockItem>{{"w", 5_claim, {}}, {"x", 6_claim, {}}, {"z", 8_claim, {}}}));
   EXPECT_EQ(out[1].kind, Kind::kDeny);
-  EXPECT_EQ(out[1].items, (std::vector<LockItem>{{"y", 7, "B", 2000}}));
+  EXPECT_EQ(out[1].items, (std::vector<LockItem>{{"y", 7_claim, "B", 2000}}));
 }
 
 TEST_F(VoterTest, GrantsTheHolderAgainUnderTheSameOrANewerClaim) {
-  Hold("A", kIncA, "x", 3, Ms(kT));
-  Claim("A", kIncA, {{"x", 3, {}}}, Ms(kT) + milliseconds(10));  // A repair.
+  Hold("A", kIncA, "x", 3_claim, Ms(kT));
+  Claim("A", kIncA, {{"x", 3_claim, {}}}, Ms(kT) + milliseconds(10));  // A repair.
   std::vector<LockMessage> out = voter_.TakeOutbox();
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].kind, Kind::kGrant);
-  EXPECT_EQ(out[0].items, (std::vector<LockItem>{{"x", 3, {}}}));
+  EXPECT_EQ(out[0].items, (std::vector<LockItem>{{"x", 3_claim, {}}}));
 
-  Claim("A", kIncA, {{"x", 9, {}}}, Ms(kT) + milliseconds(20));  // A re-claim.
+  Claim("A", kIncA, {{"x", 9_claim, {}}}, Ms(kT) + milliseconds(20));  // A re-claim.
   out = voter_.TakeOutbox();
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].kind, Kind::kGrant);
-  EXPECT_EQ(voter_.HolderOf("x"), (Holder{"A", kIncA, 9}));
+  EXPECT_EQ(voter_.HolderOf("x"), (Holder{"A", kIncA, 9_claim}));
 }
 
 TEST_F(VoterTest, ALateClaimOfAnOlderClaimNumberChangesNothing) {
-  Hold("A", kIncA, "x", 5, Ms(kT));
-  Claim("A", kIncA, {{"x", 4, {}}}, Ms(kT) + milliseconds(10));
+  Hold("A", kIncA, "x", 5_claim, Ms(kT));
+  Claim("A", kIncA, {{"x", 4_claim, {}}}, Ms(kT) + milliseconds(10));
   EXPECT_TRUE(voter_.TakeOutbox().empty());  // Neither GRANT nor DENY.
-  EXPECT_EQ(voter_.HolderOf("x"), (Holder{"A", kIncA, 5}));
+  EXPECT_EQ(voter_.HolderOf("x"), (Holder{"A", kIncA, 5_claim}));
 }
 
 TEST_F(VoterTest, IgnoresRepliesMeantForNodes) {
-  Hold("A", kIncA, "x", 5, Ms(kT));
+  Hold("A", kIncA, "x", 5_claim, Ms(kT));
   for (Kind kind : {Kind::kHbAck, Kind::kNack, Kind::kGrant, Kind::kDeny, Kind::kReleased}) {
-    voter_.Step(FromNode(kind, "A", kIncA, "v1", {{"x", 9, {}}}), Ms(kT));
+    voter_.Step(FromNode(kind, "A", kIncA, "v1", {{"x", 9_claim, {}}}), Ms(kT));
   }
   EXPECT_TRUE(voter_.TakeOutbox().empty());
-  EXPECT_EQ(voter_.HolderOf("x"), (Holder{"A", kIncA, 5}));
+  EXPECT_EQ(voter_.HolderOf("x"), (Holder{"A", kIncA, 5_claim}));
 }
 
 // ------------------------------------------------------------ releases
 
 TEST_F(VoterTest, ReleaseFreesANameHeldUnderTheSameOrAnOlderClaim) {
-  Hold("A", kIncA, "x", 5, Ms(kT));
-  Hold("A", kIncA, "y", 5, Ms(kT));
-  ReleaseNames("A", kIncA, {{"x", 5, {}}, {"y", 6, {}}}, Ms(kT));
+  Hold("A", kIncA, "x", 5_claim, Ms(kT));
+  Hold("A", kIncA, "y", 5_claim, Ms(kT));
+  ReleaseNames("A", kIncA, {{"x", 5_claim, {}}, {"y", 6_claim, {}}}, Ms(kT));
   EXPECT_EQ(voter_.HolderOf("x"), std::nullopt);
   EXPECT_EQ(voter_.HolderOf("y"), std::nullopt);
   const std::vector<LockMessage> out = voter_.TakeOutbox();
@@ -238,29 +241,29 @@ TEST_F(VoterTest, ReleaseFreesANameHeldUnderTheSameOrAnOlderClaim) {
   EXPECT_EQ(out[0].kind, Kind::kReleased);
   EXPECT_EQ(out[0].to, "A");
   EXPECT_EQ(out[0].to_incarnation, kIncA);
-  EXPECT_EQ(out[0].items, (std::vector<LockItem>{{"x", 5, {}}, {"y", 6, {}}}));
+  EXPECT_EQ(out[0].items, (std::vector<LockItem>{{"x", 5_claim, {}}, {"y", 6_claim, {}}}));
 }
 
 TEST_F(VoterTest, ALateReleaseOfAnOlderClaimDoesNotFreeANewerGrant) {
-  Hold("A", kIncA, "x", 5, Ms(kT));
-  ReleaseNames("A", kIncA, {{"x", 4, {}}}, Ms(kT));
-  EXPECT_EQ(voter_.HolderOf("x"), (Holder{"A", kIncA, 5}));
+  Hold("A", kIncA, "x", 5_claim, Ms(kT));
+  ReleaseNames("A", kIncA, {{"x", 4_claim, {}}}, Ms(kT));
+  EXPECT_EQ(voter_.HolderOf("x"), (Holder{"A", kIncA, 5_claim}));
   // It is still acknowledged, or the node would repeat it forever.
   const std::vector<LockMessage> out = voter_.TakeOutbox();
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].kind, Kind::kReleased);
-  EXPECT_EQ(out[0].items, (std::vector<LockItem>{{"x", 4, {}}}));
+  EXPECT_EQ(out[0].items, (std::vector<LockItem>{{"x", 4_claim, {}}}));
 }
 
 TEST_F(VoterTest, ReleaseFromAnotherNodeOrIncarnationFreesNothing) {
-  Hold("A", kIncA, "x", 5, Ms(kT));
-  ReleaseNames("B", kIncB, {{"x", 99, {}}}, Ms(kT));
-  ReleaseNames("A", kIncA2, {{"x", 99, {}}}, Ms(kT));
-  EXPECT_EQ(voter_.HolderOf("x"), (Holder{"A", kIncA, 5}));
+  Hold("A", kIncA, "x", 5_claim, Ms(kT));
+  ReleaseNames("B", kIncB, {{"x", 99_claim, {}}}, Ms(kT));
+  ReleaseNames("A", kIncA2, {{"x", 99_claim, {}}}, Ms(kT));
+  EXPECT_EQ(voter_.HolderOf("x"), (Holder{"A", kIncA, 5_claim}));
 }
 
 TEST_F(VoterTest, ReleaseOfAFreeNameIsAcknowledged) {
-  ReleaseNames("A", kIncA, {{"x", 1, {}}}, Ms(kT));
+  ReleaseNames("A", kIncA, {{"x", 1_claim, {}}}, Ms(kT));
   const std::vector<LockMessage> out = voter_.TakeOutbox();
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].kind, Kind::kReleased);
@@ -269,7 +272,7 @@ TEST_F(VoterTest, ReleaseOfAFreeNameIsAcknowledged) {
 // ------------------------------------------------------------ incarnations
 
 TEST_F(VoterTest, NacksASecondLiveIncarnationOfANodeId) {
-  Hold("A", kIncA, "x", 1, Ms(kT));
+  Hold("A", kIncA, "x", 1_claim, Ms(kT));
   Beat("A", kIncA2, Ms(kT) + milliseconds(2000) - kNanosecond, 1);
   const std::vector<LockMessage> out = voter_.TakeOutbox();
   ASSERT_EQ(out.size(), 1u);
@@ -277,7 +280,7 @@ TEST_F(VoterTest, NacksASecondLiveIncarnationOfANodeId) {
   EXPECT_EQ(out[0].from, "v1");
   EXPECT_EQ(out[0].to, "A");
   EXPECT_EQ(out[0].to_incarnation, kIncA2);  // Addressed to the newcomer.
-  EXPECT_EQ(voter_.HolderOf("x"), (Holder{"A", kIncA, 1}));
+  EXPECT_EQ(voter_.HolderOf("x"), (Holder{"A", kIncA, 1_claim}));
 
   // The refused newcomer did not renew the old session, and the old one
   // stays in charge: it is still acknowledged.
@@ -289,19 +292,19 @@ TEST_F(VoterTest, NacksASecondLiveIncarnationOfANodeId) {
 }
 
 TEST_F(VoterTest, ClaimsOfARefusedIncarnationAreNotAnswered) {
-  Hold("A", kIncA, "x", 1, Ms(kT));
+  Hold("A", kIncA, "x", 1_claim, Ms(kT));
   Beat("A", kIncA2, Ms(kT) + milliseconds(100));
   voter_.TakeOutbox();
-  Claim("A", kIncA2, {{"x", 1, {}}, {"y", 1, {}}}, Ms(kT) + milliseconds(100));
+  Claim("A", kIncA2, {{"x", 1_claim, {}}, {"y", 1_claim, {}}}, Ms(kT) + milliseconds(100));
   EXPECT_TRUE(voter_.TakeOutbox().empty());  // It has no session here.
-  EXPECT_EQ(voter_.HolderOf("x"), (Holder{"A", kIncA, 1}));
+  EXPECT_EQ(voter_.HolderOf("x"), (Holder{"A", kIncA, 1_claim}));
   EXPECT_EQ(voter_.HolderOf("y"), std::nullopt);
 }
 
 TEST_F(VoterTest, AcceptsANewIncarnationOnceTheOldSessionLapsedAndFreesItsNames) {
-  Hold("A", kIncA, "x", 1, Ms(kT));
-  Hold("A", kIncA, "y", 2, Ms(kT));
-  Hold("B", kIncB, "z", 1, Ms(kT) + milliseconds(1000));
+  Hold("A", kIncA, "x", 1_claim, Ms(kT));
+  Hold("A", kIncA, "y", 2_claim, Ms(kT));
+  Hold("B", kIncB, "z", 1_claim, Ms(kT) + milliseconds(1000));
   const TimePoint lapse = Ms(kT) + milliseconds(2000);
 
   Beat("A", kIncA2, lapse);  // No Tick in between: the heartbeat alone frees them.
@@ -311,7 +314,7 @@ TEST_F(VoterTest, AcceptsANewIncarnationOnceTheOldSessionLapsedAndFreesItsNames)
   EXPECT_EQ(out[0].to_incarnation, kIncA2);
   EXPECT_EQ(voter_.HolderOf("x"), std::nullopt);
   EXPECT_EQ(voter_.HolderOf("y"), std::nullopt);
-  EXPECT_EQ(voter_.HolderOf("z"), (Holder{"B", kIncB, 1}));
+  EXPECT_EQ(voter_.HolderOf("z"), (Holder{"B", kIncB, 1_claim}));
 
   // The old incarnation is the stranger now.
   Beat("A", kIncA, lapse + milliseconds(1));
@@ -320,12 +323,12 @@ TEST_F(VoterTest, AcceptsANewIncarnationOnceTheOldSessionLapsedAndFreesItsNames)
   EXPECT_EQ(old[0].kind, Kind::kNack);
   EXPECT_EQ(old[0].to_incarnation, kIncA);
 
-  Claim("A", kIncA2, {{"x", 1, {}}}, lapse + milliseconds(2));
-  EXPECT_EQ(voter_.HolderOf("x"), (Holder{"A", kIncA2, 1}));
+  Claim("A", kIncA2, {{"x", 1_claim, {}}}, lapse + milliseconds(2));
+  EXPECT_EQ(voter_.HolderOf("x"), (Holder{"A", kIncA2, 1_claim}));
 }
 
 TEST_F(VoterTest, ANewIncarnationTakesOverALapsedSessionEvenAfterItWasForgotten) {
-  Hold("A", kIncA, "x", 1, Ms(kT));
+  Hold("A", kIncA, "x", 1_claim, Ms(kT));
   voter_.Tick(Ms(kT) + milliseconds(20'000));  // Forgets the session and the entry.
   Beat("A", kIncA2, Ms(kT) + milliseconds(20'000));
   const std::vector<LockMessage> out = voter_.TakeOutbox();
@@ -339,7 +342,7 @@ TEST_F(VoterTest, ANewIncarnationTakesOverALapsedSessionEvenAfterItWasForgotten)
 // Without a session here, a grant would name a holder that invariant (2)
 // lets anyone take at once; and a node refused for its settings has none.
 TEST_F(VoterTest, GrantsNothingToAClaimantWithoutALiveSession) {
-  Claim("A", kIncA, {{"x", 1, {}}}, Ms(kT));  // Never heartbeated.
+  Claim("A", kIncA, {{"x", 1_claim, {}}}, Ms(kT));  // Never heartbeated.
   EXPECT_TRUE(voter_.TakeOutbox().empty());
   EXPECT_EQ(voter_.HolderOf("x"), std::nullopt);
 
@@ -347,13 +350,13 @@ TEST_F(VoterTest, GrantsNothingToAClaimantWithoutALiveSession) {
   Beat("B", kIncB, Ms(kT + 1000));  // Keeps the voter from falling silent (and quiet).
   voter_.TakeOutbox();
   const TimePoint lapsed = Ms(kT) + milliseconds(2000);
-  Claim("A", kIncA, {{"x", 2, {}}}, lapsed);  // Its session lapsed.
+  Claim("A", kIncA, {{"x", 2_claim, {}}}, lapsed);  // Its session lapsed.
   EXPECT_TRUE(voter_.TakeOutbox().empty());
   EXPECT_EQ(voter_.HolderOf("x"), std::nullopt);
 
   Beat("A", kIncA, lapsed, 2);  // Back: the next repair is answered.
   voter_.TakeOutbox();
-  Claim("A", kIncA, {{"x", 2, {}}}, lapsed);
+  Claim("A", kIncA, {{"x", 2_claim, {}}}, lapsed);
   const std::vector<LockMessage> out = voter_.TakeOutbox();
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].kind, Kind::kGrant);
@@ -436,7 +439,7 @@ TEST_F(VoterTest, NeverGrantsANodeItRefused) {
     const std::string theirs = SettingsText(c.voters, c.timing);
     for (std::int64_t t = kT; t <= kT + 5000; t += 500) {
       voter_.Step(MakeHeartbeat("R", kIncA, 1, "v1", Ms(t), theirs), Ms(t));
-      Claim("R", kIncA, {{"free", 1, {}}}, Ms(t));
+      Claim("R", kIncA, {{"free", 1_claim, {}}}, Ms(t));
       for (const LockMessage& m : voter_.TakeOutbox()) {
         EXPECT_EQ(m.kind, Kind::kMismatch);
       }
@@ -448,12 +451,12 @@ TEST_F(VoterTest, NeverGrantsANodeItRefused) {
 // A refused heartbeat changes nothing: not even a lapsed session of its
 // node id is replaced (nor its names freed).
 TEST_F(VoterTest, ARefusedIncarnationDoesNotReplaceTheSessionOfItsNodeId) {
-  Hold("A", kIncA, "x", 1, Ms(kT));
+  Hold("A", kIncA, "x", 1_claim, Ms(kT));
   const TimePoint lapse = Ms(kT) + milliseconds(2000);
   voter_.Step(MakeHeartbeat("A", kIncA2, 1, "v1", lapse, SettingsText({"v1"}, LockTiming{})),
               lapse);
   ASSERT_EQ(voter_.TakeOutbox().at(0).kind, Kind::kMismatch);
-  EXPECT_EQ(voter_.HolderOf("x"), (Holder{"A", kIncA, 1}));
+  EXPECT_EQ(voter_.HolderOf("x"), (Holder{"A", kIncA, 1_claim}));
   EXPECT_FALSE(voter_.HasSession("A", kIncA2, lapse));
 }
 
@@ -477,7 +480,7 @@ TEST_F(VoterTest, ReportsEachRefusedNodeIncarnationOnce) {
 
 TEST_F(VoterTest, KeepsAtMostABoundedNumberOfRefusalsUntilTaken) {
   for (std::uint64_t inc = 1; inc <= Voter::kRefusalsPendingMax + 10; ++inc) {
-    voter_.Step(MakeHeartbeat("R", inc, 1, "v1", Ms(kT), ""), Ms(kT));
+    voter_.Step(MakeHeartbeat("R", Incarnation(inc), 1, "v1", Ms(kT), ""), Ms(kT));
   }
   EXPECT_EQ(voter_.TakeRefusals().size(), Voter::kRefusalsPendingMax);
   EXPECT_EQ(voter_.TakeOutbox().size(), Voter::kRefusalsPendingMax + 10);  // Each answered.
@@ -495,7 +498,7 @@ TEST(Voter, WithoutSettingsCheckAcceptsAndGrantsANodeWithOtherSettings) {
                Ms(kT));
     EXPECT_TRUE(voter.HasSession("R", kIncA, Ms(kT)));
   }
-  voter.Step(FromNode(Kind::kClaim, "R", kIncA, "v1", {{"x", 1, {}}}, 0), Ms(kT));
+  voter.Step(FromNode(Kind::kClaim, "R", kIncA, "v1", {{"x", 1_claim, {}}}, 0), Ms(kT));
   const std::vector<LockMessage> out = voter.TakeOutbox();
   ASSERT_EQ(out.size(), MismatchCases().size() + 1);  // The HB_ACKs, then the GRANT.
   EXPECT_EQ(out.back().kind, Kind::kGrant);           // Unsafe: R may count by other voters.
@@ -546,7 +549,7 @@ TEST(Voter, GoesQuietAgainAfterASilenceOfALease) {
     const TimePoint back = almost + std::chrono::nanoseconds(c.silence_max_ns);
     voter.Step(MakeHeartbeat("A", kIncA, 3, "v1", back, settings), back);
     EXPECT_TRUE(voter.Quiet(back));
-    voter.Step(FromNode(Kind::kClaim, "A", kIncA, "v1", {{"x", 1, {}}}, 0), back);
+    voter.Step(FromNode(Kind::kClaim, "A", kIncA, "v1", {{"x", 1_claim, {}}}, 0), back);
     const std::vector<LockMessage> out = voter.TakeOutbox();
     ASSERT_EQ(out.size(), 1u);
     EXPECT_EQ(out[0].kind, Kind::kHbAck);  // The claim is not answered.
@@ -572,7 +575,7 @@ TEST(Voter, AQuietMessageFromTheBrokerStartsAFullQuietPeriod) {
   voter.Step(quiet, Ms(2600));  // 100 ms after the last input: no silence at all.
   EXPECT_TRUE(voter.Quiet(Ms(2600) + LockTiming().quiet_period() - kNanosecond));
   EXPECT_FALSE(voter.Quiet(Ms(2600) + LockTiming().quiet_period()));
-  voter.Step(FromNode(Kind::kClaim, "A", kIncA, "v1", {{"x", 1, {}}}, 0), Ms(3000));
+  voter.Step(FromNode(Kind::kClaim, "A", kIncA, "v1", {{"x", 1_claim, {}}}, 0), Ms(3000));
   EXPECT_TRUE(voter.TakeOutbox().empty());
   EXPECT_TRUE(voter.TakeOutbox().empty()) << "nothing to send in reply to QUIET either";
   // A QUIET never shortens a quiet period already running.
@@ -602,21 +605,21 @@ TEST(Voter, AnswersNoClaimAtAllDuringTheQuietPeriod) {
   for (TimePoint t : {Ms(0), Ms(1000), quiet_end - kNanosecond}) {
     voter.Step(MakeHeartbeat("A", kIncA, 2, "v1", t), t);
     voter.TakeOutbox();
-    voter.Step(FromNode(Kind::kClaim, "A", kIncA, "v1", {{"x", 1, {}}}, 0), t);
+    voter.Step(FromNode(Kind::kClaim, "A", kIncA, "v1", {{"x", 1_claim, {}}}, 0), t);
     EXPECT_TRUE(voter.TakeOutbox().empty());  // Not even a DENY.
     EXPECT_EQ(voter.HolderOf("x"), std::nullopt);
   }
 
-  voter.Step(FromNode(Kind::kClaim, "A", kIncA, "v1", {{"x", 1, {}}}, 2050), quiet_end);
+  voter.Step(FromNode(Kind::kClaim, "A", kIncA, "v1", {{"x", 1_claim, {}}}, 2050), quiet_end);
   out = voter.TakeOutbox();
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].kind, Kind::kGrant);
-  EXPECT_EQ(voter.HolderOf("x"), (Holder{"A", kIncA, 1}));
+  EXPECT_EQ(voter.HolderOf("x"), (Holder{"A", kIncA, 1_claim}));
 }
 
 TEST(Voter, AcknowledgesReleasesDuringTheQuietPeriod) {
   Voter voter(Options(), Ms(0));
-  voter.Step(FromNode(Kind::kRelease, "A", kIncA, "v1", {{"x", 1, {}}}), Ms(10));
+  voter.Step(FromNode(Kind::kRelease, "A", kIncA, "v1", {{"x", 1_claim, {}}}), Ms(10));
   const std::vector<LockMessage> out = voter.TakeOutbox();
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].kind, Kind::kReleased);
@@ -635,15 +638,15 @@ class VoterWithoutClaimNumbers : public VoterWithout {
 };
 
 TEST_F(VoterWithoutClaimNumbers, ALateReleaseOfAnOlderClaimFreesANewerGrant) {
-  Hold("A", kIncA, "x", 5, Ms(kT));
-  ReleaseNames("A", kIncA, {{"x", 4, {}}}, Ms(kT));
+  Hold("A", kIncA, "x", 5_claim, Ms(kT));
+  ReleaseNames("A", kIncA, {{"x", 4_claim, {}}}, Ms(kT));
   EXPECT_EQ(voter_.HolderOf("x"), std::nullopt);  // Unsafe: the node still counts claim 5.
 }
 
 TEST_F(VoterWithoutClaimNumbers, ALateClaimRewindsTheEntryToAnOlderClaim) {
-  Hold("A", kIncA, "x", 5, Ms(kT));
-  Claim("A", kIncA, {{"x", 4, {}}}, Ms(kT));
-  EXPECT_EQ(voter_.HolderOf("x"), (Holder{"A", kIncA, 4}));
+  Hold("A", kIncA, "x", 5_claim, Ms(kT));
+  Claim("A", kIncA, {{"x", 4_claim, {}}}, Ms(kT));
+  EXPECT_EQ(voter_.HolderOf("x"), (Holder{"A", kIncA, 4_claim}));
   const std::vector<LockMessage> out = voter_.TakeOutbox();
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].kind, Kind::kGrant);
@@ -654,7 +657,7 @@ TEST(Voter, WithoutQuietPeriodGrantsAsSoonAsItStarts) {
   voter.Step(MakeHeartbeat("A", kIncA, 1, "v1", Ms(0)), Ms(0));
   EXPECT_FALSE(voter.Quiet(Ms(0)));
   voter.TakeOutbox();
-  voter.Step(FromNode(Kind::kClaim, "A", kIncA, "v1", {{"x", 1, {}}}, 0), Ms(0));
+  voter.Step(FromNode(Kind::kClaim, "A", kIncA, "v1", {{"x", 1_claim, {}}}, 0), Ms(0));
   const std::vector<LockMessage> out = voter.TakeOutbox();
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].kind, Kind::kGrant);  // Unsafe: a node may still count its previous life.
@@ -666,8 +669,8 @@ class VoterWithoutReleaseRepeat : public VoterWithout {
 };
 
 TEST_F(VoterWithoutReleaseRepeat, FreesButNeverAcknowledges) {
-  Hold("A", kIncA, "x", 5, Ms(kT));
-  ReleaseNames("A", kIncA, {{"x", 5, {}}}, Ms(kT));
+  Hold("A", kIncA, "x", 5_claim, Ms(kT));
+  ReleaseNames("A", kIncA, {{"x", 5_claim, {}}}, Ms(kT));
   EXPECT_EQ(voter_.HolderOf("x"), std::nullopt);
   EXPECT_TRUE(voter_.TakeOutbox().empty());
 }

@@ -16,12 +16,14 @@
 namespace tenure::node {
 namespace {
 
+using namespace tenure::literals;
+
 using protocol::LockItem;
 using protocol::LockMessage;
 using Kind = protocol::LockMessage::Kind;
 
-constexpr std::uint64_t kIncarnation = 0xa11ce;
-constexpr std::uint64_t kPeerIncarnation = 0xbeef;
+constexpr Incarnation kIncarnation{0xa11ce};
+constexpr Incarnation kPeerIncarnation{0xbeef};
 
 // How a peer voter (not this node) answers.
 enum class Peer { kGrant, kDenyForB, kNack, kSilent };
@@ -221,7 +223,7 @@ TEST_F(NodeCoreTest, ASetIsAnsweredOnlyAfterItsStoreResult) {
   Commit();
   Run();
   ASSERT_EQ(Only(set).code, ErrorCode::kOk);
-  EXPECT_EQ(Only(set).entity->version, 2u);
+  EXPECT_EQ(Only(set).entity->version, 2_version);
   core_->CheckInvariants(now_);
 }
 

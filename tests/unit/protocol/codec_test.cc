@@ -22,6 +22,8 @@
 namespace tenure::protocol {
 namespace {
 
+using namespace tenure::literals;
+
 // ------------------------------------------------------------ msgpack writer
 
 // Writes msgpack in its smallest forms, as the codec does, so hand-built
@@ -188,20 +190,20 @@ void ExpectRoundTrip(const T& original) {
   EXPECT_EQ(DecodeAs<T>(body), original) << Hex(body.substr(0, 200));
 }
 
-EntityView FullEntity(std::string id) { return {std::move(id), "working", 42, "node-a", 7}; }
-
-NodeView FullNode(std::string id) {
-  return {std::move(id), true, true, 0xfeedfacecafebeefULL, 12, 250};
+EntityView FullEntity(std::string id) {
+  return {std::move(id), "working", Version{42}, "node-a", Epoch{7}};
 }
 
-TenureView FullTenure(std::uint64_t epoch) {
+NodeView FullNode(std::string id) {
+  return {std::move(id), true, true, Incarnation{0xfeedfacecafebeefULL}, 12, 250};
+}
+
+TenureView FullTenure(Epoch epoch) {
   return {"node-a", epoch, "2024-05-01T12:00:00.000Z", "2024-05-01T12:10:00.250Z", "passivated"};
 }
 
 // The tenure that lasts: no end, no reason yet.
-TenureView OpenTenure(std::uint64_t epoch) {
-  return {"node-b", epoch, "2024-05-01T12:10:00.300Z", "", ""};
-}
+TenureView OpenTenure(Epoch epoch) { return {"node-b", epoch, "2024-05-01T12:10:00.300Z", "", ""}; }
 
 Request FullRequest(Op op) {
   Request r;
@@ -210,7 +212,7 @@ Request FullRequest(Op op) {
   r.entity_id = "entity_1";
   r.state = "working";
   r.expect = "initialized";
-  r.if_version = 3;
+  r.if_version = Version{3};
   r.limit = 50;
   r.via = "node-b";
   r.forwarded = true;
@@ -226,21 +228,21 @@ Reply FullReply() {
   r.entity = FullEntity("entity_1");
   r.entities = {FullEntity("a"), FullEntity("b")};
   r.nodes = {FullNode("node-a"), FullNode("node-b")};
-  r.tenures = {FullTenure(1), OpenTenure(2)};
+  r.tenures = {FullTenure(1_epoch), OpenTenure(2_epoch)};
   r.actual_state = "working";
-  r.actual_version = 0;  // Present although zero.
+  r.actual_version = Version{0};  // Present although zero.
   return r;
 }
 
 Heartbeat FullHeartbeat() {
-  return {"node-a",  0x0123456789abcdefULL,
+  return {"node-a",  Incarnation{0x0123456789abcdefULL},
           17,        -5,
           true,      3,
           "voter-b", "voters=@broker,node-a,voter-b lease=2000ms margin=50ms drift=0.01"};
 }
 
 Event FullEvent(Event::Kind kind) {
-  return {kind, "entity_1", "finalized", 9, 4, "node-a", "passivated"};
+  return {kind, "entity_1", "finalized", Version{9}, Epoch{4}, "node-a", "passivated"};
 }
 
 // A lock message with several items, the holder set on some and absent on
@@ -249,16 +251,16 @@ LockMessage FullLock(LockMessage::Kind kind) {
   LockMessage m;
   m.kind = kind;
   m.from = "node-a";
-  m.from_incarnation = 0x0123456789abcdefULL;
+  m.from_incarnation = Incarnation{0x0123456789abcdefULL};
   m.to = "@broker";
-  m.to_incarnation = 0xfedcba9876543210ULL;
+  m.to_incarnation = Incarnation{0xfedcba9876543210ULL};
   m.seq = 17;
   m.sent_ms = 123456789;
-  m.items = {{"entity_1", 3, "node-b", 1900},
-             {"entity_2", 4, ""},
-             {std::string("a\0b\xff", 4), std::numeric_limits<std::uint64_t>::max(), "node-c",
-              std::numeric_limits<std::uint32_t>::max()},
-             {"entity_4", 0, ""}};
+  m.items = {{"entity_1", 3_claim, "node-b", 1900},
+             {"entity_2", 4_claim, ""},
+             {std::string("a\0b\xff", 4), ClaimNumber{std::numeric_limits<std::uint64_t>::max()},
+              "node-c", std::numeric_limits<std::uint32_t>::max()},
+             {"entity_4", 0_claim, ""}};
   m.settings = "voters=a,b,c lease=2000ms margin=50ms drift=0.01";
   return m;
 }
@@ -268,7 +270,7 @@ LockMessage MinimalLock(LockMessage::Kind kind) {
   LockMessage m;
   m.kind = kind;
   m.from = "v";
-  m.from_incarnation = 1;
+  m.from_incarnation = 1_inc;
   m.to = "n";
   return m;
 }
@@ -303,12 +305,12 @@ std::vector<std::string> ValidBodies() {
     out.push_back(Encode(minimal));
   }
   Reply entity_only;
-  entity_only.entity = EntityView{"x", "initialized", 1, "", 0};
+  entity_only.entity = EntityView{"x", "initialized", 1_version, "", 0_epoch};
   out.push_back(Encode(entity_only));
   out.push_back(Encode(FullHeartbeat()));
   out.push_back(Encode(Heartbeat{}));
   Reply history;
-  history.tenures = {FullTenure(1), OpenTenure(2)};
+  history.tenures = {FullTenure(1_epoch), OpenTenure(2_epoch)};
   out.push_back(Encode(history));
   for (LockMessage::Kind kind : kAllLockKinds) {
     out.push_back(Encode(FullLock(kind)));
@@ -352,7 +354,7 @@ TEST(CodecRoundTrip, RequestWithEachOptionalFieldAlone) {
   cases[0].entity_id = "e";
   cases[1].state = "working";
   cases[2].expect = "finalized";
-  cases[3].if_version = 0;  // Zero is a real version to compare against, not "absent".
+  cases[3].if_version = 0_version;  // Zero is a real version to compare against, not "absent".
   cases[4].limit = 1;
   cases[5].via = "n";
   cases[6].forwarded = true;
@@ -362,7 +364,7 @@ TEST(CodecRoundTrip, RequestWithEachOptionalFieldAlone) {
 TEST(CodecRoundTrip, RequestIntegerExtremes) {
   Request r = FullRequest(Op::kList);
   r.request_id = std::numeric_limits<std::uint64_t>::max();
-  r.if_version = std::numeric_limits<std::uint64_t>::max();
+  r.if_version = Version{std::numeric_limits<std::uint64_t>::max()};
   r.limit = std::numeric_limits<std::uint32_t>::max();
   ExpectRoundTrip(r);
 }
@@ -394,7 +396,8 @@ TEST(CodecRoundTrip, ReplyWithEntity) {
   r.owner = "node-a";
   r.entity = FullEntity("entity_1");
   ExpectRoundTrip(r);
-  r.entity = EntityView{"entity_1", "initialized", 0, "", 0};  // No owner, zero epoch.
+  r.entity =
+      EntityView{"entity_1", "initialized", 0_version, "", 0_epoch};  // No owner, zero epoch.
   ExpectRoundTrip(r);
 }
 
@@ -408,8 +411,8 @@ TEST(CodecRoundTrip, ReplyWithEntityList) {
 TEST(CodecRoundTrip, ReplyWithNodeList) {
   Reply r;
   r.request_id = 3;
-  r.nodes = {FullNode("a"), NodeView{"b", false, false, 0, 0, -1},
-             NodeView{"c", true, false, std::numeric_limits<std::uint64_t>::max(),
+  r.nodes = {FullNode("a"), NodeView{"b", false, false, 0_inc, 0, -1},
+             NodeView{"c", true, false, Incarnation{std::numeric_limits<std::uint64_t>::max()},
                       std::numeric_limits<std::uint32_t>::max(),
                       std::numeric_limits<std::int64_t>::min()}};
   ExpectRoundTrip(r);
@@ -422,7 +425,7 @@ TEST(CodecRoundTrip, ConflictReplyWithActualStateAndVersion) {
   r.message = "version of 'x' is 3, expected 2";
   r.owner = "node-a";
   r.actual_state = "working";
-  r.actual_version = 3;
+  r.actual_version = 3_version;
   ExpectRoundTrip(r);
   r.actual_version.reset();
   ExpectRoundTrip(r);
@@ -433,7 +436,8 @@ TEST(CodecRoundTrip, ListReplyWithExactlyTheMaximumRows) {
   r.request_id = 5;
   r.entities.reserve(kListRowsMax);
   for (std::size_t i = 0; i < kListRowsMax; ++i) {
-    r.entities.push_back(EntityView{"entity_" + std::to_string(i), "working", i, "node-a", 1});
+    r.entities.push_back(
+        EntityView{"entity_" + std::to_string(i), "working", Version{i}, "node-a", 1_epoch});
   }
   ExpectRoundTrip(r);
 }
@@ -444,7 +448,7 @@ TEST(CodecRoundTrip, HeartbeatWithAndWithoutOptionalFields) {
   minimal.node = "n";
   ExpectRoundTrip(minimal);
   Heartbeat extremes{"n",
-                     std::numeric_limits<std::uint64_t>::max(),
+                     Incarnation{std::numeric_limits<std::uint64_t>::max()},
                      std::numeric_limits<std::uint64_t>::max(),
                      std::numeric_limits<std::int64_t>::min(),
                      false,
@@ -467,11 +471,11 @@ TEST(CodecRoundTrip, EventOfEveryKindWithAndWithoutOptionalFields) {
 }
 
 TEST(CodecRoundTrip, NodeEventAsTheBrokerPublishesIt) {
-  ExpectRoundTrip(Event{Event::Kind::kNodeDown, {}, {}, 0, 0, "node-a", "session expired"});
+  ExpectRoundTrip(Event{Event::Kind::kNodeDown, {}, {}, {}, {}, "node-a", "session expired"});
 }
 
 TEST(CodecRoundTrip, HeartbeatToAVoterAndToTheBroker) {
-  Heartbeat to_voter{"node-a", 5, 6, 7, true, 2, "node-b"};
+  Heartbeat to_voter{"node-a", 5_inc, 6, 7, true, 2, "node-b"};
   ExpectRoundTrip(to_voter);
   EXPECT_EQ(static_cast<unsigned char>(Encode(to_voter)[0]), 0x88);  // Seven keys and `to`.
   to_voter.to = "@broker";  // The witness voter (lock::kWitnessId).
@@ -485,8 +489,9 @@ TEST(CodecRoundTrip, HeartbeatToAVoterAndToTheBroker) {
 }
 
 TEST(CodecRoundTrip, HeartbeatSettingsAreSentWhenSetAndAnAbsentKeyDecodesAsEmpty) {
-  Heartbeat hb{"node-a", 5, 6,        7,
-               true,     2, "node-b", "voters=@broker,bar,foo lease=2000ms margin=50ms drift=0.01"};
+  Heartbeat hb{
+      "node-a", 5_inc, 6,        7,
+      true,     2,     "node-b", "voters=@broker,bar,foo lease=2000ms margin=50ms drift=0.01"};
   ExpectRoundTrip(hb);
   EXPECT_EQ(static_cast<unsigned char>(Encode(hb)[0]), 0x89);  // Seven keys, `to`, `settings`.
   hb.to.clear();  // The broker heartbeat carries them too.
@@ -507,7 +512,7 @@ TEST(CodecRoundTrip, HeartbeatSettingsAreSentWhenSetAndAnAbsentKeyDecodesAsEmpty
 
 TEST(CodecRoundTrip, MismatchCarriesTheRefusersSettings) {
   LockMessage m = MinimalLock(LockMessage::Kind::kMismatch);
-  m.to_incarnation = 9;
+  m.to_incarnation = 9_inc;
   m.seq = 4;
   m.settings = "voters=bar,baz,foo lease=2000ms margin=50ms drift=0.01";
   ExpectRoundTrip(m);
@@ -563,9 +568,9 @@ TEST(CodecRoundTrip, WhereAndHistoryRequests) {
 TEST(CodecRoundTrip, HistoryReplyWithTenures) {
   Reply r;
   r.request_id = 6;
-  r.tenures = {FullTenure(1), FullTenure(2), OpenTenure(3)};
+  r.tenures = {FullTenure(1_epoch), FullTenure(2_epoch), OpenTenure(3_epoch)};
   r.tenures[1].reason = "lost";
-  r.tenures[0].epoch = std::numeric_limits<std::uint64_t>::max();
+  r.tenures[0].epoch = Epoch{std::numeric_limits<std::uint64_t>::max()};
   ExpectRoundTrip(r);
   const Reply decoded = DecodeAs<Reply>(Encode(r));
   ASSERT_EQ(decoded.tenures.size(), 3u);
@@ -577,7 +582,7 @@ TEST(CodecRoundTrip, HistoryReplyWithTenures) {
 TEST(CodecRoundTrip, HistoryReplyWithExactlyTheMaximumTenures) {
   Reply r;
   r.request_id = 7;
-  for (std::size_t i = 0; i < kListRowsMax; ++i) r.tenures.push_back(FullTenure(i + 1));
+  for (std::size_t i = 0; i < kListRowsMax; ++i) r.tenures.push_back(FullTenure(Epoch{i + 1}));
   ExpectRoundTrip(r);
 }
 
@@ -591,7 +596,7 @@ TEST(CodecRoundTrip, LockMessageOfEveryKindWithSeveralItems) {
     ASSERT_EQ(decoded.items.size(), 4u);
     EXPECT_EQ(decoded.items[0].holder, "node-b");
     EXPECT_TRUE(decoded.items[1].holder.empty());
-    EXPECT_EQ(decoded.items[2].claim, std::numeric_limits<std::uint64_t>::max());
+    EXPECT_EQ(decoded.items[2].claim.value(), std::numeric_limits<std::uint64_t>::max());
     EXPECT_EQ(decoded.items[0].lapse_ms, 1900u);
     EXPECT_EQ(decoded.items[1].lapse_ms, 0u);  // Left out: not said.
   }
@@ -617,8 +622,8 @@ TEST(CodecRoundTrip, LockMessageOfEveryKindWithOnlyRequiredFields) {
 
 TEST(CodecRoundTrip, LockMessageIntegerExtremes) {
   LockMessage m = FullLock(LockMessage::Kind::kGrant);
-  m.from_incarnation = std::numeric_limits<std::uint64_t>::max();
-  m.to_incarnation = std::numeric_limits<std::uint64_t>::max();
+  m.from_incarnation = Incarnation{std::numeric_limits<std::uint64_t>::max()};
+  m.to_incarnation = Incarnation{std::numeric_limits<std::uint64_t>::max()};
   m.seq = std::numeric_limits<std::uint64_t>::max();
   m.sent_ms = std::numeric_limits<std::int64_t>::min();
   ExpectRoundTrip(m);
@@ -631,7 +636,7 @@ TEST(CodecRoundTrip, LockMessageIntegerExtremes) {
 TEST(CodecRoundTrip, LockMessageWithExactlyTheMaximumItems) {
   LockMessage m = MinimalLock(LockMessage::Kind::kClaim);
   for (std::size_t i = 0; i < kListRowsMax; ++i) {
-    m.items.push_back({"entity_" + std::to_string(i), i, i % 2 == 0 ? "" : "node-b"});
+    m.items.push_back({"entity_" + std::to_string(i), ClaimNumber{i}, i % 2 == 0 ? "" : "node-b"});
   }
   ExpectRoundTrip(m);
 }
@@ -712,7 +717,7 @@ TEST(CodecBytes, GetReplyMatchesTheProtocolDocument) {
   Reply r;
   r.request_id = 1;
   r.owner = "foo";
-  r.entity = EntityView{"entity_1", "working", 2, "foo", 1};
+  r.entity = EntityView{"entity_1", "working", 2_version, "foo", 1_epoch};
   EXPECT_EQ(Hex(Encode(r)),
             "85 a1 74 a3 72 65 70 a3 72 69 64 01 a4 63 6f 64 65 a2 6f 6b a5 6f 77 6e 65 72 a3 66 "
             "6f 6f a6 65 6e 74 69 74 79 85 a2 69 64 a8 65 6e 74 69 74 79 5f 31 a5 73 74 61 74 65 "
@@ -725,10 +730,10 @@ TEST(CodecBytes, ClaimMatchesTheProtocolDocument) {
   LockMessage m;
   m.kind = LockMessage::Kind::kClaim;
   m.from = "foo";
-  m.from_incarnation = 7;
+  m.from_incarnation = 7_inc;
   m.to = "bar";
   m.sent_ms = 1000;
-  m.items = {{"entity_1", 3, ""}};
+  m.items = {{"entity_1", 3_claim, ""}};
   EXPECT_EQ(Hex(Encode(m)),
             "89 a1 74 a4 6c 6f 63 6b a4 6b 69 6e 64 a5 63 6c 61 69 6d a4 66 72 6f 6d a3 66 6f 6f "
             "a8 66 72 6f 6d 5f 69 6e 63 07 a2 74 6f a3 62 61 72 a6 74 6f 5f 69 6e 63 00 a3 73 65 "
@@ -738,7 +743,7 @@ TEST(CodecBytes, ClaimMatchesTheProtocolDocument) {
 
 TEST(CodecBytes, LockMessageCarriesEveryKeyAndItemsLeaveAnAbsentHolderOut) {
   LockMessage m = MinimalLock(LockMessage::Kind::kDeny);
-  m.items = {{"a", 1, "node-b"}, {"b", 2, ""}};
+  m.items = {{"a", 1_claim, "node-b"}, {"b", 2_claim, ""}};
   const std::string expected =
       mp::Map({{"t", mp::Str("lock")},
                {"kind", mp::Str("deny")},
@@ -758,7 +763,7 @@ TEST(CodecBytes, LockMessageCarriesEveryKeyAndItemsLeaveAnAbsentHolderOut) {
 TEST(CodecBytes, TenureObjectsCarryAllTheirKeys) {
   Reply r;
   r.request_id = 1;
-  r.tenures = {OpenTenure(2)};
+  r.tenures = {OpenTenure(2_epoch)};
   const std::string expected =
       mp::Map({{"t", mp::Str("rep")},
                {"rid", mp::Uint(1)},
@@ -868,7 +873,7 @@ TEST(CodecDecode, IgnoresUnknownKeysInLockBodiesItemsAndTenures) {
   const LockMessage m = DecodeAs<LockMessage>(lock);
   ASSERT_EQ(m.items.size(), 1u);
   EXPECT_EQ(m.items[0].name, "e");
-  EXPECT_EQ(m.items[0].claim, 2u);
+  EXPECT_EQ(m.items[0].claim, 2_claim);
   const std::string tenure =
       mp::Map({{"node", mp::Str("n")}, {"epoch", mp::Uint(4)}, {"host", mp::Str("h")}});
   const Reply r = DecodeAs<Reply>(mp::Map({{"t", mp::Str("rep")},
@@ -876,7 +881,7 @@ TEST(CodecDecode, IgnoresUnknownKeysInLockBodiesItemsAndTenures) {
                                            {"code", mp::Str("ok")},
                                            {"tenures", mp::Array({tenure})}}));
   ASSERT_EQ(r.tenures.size(), 1u);
-  EXPECT_EQ(r.tenures[0], (TenureView{"n", 4, "", "", ""}));
+  EXPECT_EQ(r.tenures[0], (TenureView{"n", 4_epoch, "", "", ""}));
 }
 
 TEST(CodecDecode, EmptyListsAreTheSameAsAbsentOnes) {
@@ -1020,7 +1025,7 @@ TEST(CodecReject, ListReplyWithMoreThanTheMaximumRows) {
   r.request_id = 5;
   r.entities.reserve(kListRowsMax + 1);
   for (std::size_t i = 0; i < kListRowsMax + 1; ++i) {
-    r.entities.push_back(EntityView{"e" + std::to_string(i), "working", 1, "", 0});
+    r.entities.push_back(EntityView{"e" + std::to_string(i), "working", 1_version, "", 0_epoch});
   }
   const std::string body = Encode(r);
   ASSERT_LE(body.size(), kBodyBytesMax);
@@ -1030,7 +1035,7 @@ TEST(CodecReject, ListReplyWithMoreThanTheMaximumRows) {
 TEST(CodecReject, NodeListWithMoreThanTheMaximumRows) {
   Reply r;
   r.request_id = 5;
-  r.nodes.assign(kListRowsMax + 1, NodeView{"n", false, false, 0, 0, 0});
+  r.nodes.assign(kListRowsMax + 1, NodeView{"n", false, false, 0_inc, 0, 0});
   EXPECT_TRUE(IsBadRequest(Encode(r)));
 }
 
@@ -1146,11 +1151,11 @@ TEST(CodecLock, HandBuiltBodyIsValid) {
       DecodeAs<LockMessage>(mp::Map(LockFields(mp::Array({ItemMap(mp::Uint(3))}))));
   EXPECT_EQ(m.kind, LockMessage::Kind::kClaim);
   EXPECT_EQ(m.from, "node-a");
-  EXPECT_EQ(m.from_incarnation, 5u);
+  EXPECT_EQ(m.from_incarnation, 5_inc);
   EXPECT_EQ(m.to, "node-b");
   EXPECT_EQ(m.sent_ms, 1000);
   ASSERT_EQ(m.items.size(), 1u);
-  EXPECT_EQ(m.items[0], (LockItem{"entity_1", 3, ""}));
+  EXPECT_EQ(m.items[0], (LockItem{"entity_1", 3_claim, ""}));
 }
 
 TEST(CodecLock, RejectsAMissingKindFromFromIncOrTo) {
@@ -1214,7 +1219,7 @@ TEST(CodecLock, RejectsANonStringNameOrHolder) {
 
 TEST(CodecLock, RejectsMoreThanTheMaximumItems) {
   LockMessage m = MinimalLock(LockMessage::Kind::kRelease);
-  m.items.assign(kListRowsMax + 1, LockItem{"e", 1, ""});
+  m.items.assign(kListRowsMax + 1, LockItem{"e", 1_claim, ""});
   const std::string body = Encode(m);
   ASSERT_LE(body.size(), kBodyBytesMax);
   EXPECT_TRUE(IsBadRequest(body));
@@ -1245,7 +1250,7 @@ TEST(CodecReject, TenureWithoutNodeOrEpoch) {
 TEST(CodecReject, HistoryReplyWithMoreThanTheMaximumTenures) {
   Reply r;
   r.request_id = 1;
-  r.tenures.assign(kListRowsMax + 1, TenureView{"n", 1, "", "", ""});
+  r.tenures.assign(kListRowsMax + 1, TenureView{"n", 1_epoch, "", "", ""});
   EXPECT_TRUE(IsBadRequest(Encode(r)));
 }
 

@@ -13,6 +13,8 @@
 namespace tenure::protocol {
 namespace {
 
+using namespace tenure::literals;
+
 using Frames = std::vector<std::string_view>;
 
 const std::string kBody = "\x81\xa1t\xa2hb";  // Any bytes: the envelope does not decode.
@@ -133,9 +135,9 @@ TEST(Envelope, CarriesAForwardedRequestWithItsClientRouteAndLockTrafficWithout) 
   LockMessage claim;
   claim.kind = LockMessage::Kind::kClaim;
   claim.from = "node-a";
-  claim.from_incarnation = 5;
+  claim.from_incarnation = 5_inc;
   claim.to = "@broker";
-  claim.items = {{"entity_1", 1, ""}};
+  claim.items = {{"entity_1", 1_claim, ""}};
   const std::string lock_body = Encode(claim);
   env = ParseEnvelope({kSignature, lock_body});
   ASSERT_TRUE(env.ok()) << env.status().ToString();

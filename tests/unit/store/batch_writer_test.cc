@@ -25,6 +25,8 @@
 namespace tenure::store {
 namespace {
 
+using namespace tenure::literals;
+
 using testing::MustOpen;
 using testing::RawQuery;
 using testing::TempDir;
@@ -133,7 +135,7 @@ std::unique_ptr<Store> Gated(std::unique_ptr<Store> inner, std::shared_ptr<Gate>
 
 // Creates a never-seen id on n1: a write that opens tenure 1.
 StoreOp Create(const std::string& id) {
-  return CreateOp{.id = id, .node = "n1", .epoch = 0, .state = "initialized"};
+  return CreateOp{.id = id, .node = "n1", .epoch = 0_epoch, .state = "initialized"};
 }
 
 TEST(BatchWriter, JobsSubmittedTogetherCommitInOneTransaction) {
@@ -156,7 +158,7 @@ TEST(BatchWriter, JobsSubmittedTogetherCommitInOneTransaction) {
   for (std::uint64_t i = 0; i < done.size(); ++i) {
     EXPECT_EQ(done[i].ticket, i);  // In submission order.
     EXPECT_TRUE(done[i].result.status.ok()) << done[i].result.status.ToString();
-    EXPECT_EQ(done[i].result.epoch, 1u);
+    EXPECT_EQ(done[i].result.epoch, 1_epoch);
   }
   EXPECT_EQ(gate->sizes(), (std::vector<std::size_t>{1, kJobs}));
   EXPECT_EQ(writer.stats().transactions, 2u);
@@ -242,7 +244,7 @@ TEST(BatchWriter, ResultsArePublishedOnlyAfterCommit) {
   ASSERT_TRUE(writer
                   .Submit(Job{2, WriteOp{.id = "e1",
                                          .epoch = done[0].result.epoch,
-                                         .expected_version = 1,
+                                         .expected_version = 1_version,
                                          .state = "working"}})
                   .ok());
   done = WaitForDone(writer, notifier, 1);
@@ -281,19 +283,22 @@ TEST(BatchWriter, FailingOpDoesNotSpoilItsBatch) {
   ASSERT_TRUE(writer.Submit(Job{0, ActivateOp{.id = "e1", .node = "n1"}}).ok());
   ASSERT_TRUE(gate->WaitEntered(1));
   ASSERT_TRUE(writer.Submit(Job{1, Create("e1")}).ok());
-  ASSERT_TRUE(
-      writer.Submit(Job{2, WriteOp{.id = "e1", .epoch = 1, .expected_version = 1, .state = "nope"}})
-          .ok());
+  ASSERT_TRUE(writer
+                  .Submit(Job{2, WriteOp{.id = "e1",
+                                         .epoch = 1_epoch,
+                                         .expected_version = 1_version,
+                                         .state = "nope"}})
+                  .ok());
   ASSERT_TRUE(writer.Submit(Job{3, Create("e2")}).ok());
   gate->Open();
   std::vector<Done> done = WaitForDone(writer, notifier, 4);
   ASSERT_EQ(done.size(), 4u);
   // e1 was missing: the activation reports its newest epoch, 0.
   EXPECT_TRUE(done[0].result.status.ok()) << done[0].result.status.ToString();
-  EXPECT_EQ(done[0].result.epoch, 0u);
+  EXPECT_EQ(done[0].result.epoch, 0_epoch);
   EXPECT_FALSE(done[0].result.row.has_value());
   EXPECT_TRUE(done[1].result.status.ok()) << done[1].result.status.ToString();
-  EXPECT_EQ(done[1].result.epoch, 1u);
+  EXPECT_EQ(done[1].result.epoch, 1_epoch);
   EXPECT_EQ(done[2].result.status.code(), ErrorCode::kStorageError);
   EXPECT_TRUE(done[3].result.status.ok()) << done[3].result.status.ToString();
   EXPECT_EQ(gate->sizes(), (std::vector<std::size_t>{1, 3}));
@@ -336,7 +341,7 @@ TEST(BatchWriter, StopRunsEverythingQueuedThenRefusesWork) {
   ASSERT_EQ(done.size(), kJobs);
   for (std::uint64_t i = 0; i < kJobs; ++i) {
     EXPECT_EQ(done[i].ticket, i);
-    EXPECT_EQ(done[i].result.epoch, i + 1);  // Applied in order.
+    EXPECT_EQ(done[i].result.epoch, Epoch{i + 1});  // Applied in order.
   }
   EXPECT_EQ(writer.Submit(Job{kJobs, ListOp{}}).code(), ErrorCode::kUnavailable);
   writer.Stop();  // Idempotent.
@@ -396,8 +401,11 @@ TEST(BatchWriter, OpsFromAnOlderGenerationAreRefusedAfterAReconnect) {
   // on no cache), and an op stamped 0 (depends on none either).
   ASSERT_TRUE(
       writer
-          .Submit(Job{2, WriteOp{.id = "e1", .epoch = 1, .expected_version = 1, .state = "working"},
-                      StoreGeneration(1)})
+          .Submit(Job{
+              2,
+              WriteOp{
+                  .id = "e1", .epoch = 1_epoch, .expected_version = 1_version, .state = "working"},
+              StoreGeneration(1)})
           .ok());
   ASSERT_TRUE(writer.Submit(Job{3, ListOp{}, StoreGeneration(1)}).ok());
   ASSERT_TRUE(writer.Submit(Job{4, Create("e2"), StoreGeneration(0)}).ok());
@@ -411,14 +419,17 @@ TEST(BatchWriter, OpsFromAnOlderGenerationAreRefusedAfterAReconnect) {
       << done[0].result.status.message();
   ASSERT_TRUE(done[1].result.status.ok());
   ASSERT_EQ(done[1].result.rows.size(), 1u);
-  EXPECT_EQ(done[1].result.rows[0].version, 1u) << "the refused write ran";
+  EXPECT_EQ(done[1].result.rows[0].version, 1_version) << "the refused write ran";
   EXPECT_TRUE(done[2].result.status.ok()) << done[2].result.status.ToString();
 
   // Stamped with the new generation, the write goes through.
   ASSERT_TRUE(
       writer
-          .Submit(Job{5, WriteOp{.id = "e1", .epoch = 1, .expected_version = 1, .state = "working"},
-                      StoreGeneration(2)})
+          .Submit(Job{
+              5,
+              WriteOp{
+                  .id = "e1", .epoch = 1_epoch, .expected_version = 1_version, .state = "working"},
+              StoreGeneration(2)})
           .ok());
   done = WaitForDone(writer, notifier, 1);
   ASSERT_EQ(done.size(), 1u);

@@ -20,6 +20,8 @@
 namespace tenure::store {
 namespace {
 
+using namespace tenure::literals;
+
 using testing::ApplyOne;
 using testing::MustOpen;
 using testing::RawQuery;
@@ -95,8 +97,9 @@ TEST(Migrations, ReopenIsIdempotentAndKeepsData) {
   const std::string path = dir.File("t.db");
   {
     std::unique_ptr<Store> store = MustOpen(path);
-    ASSERT_TRUE(ApplyOne(*store, CreateOp{.id = "e1", .node = "n1", .epoch = 0, .state = "working"})
-                    .status.ok());
+    ASSERT_TRUE(
+        ApplyOne(*store, CreateOp{.id = "e1", .node = "n1", .epoch = 0_epoch, .state = "working"})
+            .status.ok());
   }
   const std::vector<std::string> versions = RawQuery(path, "SELECT * FROM schema_version");
   for (int i = 0; i < 2; ++i) {
@@ -267,8 +270,8 @@ TEST(Migrations, ManyOpenersOfOneNewFileAllGetTheWholeSchema) {
       // Each store writes through its own connection: the schema it checked is
       // the one it uses.
       const std::string id = "e" + std::to_string(i);
-      StoreResult created =
-          ApplyOne(*one.store, CreateOp{.id = id, .node = "n1", .epoch = 0, .state = "working"});
+      StoreResult created = ApplyOne(
+          *one.store, CreateOp{.id = id, .node = "n1", .epoch = 0_epoch, .state = "working"});
       EXPECT_TRUE(created.status.ok()) << "round " << round << ": " << created.status.ToString();
     }
     // Exactly one row per migration: no opener applied one twice.

@@ -19,6 +19,8 @@
 namespace tenure::store {
 namespace {
 
+using namespace tenure::literals;
+
 using testing::ApplyOne;
 using testing::MustOpen;
 using testing::RawQuery;
@@ -27,7 +29,7 @@ using testing::TempDir;
 using testing::WriteBytes;
 
 // Activates `id` on `node` and returns the new epoch.
-std::uint64_t Activate(Store& store, const std::string& id, const std::string& node) {
+Epoch Activate(Store& store, const std::string& id, const std::string& node) {
   StoreResult result = ApplyOne(store, ActivateOp{.id = id, .node = node});
   EXPECT_TRUE(result.status.ok()) << result.status.ToString();
   return result.epoch;
@@ -35,13 +37,13 @@ std::uint64_t Activate(Store& store, const std::string& id, const std::string& n
 
 // Activates `id` on `node` and creates it in `state`; returns the epoch the
 // create opened.
-std::uint64_t ActivateAndCreate(Store& store, const std::string& id, const std::string& node,
-                                const std::string& state = "initialized") {
-  const std::uint64_t newest = Activate(store, id, node);
+Epoch ActivateAndCreate(Store& store, const std::string& id, const std::string& node,
+                        const std::string& state = "initialized") {
+  const Epoch newest = Activate(store, id, node);
   StoreResult result =
       ApplyOne(store, CreateOp{.id = id, .node = node, .epoch = newest, .state = state});
   EXPECT_TRUE(result.status.ok()) << result.status.ToString();
-  EXPECT_EQ(result.epoch, newest + 1);
+  EXPECT_EQ(result.epoch, Next(newest));
   return result.epoch;
 }
 
@@ -75,13 +77,13 @@ TEST(SqliteStore, ActivatingAMissingEntityWritesNothing) {
   StoreResult first = ApplyOne(*store, ActivateOp{.id = "e1", .node = "n1"});
   ASSERT_TRUE(first.status.ok()) << first.status.ToString();
   EXPECT_FALSE(first.fenced);
-  EXPECT_EQ(first.epoch, 0u);  // The newest epoch: none yet.
+  EXPECT_EQ(first.epoch, 0_epoch);  // The newest epoch: none yet.
   EXPECT_FALSE(first.row.has_value());
   // A second activation, by another node, neither moves the epoch nor opens a
   // tenure: the first one left nothing to move.
   StoreResult second = ApplyOne(*store, ActivateOp{.id = "e1", .node = "n2"});
   ASSERT_TRUE(second.status.ok()) << second.status.ToString();
-  EXPECT_EQ(second.epoch, 0u);
+  EXPECT_EQ(second.epoch, 0_epoch);
   EXPECT_FALSE(second.row.has_value());
   // No trace, as seen by another connection; the batches still committed.
   EXPECT_EQ(RawQuery(path, "SELECT count(*) FROM ownership"), std::vector<std::string>{"0"});
@@ -92,12 +94,12 @@ TEST(SqliteStore, ActivatingAMissingEntityWritesNothing) {
 
 TEST(SqliteStore, CreateOpensTheNextTenure) {
   std::unique_ptr<Store> store = MustOpen(":memory:");
-  EXPECT_EQ(ActivateAndCreate(*store, "e1", "n1", "working"), 1u);
+  EXPECT_EQ(ActivateAndCreate(*store, "e1", "n1", "working"), 1_epoch);
   std::vector<TenureRow> tenures = History(*store, "e1");
   ASSERT_EQ(tenures.size(), 1u);
   EXPECT_EQ(tenures[0].node, "n1");
-  EXPECT_EQ(tenures[0].epoch, 1u);
-  EXPECT_EQ(Get(*store, "e1")->owner_epoch, 1u);
+  EXPECT_EQ(tenures[0].epoch, 1_epoch);
+  EXPECT_EQ(Get(*store, "e1")->owner_epoch, 1_epoch);
 }
 
 TEST(SqliteStore, ActivationMovesOwnerAndReturnsTheRow) {
@@ -105,13 +107,13 @@ TEST(SqliteStore, ActivationMovesOwnerAndReturnsTheRow) {
   ActivateAndCreate(*store, "e1", "n1", "working");
   StoreResult result = ApplyOne(*store, ActivateOp{.id = "e1", .node = "n2"});
   ASSERT_TRUE(result.status.ok()) << result.status.ToString();
-  EXPECT_EQ(result.epoch, 2u);
+  EXPECT_EQ(result.epoch, 2_epoch);
   ASSERT_TRUE(result.row.has_value());
   EXPECT_EQ(result.row->id, "e1");
   EXPECT_EQ(result.row->state, "working");
-  EXPECT_EQ(result.row->version, 1u);
+  EXPECT_EQ(result.row->version, 1_version);
   EXPECT_EQ(result.row->owner_node, "n2");
-  EXPECT_EQ(result.row->owner_epoch, 2u);
+  EXPECT_EQ(result.row->owner_epoch, 2_epoch);
   EXPECT_EQ(Get(*store, "e1"), result.row);
 }
 
@@ -122,27 +124,27 @@ TEST(SqliteStore, ActivationClosesThePreviousTenureAsSuperseded) {
   std::vector<TenureRow> tenures = History(*store, "e1");
   ASSERT_EQ(tenures.size(), 2u);
   EXPECT_EQ(tenures[0].node, "n1");
-  EXPECT_EQ(tenures[0].epoch, 1u);
+  EXPECT_EQ(tenures[0].epoch, 1_epoch);
   EXPECT_TRUE(IsTimestamp(tenures[0].acquired_at)) << tenures[0].acquired_at;
   EXPECT_TRUE(IsTimestamp(tenures[0].released_at)) << tenures[0].released_at;
   EXPECT_EQ(tenures[0].reason, "superseded");
   EXPECT_EQ(tenures[1].node, "n2");
-  EXPECT_EQ(tenures[1].epoch, 2u);
+  EXPECT_EQ(tenures[1].epoch, 2_epoch);
   EXPECT_EQ(tenures[1].released_at, "");  // Open.
   EXPECT_EQ(tenures[1].reason, "");
 }
 
 TEST(SqliteStore, PassivateThenReactivateTakesANewEpoch) {
   std::unique_ptr<Store> store = MustOpen(":memory:");
-  const std::uint64_t first = ActivateAndCreate(*store, "e1", "n1");
+  const Epoch first = ActivateAndCreate(*store, "e1", "n1");
   StoreResult released =
-      ApplyOne(*store, ReleaseOp{.id = "e1", .epoch = first, .reason = "passivated"});
+      ApplyOne(*store, CloseTenureOp{.id = "e1", .epoch = first, .reason = "passivated"});
   ASSERT_TRUE(released.status.ok()) << released.status.ToString();
   EXPECT_EQ(Get(*store, "e1")->owner_node, "");
 
   StoreResult again = ApplyOne(*store, ActivateOp{.id = "e1", .node = "n1"});
   ASSERT_TRUE(again.status.ok());
-  EXPECT_EQ(again.epoch, first + 1);
+  EXPECT_EQ(again.epoch, Next(first));
   ASSERT_TRUE(again.row.has_value());
   EXPECT_EQ(again.row->owner_node, "n1");
   std::vector<TenureRow> tenures = History(*store, "e1");
@@ -159,16 +161,16 @@ TEST(SqliteStore, ActivationWithCreateStateCreatesAMissingEntity) {
   StoreResult r = ApplyOne(*store, ActivateOp{.id = "e1", .node = "n1", .create_state = "working"});
   ASSERT_TRUE(r.status.ok()) << r.status.ToString();
   EXPECT_TRUE(r.created);
-  EXPECT_EQ(r.epoch, 1u);
+  EXPECT_EQ(r.epoch, 1_epoch);
   ASSERT_TRUE(r.row.has_value());
   EXPECT_EQ(r.row->state, "working");
-  EXPECT_EQ(r.row->version, 1u);
+  EXPECT_EQ(r.row->version, 1_version);
   EXPECT_EQ(r.row->owner_node, "n1");
-  EXPECT_EQ(r.row->owner_epoch, 1u);
+  EXPECT_EQ(r.row->owner_epoch, 1_epoch);
   std::vector<TenureRow> tenures = History(*store, "e1");
   ASSERT_EQ(tenures.size(), 1u);
   EXPECT_EQ(tenures[0].node, "n1");
-  EXPECT_EQ(tenures[0].epoch, 1u);
+  EXPECT_EQ(tenures[0].epoch, 1_epoch);
 
   // It exists now: the same op is a plain activation (a new epoch, nothing
   // created, the state as it was).
@@ -176,7 +178,7 @@ TEST(SqliteStore, ActivationWithCreateStateCreatesAMissingEntity) {
       ApplyOne(*store, ActivateOp{.id = "e1", .node = "n2", .create_state = "initialized"});
   ASSERT_TRUE(again.status.ok()) << again.status.ToString();
   EXPECT_FALSE(again.created);
-  EXPECT_EQ(again.epoch, 2u);
+  EXPECT_EQ(again.epoch, 2_epoch);
   EXPECT_EQ(again.row->state, "working");
   EXPECT_EQ(again.row->owner_node, "n2");
   EXPECT_EQ(History(*store, "e1").size(), 2u);
@@ -188,13 +190,13 @@ TEST(SqliteStore, ActivationWithCreateStateTakesTheEpochAfterTheNewest) {
   TempDir dir;
   const std::string path = dir.File("t.db");
   std::unique_ptr<Store> store = MustOpen(path);
-  const std::uint64_t first = ActivateAndCreate(*store, "e1", "n1");
+  const Epoch first = ActivateAndCreate(*store, "e1", "n1");
   RawQuery(path, "DELETE FROM entities WHERE id = 'e1'");
   StoreResult r =
       ApplyOne(*store, ActivateOp{.id = "e1", .node = "n2", .create_state = "initialized"});
   ASSERT_TRUE(r.status.ok()) << r.status.ToString();
   EXPECT_TRUE(r.created);
-  EXPECT_EQ(r.epoch, first + 1);
+  EXPECT_EQ(r.epoch, Next(first));
   std::vector<TenureRow> tenures = History(*store, "e1");
   ASSERT_EQ(tenures.size(), 2u);
   EXPECT_EQ(tenures[0].reason, "superseded");
@@ -204,7 +206,7 @@ TEST(SqliteStore, ActivationOfAMissingEntityReportsItsNewestEpoch) {
   TempDir dir;
   const std::string path = dir.File("t.db");
   std::unique_ptr<Store> store = MustOpen(path);
-  const std::uint64_t first = ActivateAndCreate(*store, "e1", "n1");
+  const Epoch first = ActivateAndCreate(*store, "e1", "n1");
   // A row deleted by hand (an operator's sqlite3): the epochs of the ownership
   // history still fence a create.
   RawQuery(path, "DELETE FROM entities WHERE id = 'e1'");
@@ -214,35 +216,37 @@ TEST(SqliteStore, ActivationOfAMissingEntityReportsItsNewestEpoch) {
   ASSERT_EQ(tenures.size(), 1u);
   EXPECT_EQ(tenures[0].node, "n1");
   EXPECT_EQ(tenures[0].released_at, "");
-  StoreResult stale =
-      ApplyOne(*store, CreateOp{.id = "e1", .node = "n1", .epoch = first - 1, .state = "working"});
+  StoreResult stale = ApplyOne(
+      *store,
+      CreateOp{.id = "e1", .node = "n1", .epoch = Epoch{first.value() - 1}, .state = "working"});
   EXPECT_TRUE(stale.fenced);
   EXPECT_EQ(stale.status.code(), ErrorCode::kUnavailable);
   EXPECT_FALSE(Get(*store, "e1").has_value());
   // A create at the newest epoch takes the next one and supersedes the tenure
   // the deleted row left open.
-  EXPECT_EQ(ActivateAndCreate(*store, "e1", "n2"), first + 1);
-  EXPECT_EQ(Get(*store, "e1")->owner_epoch, first + 1);
+  EXPECT_EQ(ActivateAndCreate(*store, "e1", "n2"), Next(first));
+  EXPECT_EQ(Get(*store, "e1")->owner_epoch, Next(first));
   tenures = History(*store, "e1");
   ASSERT_EQ(tenures.size(), 2u);
   EXPECT_EQ(tenures[0].epoch, first);
   EXPECT_EQ(tenures[0].reason, "superseded");
   EXPECT_TRUE(IsTimestamp(tenures[0].released_at)) << tenures[0].released_at;
   EXPECT_EQ(tenures[1].node, "n2");
-  EXPECT_EQ(tenures[1].epoch, first + 1);
+  EXPECT_EQ(tenures[1].epoch, Next(first));
   EXPECT_EQ(tenures[1].released_at, "");
 }
 
 TEST(SqliteStore, WriteAtCurrentEpochAndVersionBumpsVersion) {
   std::unique_ptr<Store> store = MustOpen(":memory:");
-  const std::uint64_t epoch = ActivateAndCreate(*store, "e1", "n1");
+  const Epoch epoch = ActivateAndCreate(*store, "e1", "n1");
   StoreResult result = ApplyOne(
-      *store, WriteOp{.id = "e1", .epoch = epoch, .expected_version = 1, .state = "working"});
+      *store,
+      WriteOp{.id = "e1", .epoch = epoch, .expected_version = 1_version, .state = "working"});
   ASSERT_TRUE(result.status.ok()) << result.status.ToString();
   EXPECT_FALSE(result.fenced);
   ASSERT_TRUE(result.row.has_value());
   EXPECT_EQ(result.row->state, "working");
-  EXPECT_EQ(result.row->version, 2u);
+  EXPECT_EQ(result.row->version, 2_version);
   EXPECT_EQ(result.row->owner_epoch, epoch);
   EXPECT_TRUE(IsTimestamp(result.row->updated_at)) << result.row->updated_at;
   EXPECT_EQ(Get(*store, "e1"), result.row);
@@ -252,13 +256,14 @@ TEST(SqliteStore, WriteWithStaleEpochChangesNothing) {
   TempDir dir;
   const std::string path = dir.File("t.db");
   std::unique_ptr<Store> store = MustOpen(path);
-  const std::uint64_t old_epoch = ActivateAndCreate(*store, "e1", "n1");
+  const Epoch old_epoch = ActivateAndCreate(*store, "e1", "n1");
   Activate(*store, "e1", "n2");  // n1 is deposed.
   const std::vector<std::string> before = RawQuery(path, "SELECT * FROM entities");
   const StoreStats stats_before = store->stats();
 
   StoreResult result = ApplyOne(
-      *store, WriteOp{.id = "e1", .epoch = old_epoch, .expected_version = 1, .state = "finalized"});
+      *store,
+      WriteOp{.id = "e1", .epoch = old_epoch, .expected_version = 1_version, .state = "finalized"});
   EXPECT_TRUE(result.fenced);
   EXPECT_EQ(result.status.code(), ErrorCode::kUnavailable);
   EXPECT_NE(result.status.message().find("epoch moved"), std::string::npos)
@@ -271,14 +276,16 @@ TEST(SqliteStore, WriteWithStaleEpochChangesNothing) {
 
 TEST(SqliteStore, WriteWithStaleVersionIsFenced) {
   std::unique_ptr<Store> store = MustOpen(":memory:");
-  const std::uint64_t epoch = ActivateAndCreate(*store, "e1", "n1");
+  const Epoch epoch = ActivateAndCreate(*store, "e1", "n1");
   ASSERT_TRUE(
-      ApplyOne(*store,
-               WriteOp{.id = "e1", .epoch = epoch, .expected_version = 1, .state = "working"})
+      ApplyOne(
+          *store,
+          WriteOp{.id = "e1", .epoch = epoch, .expected_version = 1_version, .state = "working"})
           .status.ok());
   const std::optional<EntityRow> before = Get(*store, "e1");
   StoreResult result = ApplyOne(
-      *store, WriteOp{.id = "e1", .epoch = epoch, .expected_version = 1, .state = "finalized"});
+      *store,
+      WriteOp{.id = "e1", .epoch = epoch, .expected_version = 1_version, .state = "finalized"});
   EXPECT_TRUE(result.fenced);
   EXPECT_EQ(result.status.code(), ErrorCode::kUnavailable);
   EXPECT_NE(result.status.message().find("version moved"), std::string::npos)
@@ -288,9 +295,10 @@ TEST(SqliteStore, WriteWithStaleVersionIsFenced) {
 
 TEST(SqliteStore, WriteToMissingEntityIsFenced) {
   std::unique_ptr<Store> store = MustOpen(":memory:");
-  const std::uint64_t epoch = Activate(*store, "e1", "n1");
+  const Epoch epoch = Activate(*store, "e1", "n1");
   StoreResult result = ApplyOne(
-      *store, WriteOp{.id = "e1", .epoch = epoch, .expected_version = 1, .state = "working"});
+      *store,
+      WriteOp{.id = "e1", .epoch = epoch, .expected_version = 1_version, .state = "working"});
   EXPECT_TRUE(result.fenced);
   EXPECT_EQ(result.status.code(), ErrorCode::kUnavailable);
   EXPECT_NE(result.status.message().find("no entity 'e1'"), std::string::npos)
@@ -301,18 +309,18 @@ TEST(SqliteStore, WriteToMissingEntityIsFenced) {
 
 TEST(SqliteStore, CreateInsertsVersionOneOwnedByTheCreator) {
   std::unique_ptr<Store> store = MustOpen(":memory:");
-  const std::uint64_t newest = Activate(*store, "e1", "n1");
+  const Epoch newest = Activate(*store, "e1", "n1");
   StoreResult result =
       ApplyOne(*store, CreateOp{.id = "e1", .node = "n1", .epoch = newest, .state = "initialized"});
   ASSERT_TRUE(result.status.ok()) << result.status.ToString();
   EXPECT_FALSE(result.fenced);
-  EXPECT_EQ(result.epoch, newest + 1);
+  EXPECT_EQ(result.epoch, Next(newest));
   ASSERT_TRUE(result.row.has_value());
   EXPECT_EQ(result.row->id, "e1");
   EXPECT_EQ(result.row->state, "initialized");
-  EXPECT_EQ(result.row->version, 1u);
+  EXPECT_EQ(result.row->version, 1_version);
   EXPECT_EQ(result.row->owner_node, "n1");
-  EXPECT_EQ(result.row->owner_epoch, newest + 1);  // The create's own tenure.
+  EXPECT_EQ(result.row->owner_epoch, Next(newest));  // The create's own tenure.
   EXPECT_TRUE(IsTimestamp(result.row->updated_at));
   EXPECT_EQ(Get(*store, "e1"), result.row);
 }
@@ -322,13 +330,13 @@ TEST(SqliteStore, CreateOfAFreshIdAtEpochZeroOpensTenureOne) {
   TempDir dir;
   const std::string path = dir.File("t.db");
   std::unique_ptr<Store> store = MustOpen(path);
-  StoreResult result =
-      ApplyOne(*store, CreateOp{.id = "e1", .node = "n1", .epoch = 0, .state = "initialized"});
+  StoreResult result = ApplyOne(
+      *store, CreateOp{.id = "e1", .node = "n1", .epoch = 0_epoch, .state = "initialized"});
   ASSERT_TRUE(result.status.ok()) << result.status.ToString();
   EXPECT_FALSE(result.fenced);
-  EXPECT_EQ(result.epoch, 1u);
+  EXPECT_EQ(result.epoch, 1_epoch);
   ASSERT_TRUE(result.row.has_value());
-  EXPECT_EQ(result.row->owner_epoch, 1u);
+  EXPECT_EQ(result.row->owner_epoch, 1_epoch);
   EXPECT_EQ(RawQuery(path, "SELECT id, state, version, owner_node, owner_epoch FROM entities"),
             std::vector<std::string>{"e1|initialized|1|n1|1"});
   EXPECT_EQ(RawQuery(path, "SELECT id, node, epoch, released_at, reason FROM ownership"),
@@ -337,7 +345,7 @@ TEST(SqliteStore, CreateOfAFreshIdAtEpochZeroOpensTenureOne) {
 
 TEST(SqliteStore, CreateOfExistingIdConflictsAndReturnsTheRow) {
   std::unique_ptr<Store> store = MustOpen(":memory:");
-  const std::uint64_t epoch = ActivateAndCreate(*store, "e1", "n1", "working");
+  const Epoch epoch = ActivateAndCreate(*store, "e1", "n1", "working");
   const std::optional<EntityRow> existing = Get(*store, "e1");
   StoreResult result =
       ApplyOne(*store, CreateOp{.id = "e1", .node = "n1", .epoch = epoch, .state = "finalized"});
@@ -351,8 +359,8 @@ TEST(SqliteStore, CreateRacingAnotherCreateConflictsAndChangesNothing) {
   // Two nodes both found e1 missing at epoch 0; n2 creates first. n1's create
   // carries a stale epoch but finds the row: it conflicts and writes nothing.
   std::unique_ptr<Store> store = MustOpen(":memory:");
-  const std::uint64_t seen_by_n1 = Activate(*store, "e1", "n1");
-  const std::uint64_t seen_by_n2 = Activate(*store, "e1", "n2");
+  const Epoch seen_by_n1 = Activate(*store, "e1", "n1");
+  const Epoch seen_by_n2 = Activate(*store, "e1", "n2");
   ASSERT_EQ(seen_by_n1, seen_by_n2);
   StoreResult won =
       ApplyOne(*store, CreateOp{.id = "e1", .node = "n2", .epoch = seen_by_n2, .state = "working"});
@@ -377,9 +385,9 @@ TEST(SqliteStore, CreateIsFencedByANewerActivation) {
   TempDir dir;
   const std::string path = dir.File("t.db");
   std::unique_ptr<Store> store = MustOpen(path);
-  const std::uint64_t old_epoch = ActivateAndCreate(*store, "e1", "n1");
-  const std::uint64_t new_epoch = Activate(*store, "e1", "n2");
-  ASSERT_EQ(new_epoch, old_epoch + 1);
+  const Epoch old_epoch = ActivateAndCreate(*store, "e1", "n1");
+  const Epoch new_epoch = Activate(*store, "e1", "n2");
+  ASSERT_EQ(new_epoch, Next(old_epoch));
   RawQuery(path, "DELETE FROM entities WHERE id = 'e1'");
   const std::vector<std::string> before = RawQuery(path, "SELECT * FROM ownership ORDER BY epoch");
   StoreResult result = ApplyOne(
@@ -395,7 +403,7 @@ TEST(SqliteStore, CreateIsFencedByANewerActivation) {
   StoreResult fresh = ApplyOne(
       *store, CreateOp{.id = "e1", .node = "n2", .epoch = new_epoch, .state = "initialized"});
   ASSERT_TRUE(fresh.status.ok()) << fresh.status.ToString();
-  EXPECT_EQ(fresh.epoch, new_epoch + 1);
+  EXPECT_EQ(fresh.epoch, Next(new_epoch));
 }
 
 TEST(SqliteStore, CreateWithAnEpochAheadOfTheNewestIsFenced) {
@@ -403,8 +411,8 @@ TEST(SqliteStore, CreateWithAnEpochAheadOfTheNewestIsFenced) {
   TempDir dir;
   const std::string path = dir.File("t.db");
   std::unique_ptr<Store> store = MustOpen(path);
-  StoreResult result =
-      ApplyOne(*store, CreateOp{.id = "e1", .node = "n1", .epoch = 1, .state = "initialized"});
+  StoreResult result = ApplyOne(
+      *store, CreateOp{.id = "e1", .node = "n1", .epoch = 1_epoch, .state = "initialized"});
   EXPECT_TRUE(result.fenced);
   EXPECT_EQ(result.status.code(), ErrorCode::kUnavailable);
   EXPECT_FALSE(Get(*store, "e1").has_value());
@@ -420,33 +428,33 @@ TEST(SqliteStore, CreateSupersedesAnOpenTenureWithoutEntity) {
   RawQuery(path,
            "INSERT INTO ownership (id, node, epoch, acquired_at)"
            " VALUES ('e1', 'n1', 3, '2024-01-01T00:00:00.000Z')");
-  EXPECT_EQ(Activate(*store, "e1", "n2"), 3u);
+  EXPECT_EQ(Activate(*store, "e1", "n2"), 3_epoch);
   EXPECT_EQ(History(*store, "e1").size(), 1u);  // The activation added nothing.
   EXPECT_TRUE(
-      ApplyOne(*store, CreateOp{.id = "e1", .node = "n2", .epoch = 2, .state = "initialized"})
+      ApplyOne(*store, CreateOp{.id = "e1", .node = "n2", .epoch = 2_epoch, .state = "initialized"})
           .fenced);
-  StoreResult result =
-      ApplyOne(*store, CreateOp{.id = "e1", .node = "n2", .epoch = 3, .state = "initialized"});
+  StoreResult result = ApplyOne(
+      *store, CreateOp{.id = "e1", .node = "n2", .epoch = 3_epoch, .state = "initialized"});
   ASSERT_TRUE(result.status.ok()) << result.status.ToString();
-  EXPECT_EQ(result.epoch, 4u);
-  EXPECT_EQ(result.row->owner_epoch, 4u);
+  EXPECT_EQ(result.epoch, 4_epoch);
+  EXPECT_EQ(result.row->owner_epoch, 4_epoch);
   EXPECT_EQ(result.row->owner_node, "n2");
   std::vector<TenureRow> tenures = History(*store, "e1");
   ASSERT_EQ(tenures.size(), 2u);
   EXPECT_EQ(tenures[0].node, "n1");
-  EXPECT_EQ(tenures[0].epoch, 3u);
+  EXPECT_EQ(tenures[0].epoch, 3_epoch);
   EXPECT_EQ(tenures[0].reason, "superseded");
   EXPECT_TRUE(IsTimestamp(tenures[0].released_at)) << tenures[0].released_at;
   EXPECT_EQ(tenures[1].node, "n2");
-  EXPECT_EQ(tenures[1].epoch, 4u);
+  EXPECT_EQ(tenures[1].epoch, 4_epoch);
   EXPECT_EQ(tenures[1].released_at, "");
 }
 
 TEST(SqliteStore, ReleaseClosesTheTenureAndClearsTheOwner) {
   std::unique_ptr<Store> store = MustOpen(":memory:");
-  const std::uint64_t epoch = ActivateAndCreate(*store, "e1", "n1");
+  const Epoch epoch = ActivateAndCreate(*store, "e1", "n1");
   StoreResult result =
-      ApplyOne(*store, ReleaseOp{.id = "e1", .epoch = epoch, .reason = "step-down"});
+      ApplyOne(*store, CloseTenureOp{.id = "e1", .epoch = epoch, .reason = "step-down"});
   ASSERT_TRUE(result.status.ok()) << result.status.ToString();
   std::optional<EntityRow> row = Get(*store, "e1");
   ASSERT_TRUE(row.has_value());
@@ -460,10 +468,10 @@ TEST(SqliteStore, ReleaseClosesTheTenureAndClearsTheOwner) {
 
 TEST(SqliteStore, StaleReleaseLeavesTheNewerOwnerAlone) {
   std::unique_ptr<Store> store = MustOpen(":memory:");
-  const std::uint64_t old_epoch = ActivateAndCreate(*store, "e1", "n1");
-  const std::uint64_t new_epoch = Activate(*store, "e1", "n2");
+  const Epoch old_epoch = ActivateAndCreate(*store, "e1", "n1");
+  const Epoch new_epoch = Activate(*store, "e1", "n2");
   StoreResult result =
-      ApplyOne(*store, ReleaseOp{.id = "e1", .epoch = old_epoch, .reason = "shutdown"});
+      ApplyOne(*store, CloseTenureOp{.id = "e1", .epoch = old_epoch, .reason = "shutdown"});
   ASSERT_TRUE(result.status.ok());
   std::optional<EntityRow> row = Get(*store, "e1");
   EXPECT_EQ(row->owner_node, "n2");
@@ -476,7 +484,8 @@ TEST(SqliteStore, StaleReleaseLeavesTheNewerOwnerAlone) {
 
 TEST(SqliteStore, ReleaseOfUnknownTenureIsOk) {
   std::unique_ptr<Store> store = MustOpen(":memory:");
-  StoreResult result = ApplyOne(*store, ReleaseOp{.id = "nope", .epoch = 7, .reason = "x"});
+  StoreResult result =
+      ApplyOne(*store, CloseTenureOp{.id = "nope", .epoch = 7_epoch, .reason = "x"});
   EXPECT_TRUE(result.status.ok()) << result.status.ToString();
 }
 
@@ -516,7 +525,7 @@ TEST(SqliteStore, HistoryListsTenuresOldestFirst) {
   ASSERT_EQ(tenures.size(), 3u);
   for (std::size_t i = 0; i < tenures.size(); ++i) {
     EXPECT_EQ(tenures[i].id, "e1");
-    EXPECT_EQ(tenures[i].epoch, i + 1);
+    EXPECT_EQ(tenures[i].epoch, Epoch{i + 1});
     EXPECT_EQ(tenures[i].node, "n" + std::to_string(i + 1));
   }
   EXPECT_TRUE(History(*store, "unknown").empty());
@@ -527,19 +536,20 @@ TEST(SqliteStore, BatchIsOneTransaction) {
   const StoreStats before = store->stats();
   std::vector<StoreOp> ops;
   ops.push_back(ActivateOp{.id = "e1", .node = "n1"});
-  ops.push_back(CreateOp{.id = "e1", .node = "n1", .epoch = 0, .state = "initialized"});
+  ops.push_back(CreateOp{.id = "e1", .node = "n1", .epoch = 0_epoch, .state = "initialized"});
   // Epoch 1: the one the create opened, earlier in this batch.
-  ops.push_back(WriteOp{.id = "e1", .epoch = 1, .expected_version = 1, .state = "working"});
+  ops.push_back(
+      WriteOp{.id = "e1", .epoch = 1_epoch, .expected_version = 1_version, .state = "working"});
   ops.push_back(ListOp{});  // Sees the writes before it.
   std::vector<StoreResult> results = store->Apply(ops);
   ASSERT_EQ(results.size(), 4u);
   for (const StoreResult& result : results) {
     EXPECT_TRUE(result.status.ok()) << result.status.ToString();
   }
-  EXPECT_EQ(results[0].epoch, 0u);
-  EXPECT_EQ(results[1].epoch, 1u);
+  EXPECT_EQ(results[0].epoch, 0_epoch);
+  EXPECT_EQ(results[1].epoch, 1_epoch);
   ASSERT_EQ(results[3].rows.size(), 1u);
-  EXPECT_EQ(results[3].rows[0].version, 2u);
+  EXPECT_EQ(results[3].rows[0].version, 2_version);
   EXPECT_EQ(store->stats().transactions, before.transactions + 1);
   EXPECT_EQ(store->stats().ops, before.ops + 4);
 }
@@ -556,16 +566,18 @@ TEST(SqliteStore, FailingOpIsRolledBackAloneAndTheOthersCommit) {
   TempDir dir;
   const std::string path = dir.File("t.db");
   std::unique_ptr<Store> store = MustOpen(path);
-  const std::uint64_t epoch = ActivateAndCreate(*store, "e1", "n1");
+  const Epoch epoch = ActivateAndCreate(*store, "e1", "n1");
   std::vector<StoreOp> ops;
-  ops.push_back(WriteOp{.id = "e1", .epoch = epoch, .expected_version = 1, .state = "working"});
+  ops.push_back(
+      WriteOp{.id = "e1", .epoch = epoch, .expected_version = 1_version, .state = "working"});
   // Violates the CHECK on state; the store leaves validation to SQLite.
-  ops.push_back(WriteOp{.id = "e1", .epoch = epoch, .expected_version = 2, .state = "bogus"});
+  ops.push_back(
+      WriteOp{.id = "e1", .epoch = epoch, .expected_version = 2_version, .state = "bogus"});
   ops.push_back(ActivateOp{.id = "e2", .node = "n1"});
   // Fails only at its insert, after reading: the savepoint undoes it whole.
-  ops.push_back(CreateOp{.id = "e2", .node = "n1", .epoch = 0, .state = "bogus"});
+  ops.push_back(CreateOp{.id = "e2", .node = "n1", .epoch = 0_epoch, .state = "bogus"});
   // Still at epoch 0: the failed create left no tenure behind.
-  ops.push_back(CreateOp{.id = "e2", .node = "n1", .epoch = 0, .state = "finalized"});
+  ops.push_back(CreateOp{.id = "e2", .node = "n1", .epoch = 0_epoch, .state = "finalized"});
   std::vector<StoreResult> results = store->Apply(ops);
   ASSERT_EQ(results.size(), 5u);
   EXPECT_TRUE(results[0].status.ok()) << results[0].status.ToString();
@@ -574,11 +586,11 @@ TEST(SqliteStore, FailingOpIsRolledBackAloneAndTheOthersCommit) {
       << results[1].status.message();
   EXPECT_FALSE(results[1].fenced);
   EXPECT_TRUE(results[2].status.ok());
-  EXPECT_EQ(results[2].epoch, 0u);
+  EXPECT_EQ(results[2].epoch, 0_epoch);
   EXPECT_EQ(results[3].status.code(), ErrorCode::kStorageError);
   EXPECT_FALSE(results[3].fenced);
   EXPECT_TRUE(results[4].status.ok()) << results[4].status.ToString();
-  EXPECT_EQ(results[4].epoch, 1u);
+  EXPECT_EQ(results[4].epoch, 1_epoch);
 
   // Committed, as seen by another connection.
   EXPECT_EQ(RawQuery(path, "SELECT id, state, version FROM entities ORDER BY id"),
@@ -594,7 +606,7 @@ TEST(SqliteStore, BusyDatabaseFailsTheWholeBatchAndChangesNothing) {
       OpenSqliteStore(SqliteOptions{.path = path, .busy_timeout_ms = 0});
   ASSERT_TRUE(opened.ok()) << opened.status().ToString();
   Store& store = **opened;
-  const std::uint64_t epoch = ActivateAndCreate(store, "e1", "n1");
+  const Epoch epoch = ActivateAndCreate(store, "e1", "n1");
   const StoreStats before = store.stats();
   const std::vector<std::string> entities = RawQuery(path, "SELECT * FROM entities");
   const std::vector<std::string> ownership = RawQuery(path, "SELECT * FROM ownership");
@@ -605,7 +617,8 @@ TEST(SqliteStore, BusyDatabaseFailsTheWholeBatchAndChangesNothing) {
   // Both ops would write: a new tenure for e1, then a write under it.
   std::vector<StoreOp> ops;
   ops.push_back(ActivateOp{.id = "e1", .node = "n2"});
-  ops.push_back(WriteOp{.id = "e1", .epoch = epoch + 1, .expected_version = 1, .state = "working"});
+  ops.push_back(
+      WriteOp{.id = "e1", .epoch = Next(epoch), .expected_version = 1_version, .state = "working"});
   std::vector<StoreResult> results = store.Apply(ops);
   ASSERT_EQ(results.size(), 2u);
   for (const StoreResult& result : results) {
@@ -622,11 +635,11 @@ TEST(SqliteStore, BusyDatabaseFailsTheWholeBatchAndChangesNothing) {
   results = store.Apply(ops);
   ASSERT_EQ(results.size(), 2u);
   EXPECT_TRUE(results[0].status.ok()) << results[0].status.ToString();
-  EXPECT_EQ(results[0].epoch, epoch + 1);
+  EXPECT_EQ(results[0].epoch, Next(epoch));
   EXPECT_TRUE(results[1].status.ok()) << results[1].status.ToString();
   EXPECT_EQ(store.stats().transactions, before.transactions + 1);
   EXPECT_EQ(RawQuery(path, "SELECT state, version, owner_node, owner_epoch FROM entities"),
-            std::vector<std::string>{"working|2|n2|" + std::to_string(epoch + 1)});
+            std::vector<std::string>{"working|2|n2|" + std::to_string(Next(epoch).value())});
 }
 
 TEST(SqliteStore, FileStoreUsesWalAndSurvivesReopen) {

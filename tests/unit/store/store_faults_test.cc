@@ -25,6 +25,8 @@
 namespace tenure::store {
 namespace {
 
+using namespace tenure::literals;
+
 namespace fs = std::filesystem;
 using testing::ApplyOne;
 using testing::MustOpen;
@@ -63,14 +65,15 @@ class StoreFaults : public ::testing::Test {
     ASSERT_NE(store_, nullptr);
     ASSERT_TRUE(ApplyOne(*store_, ActivateOp{.id = "e1", .node = "n1"}).status.ok());
     StoreResult created =
-        ApplyOne(*store_, CreateOp{.id = "e1", .node = "n1", .epoch = 0, .state = "working"});
+        ApplyOne(*store_, CreateOp{.id = "e1", .node = "n1", .epoch = 0_epoch, .state = "working"});
     ASSERT_TRUE(created.status.ok()) << created.status.ToString();
-    ASSERT_EQ(created.epoch, 1u);
+    ASSERT_EQ(created.epoch, 1_epoch);
   }
 
-  StoreResult Write(std::uint64_t version, const std::string& state, std::uint64_t epoch = 1) {
+  StoreResult Write(std::uint64_t version, const std::string& state, Epoch epoch = 1_epoch) {
     return ApplyOne(
-        *store_, WriteOp{.id = "e1", .epoch = epoch, .expected_version = version, .state = state});
+        *store_,
+        WriteOp{.id = "e1", .epoch = epoch, .expected_version = Version{version}, .state = state});
   }
   std::vector<std::string> Rows() {
     return RawQuery(path_, "SELECT id, state, version FROM entities");
@@ -85,9 +88,10 @@ class StoreFaults : public ::testing::Test {
   }
   std::vector<StoreResult> MixedBatch() {
     std::vector<StoreOp> ops;
-    ops.push_back(WriteOp{.id = "e1", .epoch = 1, .expected_version = 1, .state = "finalized"});
+    ops.push_back(
+        WriteOp{.id = "e1", .epoch = 1_epoch, .expected_version = 1_version, .state = "finalized"});
     ops.push_back(ActivateOp{.id = "e2", .node = "n1"});
-    ops.push_back(CreateOp{.id = "e2", .node = "n1", .epoch = 0, .state = "working"});
+    ops.push_back(CreateOp{.id = "e2", .node = "n1", .epoch = 0_epoch, .state = "working"});
     return store_->Apply(ops);
   }
 
@@ -161,7 +165,7 @@ TEST_F(StoreFaults, RestoredOlderCopyIsANewGenerationAndFencesOldWrites) {
   EXPECT_TRUE(stale.fenced);
   StoreResult activated = ApplyOne(*store_, ActivateOp{.id = "e1", .node = "n1"});
   ASSERT_TRUE(activated.status.ok()) << activated.status.ToString();
-  EXPECT_EQ(activated.epoch, 2u);
+  EXPECT_EQ(activated.epoch, 2_epoch);
   EXPECT_EQ(activated.row->state, "working");
   EXPECT_TRUE(Write(1, "initialized", activated.epoch).status.ok());
   EXPECT_EQ(Rows(), std::vector<std::string>{"e1|initialized|2"});
