@@ -13,9 +13,9 @@ namespace {
 // to the others; they settle in two or three, the bound catches a loop.
 constexpr int kPumpRoundsMax = 64;
 
-lock::SessionOptions SessionOptionsFor(const NodeCoreOptions& o,
-                                       const std::vector<std::string>& voters) {
-  lock::SessionOptions s;
+lock::ClaimantOptions ClaimantOptionsFor(const NodeCoreOptions& o,
+                                         const std::vector<std::string>& voters) {
+  lock::ClaimantOptions s;
   s.node_id = o.id;
   s.incarnation = o.incarnation;
   s.voters = voters;
@@ -31,9 +31,9 @@ lock::SessionOptions SessionOptionsFor(const NodeCoreOptions& o,
 NodeCore::NodeCore(NodeCoreOptions options, entity::Handler& handler, TimePoint start)
     : options_(std::move(options)),
       voters_(lock::EffectiveVoters(options_.voters, options_.id)),
-      session_(SessionOptionsFor(options_, voters_), start),
+      claimant_(ClaimantOptionsFor(options_, voters_), start),
       runtime_(entity::RuntimeOptions{options_.id, options_.idle, options_.mailbox_depth_max},
-               session_, handler),
+               claimant_, handler),
       next_tick_(start),
       store_generation_(options_.store_generation) {
   TENURE_CHECK(!options_.id.empty());
@@ -84,7 +84,7 @@ void NodeCore::Step(std::string_view route, protocol::Message message, TimePoint
         voter_->Step(*lock, now);
       }
     } else {
-      session_.Step(*lock, now);
+      claimant_.Step(*lock, now);
     }
   } else {
     HandleBadMessage("a node takes requests, heartbeats and lock messages only");
@@ -120,9 +120,9 @@ void NodeCore::HandleStoreGeneration(StoreGeneration generation, TimePoint now) 
 }
 
 void NodeCore::Advance(TimePoint now) {
-  session_.EndBackoffs(now);
+  claimant_.EndBackoffs(now);
   if (now >= next_tick_) {
-    session_.Tick(now);
+    claimant_.Tick(now);
     if (voter_) {
       voter_->Tick(now);
     }
@@ -152,7 +152,7 @@ TimePoint NodeCore::NextWake() const {
   TimePoint wake = next_tick_;
   // A back-off that ends between heartbeats (a dead holder's session
   // lapsing) is acted on then, not at the next heartbeat.
-  if (std::optional<TimePoint> b = session_.NextBackoffEnd(); b && *b < wake) {
+  if (std::optional<TimePoint> b = claimant_.NextBackoffEnd(); b && *b < wake) {
     wake = *b;
   }
   if (std::optional<TimePoint> d = runtime_.NextDeadline(); d && *d < wake) {
@@ -191,13 +191,13 @@ void NodeCore::Pump(TimePoint now) {
       Emit(std::move(e));
     }
     for (const std::string& id : fx.claims) {
-      session_.Claim(id, now);
+      claimant_.Claim(id, now);
     }
     for (const std::string& id : fx.releases) {
-      session_.Release(id, now);
+      claimant_.Release(id, now);
     }
 
-    lock::SessionEffects lx = session_.TakeEffects(now);
+    lock::ClaimantEffects lx = claimant_.TakeEffects(now);
     any = any || !lx.heartbeats.empty() || !lx.messages.empty() || !lx.events.empty();
     // Even this node's own voter is reached through the broker: the broker
     // routes a voter id to one process at a time, so a second process
@@ -268,7 +268,7 @@ void NodeCore::SendBrokerHeartbeat(TimePoint now) {
   hb.sent_ms = ToMillis(now.time_since_epoch());
   hb.voter = voter_.has_value();
   hb.entities = static_cast<std::uint32_t>(runtime_.worker_count());
-  hb.settings = session_.settings();
+  hb.settings = claimant_.settings();
   Emit(std::move(hb));
 }
 
@@ -287,7 +287,7 @@ void NodeCore::CheckInvariants(TimePoint now) const {
   for (const store::Job& job : effects_.store_jobs) {
     TENURE_CHECK(job.generation <= store_generation_);  // Invariants (1), (2).
   }
-  session_.CheckInvariants(now);
+  claimant_.CheckInvariants(now);
   if (voter_) {
     voter_->CheckInvariants();
   }

@@ -1,5 +1,5 @@
 // NodeCore: everything a worker_node decides, as one pure state machine
-// (DESIGN §2.4). It owns the node's lock Session, its Voter when the node votes,
+// (DESIGN §2.4). It owns the node's lock Claimant, its Voter when the node votes,
 // and the entity Runtime, and wires them together: requests go to the
 // runtime, lock replies to the session, claims and releases to the voters,
 // lock decisions (granted, lost, denied, failed) back to the runtime, store
@@ -27,7 +27,7 @@
 // (2) store_generation_ never decreases.
 // Once fatal() is set the core emits nothing more but log notes: another
 // process is this node now.
-// Plus the invariants of its parts (Session, Voter, Runtime), checked by
+// Plus the invariants of its parts (Claimant, Voter, Runtime), checked by
 // CheckInvariants.
 //
 // Not thread-safe: one owner thread.
@@ -117,18 +117,20 @@ class NodeCore {
   // True once draining and no worker and no store job is left.
   bool Drained() const { return runtime_.Drained(); }
   // Releases sent and not yet acknowledged by every voter.
-  bool releases_pending() const { return session_.releases_pending(); }
+  bool releases_pending() const { return claimant_.releases_pending(); }
   // Set when another live process runs under this id: the shell exits.
   const Status& fatal() const { return fatal_; }
 
   // The serving rule for `name` (for checkers).
-  bool MayServe(std::string_view name, TimePoint now) const { return session_.MayServe(name, now); }
+  bool MayServe(std::string_view name, TimePoint now) const {
+    return claimant_.MayServe(name, now);
+  }
   std::size_t worker_count() const { return runtime_.worker_count(); }
   Incarnation incarnation() const { return options_.incarnation; }
   std::uint64_t bad_messages() const { return bad_messages_; }
   StoreGeneration store_generation() const { return store_generation_; }
   const std::vector<std::string>& voters() const { return voters_; }
-  const lock::Session& session() const { return session_; }
+  const lock::Claimant& claimant() const { return claimant_; }
   const lock::Voter* voter() const { return voter_ ? &*voter_ : nullptr; }
   const entity::Runtime& runtime() const { return runtime_; }
 
@@ -146,7 +148,7 @@ class NodeCore {
   const NodeCoreOptions options_;
   const std::vector<std::string> voters_;  // Witness included.
 
-  lock::Session session_;
+  lock::Claimant claimant_;
   std::optional<lock::Voter> voter_;  // Set when this node votes.
   entity::Runtime runtime_;
 

@@ -1,6 +1,6 @@
 // Authority: the one component an entity runtime asks "may I serve this name?".
 //
-// The quorum lock table (lock::Session) answers with the serving rule of
+// The quorum lock table (lock::Claimant) answers with the serving rule of
 // DESIGN §4; a worker_node uses it even when it is its cluster's only voter.
 // The runtime asks for every request, after it is received and before a reply
 // is built from the cache.
@@ -20,7 +20,7 @@ class Authority {
 
 // An authority that may serve every name it claimed, at any time: what a
 // cluster whose only voter is this node could use. worker_node does not (it
-// runs the Session with itself as the only voter).
+// runs the Claimant with itself as the only voter).
 class SoleVoterAuthority final : public Authority {
  public:
   bool MayServe(std::string_view /*id*/, TimePoint /*now*/) const override { return true; }

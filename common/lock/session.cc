@@ -27,7 +27,7 @@ TimePoint FromWireMillis(std::int64_t ms) { return TimePoint(std::chrono::millis
 
 }  // namespace
 
-Session::Session(SessionOptions options, TimePoint /*start*/)
+Claimant::Claimant(ClaimantOptions options, TimePoint /*start*/)
     : options_(std::move(options)),
       majority_(Majority(options_.voters.size())),
       settings_(SettingsText(options_.voters, options_.timing)),
@@ -45,7 +45,7 @@ Session::Session(SessionOptions options, TimePoint /*start*/)
   denial_words_ = (voter_ids_.size() + 63) / 64;
 }
 
-std::optional<std::size_t> Session::VoterIndex(std::string_view voter) const {
+std::optional<std::size_t> Claimant::VoterIndex(std::string_view voter) const {
   auto it = std::lower_bound(voter_ids_.begin(), voter_ids_.end(), voter);
   if (it == voter_ids_.end() || *it != voter) {
     return std::nullopt;
@@ -55,7 +55,7 @@ std::optional<std::size_t> Session::VoterIndex(std::string_view voter) const {
 
 // ------------------------------------------------------------- the rule
 
-Duration Session::DeadlineSpan() const {
+Duration Claimant::DeadlineSpan() const {
   const LockTiming& t = options_.timing;
   if (!options_.rules.session_margin) {
     return t.lease;  // Trusts the voter's clock to run exactly as fast as ours.
@@ -67,7 +67,7 @@ Duration Session::DeadlineSpan() const {
   return span - t.margin;
 }
 
-bool Session::Counts(std::size_t voter, const Grant& grant, TimePoint now) const {
+bool Claimant::Counts(std::size_t voter, const Grant& grant, TimePoint now) const {
   const VoterView& v = voters_[voter];
   // No grant has incarnation 0, so it never counts either.
   if (v.incarnation == Incarnation{} || grant.voter_incarnation != v.incarnation) {
@@ -82,7 +82,7 @@ bool Session::Counts(std::size_t voter, const Grant& grant, TimePoint now) const
   return true;
 }
 
-std::size_t Session::Counted(const Name& n, TimePoint now) const {
+std::size_t Claimant::Counted(const Name& n, TimePoint now) const {
   std::size_t count = 0;
   for (std::size_t v = 0; v < voters_.size(); ++v) {
     if (Counts(v, GrantOf(n, v), now)) {
@@ -92,26 +92,26 @@ std::size_t Session::Counted(const Name& n, TimePoint now) const {
   return count;
 }
 
-bool Session::MayServe(std::string_view name, TimePoint now) const {
+bool Claimant::MayServe(std::string_view name, TimePoint now) const {
   auto it = names_.find(name);
   return it != names_.end() && it->second.phase == Phase::kOwned &&
          Counted(it->second, now) >= majority_;
 }
 
-std::size_t Session::owned_count() const {
+std::size_t Claimant::owned_count() const {
   return static_cast<std::size_t>(std::count_if(names_.begin(), names_.end(), [](const auto& kv) {
     return kv.second.phase == Phase::kOwned;
   }));
 }
 
-bool Session::claiming(const std::string& name) const {
+bool Claimant::claiming(const std::string& name) const {
   auto it = names_.find(name);
   return it != names_.end() && it->second.phase == Phase::kClaiming;
 }
 
 // ------------------------------------------------------------- inputs
 
-void Session::Tick(TimePoint now) {
+void Claimant::Tick(TimePoint now) {
   const std::uint64_t seq = ++heartbeat_seq_;
   heartbeat_sent_[seq] = now;
   while (heartbeat_sent_.size() > kHeartbeatsRemembered) {
@@ -176,7 +176,7 @@ void Session::Tick(TimePoint now) {
 // Slots are reused, not returned: after most names went (a burst of
 // entities passivated) the rows would keep their peak size for good. When
 // fewer than a quarter are in use, the names get slots 0..n-1 again.
-void Session::CompactSlots() {
+void Claimant::CompactSlots() {
   constexpr std::size_t kSlotsKept = 1024;
   const std::size_t slots = grants_.size() / voter_ids_.size();
   if (slots <= kSlotsKept || names_.size() * 4 >= slots) {
@@ -209,7 +209,7 @@ void Session::CompactSlots() {
   free_slots_.shrink_to_fit();
 }
 
-void Session::Claim(const std::string& name, TimePoint now) {
+void Claimant::Claim(const std::string& name, TimePoint now) {
   auto [it, fresh] = AddName(name);
   Name& n = it->second;
   if (fresh) {
@@ -239,7 +239,7 @@ void Session::Claim(const std::string& name, TimePoint now) {
   }
 }
 
-void Session::Release(const std::string& name, TimePoint /*now*/) {
+void Claimant::Release(const std::string& name, TimePoint /*now*/) {
   auto it = names_.find(name);
   if (it == names_.end()) {
     return;
@@ -252,7 +252,7 @@ void Session::Release(const std::string& name, TimePoint /*now*/) {
   EraseName(it);
 }
 
-void Session::Step(const LockMessage& m, TimePoint now) {
+void Claimant::Step(const LockMessage& m, TimePoint now) {
   if (options_.rules.incarnation_echo && m.to_incarnation != options_.incarnation) {
     return;  // Meant for another incarnation of this node id.
   }
@@ -287,7 +287,7 @@ void Session::Step(const LockMessage& m, TimePoint now) {
 // every quick restart into a crash loop. So the new process waits, serving
 // nothing (it has no grants), and only a voter that keeps refusing it for
 // twin_wait() proves a live twin.
-void Session::OnNack(const LockMessage& m, TimePoint now) {
+void Claimant::OnNack(const LockMessage& m, TimePoint now) {
   if (!VoterIndex(m.from)) {
     return;
   }
@@ -301,7 +301,7 @@ void Session::OnNack(const LockMessage& m, TimePoint now) {
 // about the cluster. The wait before giving up is the NACK's: a voter
 // restarted with the settings put right meanwhile ends the run with its
 // HB_ACK.
-void Session::OnMismatch(const LockMessage& m, TimePoint now) {
+void Claimant::OnMismatch(const LockMessage& m, TimePoint now) {
   const std::optional<std::size_t> index = VoterIndex(m.from);
   const bool broker = m.from == kWitnessId;
   if (!index && !broker) {
@@ -320,7 +320,7 @@ void Session::OnMismatch(const LockMessage& m, TimePoint now) {
           now);
 }
 
-void Session::Refused(const std::string& from, const std::string& reason, TimePoint now) {
+void Claimant::Refused(const std::string& from, const std::string& reason, TimePoint now) {
   if (fatal_) {
     return;
   }
@@ -335,7 +335,7 @@ void Session::Refused(const std::string& from, const std::string& reason, TimePo
   }
 }
 
-void Session::OnHbAck(const LockMessage& m, TimePoint now) {
+void Claimant::OnHbAck(const LockMessage& m, TimePoint now) {
   const std::optional<std::size_t> index = VoterIndex(m.from);
   if (!index) {
     return;
@@ -363,7 +363,7 @@ void Session::OnHbAck(const LockMessage& m, TimePoint now) {
   }
 }
 
-void Session::OnGrant(const LockMessage& m, TimePoint now) {
+void Claimant::OnGrant(const LockMessage& m, TimePoint now) {
   const std::optional<std::size_t> voter = VoterIndex(m.from);
   if (!voter) {
     return;
@@ -386,7 +386,7 @@ void Session::OnGrant(const LockMessage& m, TimePoint now) {
   }
 }
 
-void Session::OnDeny(const LockMessage& m, TimePoint now) {
+void Claimant::OnDeny(const LockMessage& m, TimePoint now) {
   const std::optional<std::size_t> voter = VoterIndex(m.from);
   if (!voter) {
     return;
@@ -416,7 +416,7 @@ void Session::OnDeny(const LockMessage& m, TimePoint now) {
   }
 }
 
-void Session::OnReleased(const LockMessage& m) {
+void Claimant::OnReleased(const LockMessage& m) {
   for (const LockItem& item : m.items) {
     auto it = pending_releases_.find({item.name, m.from});
     if (it != pending_releases_.end() && it->second <= item.claim) {
@@ -427,7 +427,7 @@ void Session::OnReleased(const LockMessage& m) {
 
 // ------------------------------------------------------------- helpers
 
-void Session::StartClaim(const std::string& name, Name& n, TimePoint now) {
+void Claimant::StartClaim(const std::string& name, Name& n, TimePoint now) {
   n.phase = Phase::kClaiming;
   n.claim = next_claim_;  // Invariant (1).
   next_claim_ = Next(next_claim_);
@@ -441,7 +441,7 @@ void Session::StartClaim(const std::string& name, Name& n, TimePoint now) {
   }
 }
 
-void Session::GiveUp(const std::string& name, Name& n, LockEvent::Kind why, TimePoint now) {
+void Claimant::GiveUp(const std::string& name, Name& n, LockEvent::Kind why, TimePoint now) {
   auto holder = holders_.find(n.slot);
   effects_.events.push_back({why, name, holder == holders_.end() ? std::string() : holder->second,
                              why == LockEvent::Kind::kDenied
@@ -477,14 +477,14 @@ void Session::GiveUp(const std::string& name, Name& n, LockEvent::Kind why, Time
   backoff_ends_.emplace(n.since, name);
 }
 
-std::optional<TimePoint> Session::NextBackoffEnd() const {
+std::optional<TimePoint> Claimant::NextBackoffEnd() const {
   if (backoff_ends_.empty()) {
     return std::nullopt;
   }
   return backoff_ends_.top().first;
 }
 
-void Session::EndBackoffs(TimePoint now) {
+void Claimant::EndBackoffs(TimePoint now) {
   while (!backoff_ends_.empty() && backoff_ends_.top().first <= now) {
     const std::string name = backoff_ends_.top().second;
     backoff_ends_.pop();
@@ -501,13 +501,13 @@ void Session::EndBackoffs(TimePoint now) {
   }
 }
 
-void Session::SetDenied(const Name& n, std::size_t voter, bool denied) {
+void Claimant::SetDenied(const Name& n, std::size_t voter, bool denied) {
   std::uint64_t& word = denials_[n.slot * denial_words_ + voter / 64];
   const std::uint64_t bit = std::uint64_t{1} << (voter % 64);
   word = denied ? word | bit : word & ~bit;
 }
 
-std::size_t Session::DenialCount(const Name& n) const {
+std::size_t Claimant::DenialCount(const Name& n) const {
   std::size_t count = 0;
   for (std::size_t w = 0; w < denial_words_; ++w) {
     count += static_cast<std::size_t>(std::popcount(denials_[n.slot * denial_words_ + w]));
@@ -515,14 +515,14 @@ std::size_t Session::DenialCount(const Name& n) const {
   return count;
 }
 
-void Session::ClearVotes(const Name& n) {
+void Claimant::ClearVotes(const Name& n) {
   std::fill_n(grants_.begin() + static_cast<std::ptrdiff_t>(n.slot * voter_ids_.size()),
               voter_ids_.size(), Grant{});
   std::fill_n(denials_.begin() + static_cast<std::ptrdiff_t>(n.slot * denial_words_), denial_words_,
               0);
 }
 
-std::pair<Session::Names::iterator, bool> Session::AddName(const std::string& name) {
+std::pair<Claimant::Names::iterator, bool> Claimant::AddName(const std::string& name) {
   auto [it, fresh] = names_.try_emplace(name);
   if (!fresh) {
     return {it, false};
@@ -538,7 +538,7 @@ std::pair<Session::Names::iterator, bool> Session::AddName(const std::string& na
   return {it, true};
 }
 
-Session::Names::iterator Session::EraseName(Names::iterator it) {
+Claimant::Names::iterator Claimant::EraseName(Names::iterator it) {
   ClearVotes(it->second);  // Keeps invariant (4).
   holders_.erase(it->second.slot);
   lapse_at_.erase(it->second.slot);
@@ -546,22 +546,22 @@ Session::Names::iterator Session::EraseName(Names::iterator it) {
   return names_.erase(it);
 }
 
-void Session::Progress(const std::string& name, Name& n, TimePoint now) {
+void Claimant::Progress(const std::string& name, Name& n, TimePoint now) {
   if (n.phase == Phase::kClaiming && Counted(n, now) >= majority_) {
     n.phase = Phase::kOwned;
     effects_.events.push_back({LockEvent::Kind::kGranted, name, {}, {}});
   }
 }
 
-void Session::QueueClaim(const std::string& voter, const std::string& name, ClaimNumber claim,
-                         TimePoint now) {
+void Claimant::QueueClaim(const std::string& voter, const std::string& name, ClaimNumber claim,
+                          TimePoint now) {
   if (!claim_batch_sent_) {
     claim_batch_sent_ = now;  // The batch's sent time is its earliest: see FromWireMillis.
   }
   claim_batch_[voter].push_back({name, claim, {}});
 }
 
-void Session::QueueRelease(const std::string& voter, const std::string& name, ClaimNumber claim) {
+void Claimant::QueueRelease(const std::string& voter, const std::string& name, ClaimNumber claim) {
   release_batch_[voter].push_back({name, claim, {}});
   if (options_.rules.release_repeat) {
     ClaimNumber& pending = pending_releases_[{name, voter}];
@@ -569,7 +569,7 @@ void Session::QueueRelease(const std::string& voter, const std::string& name, Cl
   }
 }
 
-SessionEffects Session::TakeEffects(TimePoint /*now*/) {
+ClaimantEffects Claimant::TakeEffects(TimePoint /*now*/) {
   auto flush = [this](std::map<std::string, std::vector<LockItem>>& batch, LockMessage::Kind kind,
                       std::int64_t sent_ms) {
     for (auto& [voter, items] : batch) {
@@ -593,10 +593,10 @@ SessionEffects Session::TakeEffects(TimePoint /*now*/) {
     claim_batch_sent_.reset();
   }
   flush(release_batch_, LockMessage::Kind::kRelease, 0);
-  return std::exchange(effects_, SessionEffects{});
+  return std::exchange(effects_, ClaimantEffects{});
 }
 
-void Session::CheckInvariants(TimePoint now) const {
+void Claimant::CheckInvariants(TimePoint now) const {
   const std::size_t slots = grants_.size() / voter_ids_.size();
   TENURE_CHECK(grants_.size() == slots * voter_ids_.size());
   TENURE_CHECK(denials_.size() == slots * denial_words_);

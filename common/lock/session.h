@@ -1,4 +1,4 @@
-// Session: a node's side of the quorum name lock table (DESIGN §4), as a pure
+// Claimant: a node's side of the quorum name lock table (DESIGN §4), as a pure
 // state machine. It heartbeats every voter, keeps a deadline per voter, claims
 // and releases names in batches, and answers the serving rule: the node may
 // serve `name` only while the voters that granted its current claim for it,
@@ -107,7 +107,7 @@
 
 namespace tenure::lock {
 
-struct SessionOptions {
+struct ClaimantOptions {
   std::string node_id;
   Incarnation incarnation;
   // Every voter, the broker's witness included. With `timing`, it makes the
@@ -137,15 +137,15 @@ struct LockEvent {
   std::string reason;
 };
 
-struct SessionEffects {
+struct ClaimantEffects {
   std::vector<protocol::Heartbeat> heartbeats;
   std::vector<protocol::LockMessage> messages;
   std::vector<LockEvent> events;
 };
 
-class Session final : public entity::Authority {
+class Claimant final : public entity::Authority {
  public:
-  Session(SessionOptions options, TimePoint start);
+  Claimant(ClaimantOptions options, TimePoint start);
 
   // Heartbeats every voter, repairs claims, expires claims and ownerships.
   // Call every heartbeat_interval() (more often is harmless).
@@ -169,13 +169,13 @@ class Session final : public entity::Authority {
 
   // Sends the claims and releases batched since the last call, and returns
   // everything produced so far.
-  SessionEffects TakeEffects(TimePoint now);
+  ClaimantEffects TakeEffects(TimePoint now);
 
   // The number of entries in heartbeats: `entities` is set by the shell.
   std::size_t owned_count() const;
   bool releases_pending() const { return !pending_releases_.empty(); }
   bool claiming(const std::string& name) const;
-  const SessionOptions& options() const { return options_; }
+  const ClaimantOptions& options() const { return options_; }
   // What this node's heartbeats carry: SettingsText(options().voters,
   // options().timing). The shell puts it in its broker heartbeats too.
   const std::string& settings() const { return settings_; }
@@ -247,7 +247,7 @@ class Session final : public entity::Authority {
   Duration DeadlineSpan() const;
 
   // Constant after construction.
-  const SessionOptions options_;
+  const ClaimantOptions options_;
   const std::size_t majority_;
   const std::string settings_;
   std::vector<std::string> voter_ids_;           // Sorted, distinct: voter number -> id.
@@ -285,7 +285,7 @@ class Session final : public entity::Authority {
   std::map<std::string, std::vector<protocol::LockItem>> claim_batch_;
   std::optional<TimePoint> claim_batch_sent_;
   std::map<std::string, std::vector<protocol::LockItem>> release_batch_;
-  SessionEffects effects_;
+  ClaimantEffects effects_;
 };
 
 }  // namespace tenure::lock

@@ -127,7 +127,7 @@ class Node {
   void Check(std::size_t entities) const {
     TENURE_CHECK(core_->worker_count() == entities);
     TENURE_CHECK(core_->runtime().stats().activations == entities);
-    TENURE_CHECK(core_->session().owned_count() == entities);
+    TENURE_CHECK(core_->claimant().owned_count() == entities);
     TENURE_CHECK(replies_ == entities);
   }
 

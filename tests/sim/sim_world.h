@@ -1,5 +1,5 @@
 // SimWorld: one deterministic run of whole tenure nodes (DESIGN §4, §5):
-// the real node::NodeCore of every worker_node (lock Session, Voter, entity
+// the real node::NodeCore of every worker_node (lock Claimant, Voter, entity
 // Runtime and their wiring), standalone lock::Voters and the broker's real
 // RouterCore, over a simulated network, clock and store.
 //

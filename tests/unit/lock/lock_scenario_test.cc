@@ -2,7 +2,7 @@
 // carried over Net (lock_test_util.h): three voters, nodes that claim, lose,
 // restart and run twice, and messages that are lost, held back and reordered.
 //
-// SessionWithVoters shows the rules at work. LockRulesOff replays, for each
+// ClaimantWithVoters shows the rules at work. LockRulesOff replays, for each
 // rule switch of LockRules, a trace in which that rule is what keeps two
 // nodes (or two processes of one node id) from serving one name at once (or,
 // for release_repeat, keeps a name from being blocked for good): with every
@@ -61,7 +61,7 @@ void ExpectAtMostOneServes(Net& net, const std::string& name) {
 
 // ------------------------------------------------------------ the rules at work
 
-TEST(SessionWithVoters, OwnerKeepsItsNameWhileHeartbeatsFlow) {
+TEST(ClaimantWithVoters, OwnerKeepsItsNameWhileHeartbeatsFlow) {
   auto net = ThreeVoters();
   net->TickAll();
   net->Claim("A", "x");
@@ -74,7 +74,7 @@ TEST(SessionWithVoters, OwnerKeepsItsNameWhileHeartbeatsFlow) {
   }
 }
 
-TEST(SessionWithVoters, ClaimantIsDeniedNamingTheHolderAndWinsAfterTheRelease) {
+TEST(ClaimantWithVoters, ClaimantIsDeniedNamingTheHolderAndWinsAfterTheRelease) {
   auto net = ThreeVoters();
   net->TickAll();
   net->Claim("A", "x");
@@ -101,7 +101,7 @@ TEST(SessionWithVoters, ClaimantIsDeniedNamingTheHolderAndWinsAfterTheRelease) {
   EXPECT_EQ(net->voter("v2").HolderOf("x"), (Holder{"B", kIncB, 2_claim}));  // B's second claim.
 }
 
-TEST(SessionWithVoters, ManyNamesTravelInOneMessagePerVoter) {
+TEST(ClaimantWithVoters, ManyNamesTravelInOneMessagePerVoter) {
   auto net = ThreeVoters();
   net->TickAll();
   const std::size_t before = net->sent().size();
@@ -116,7 +116,7 @@ TEST(SessionWithVoters, ManyNamesTravelInOneMessagePerVoter) {
   EXPECT_EQ(grants[0].lock()->items.size(), 500u);
 }
 
-TEST(SessionWithVoters, NodeStopsServingBeforeAnyVoterCanGiveItsNameAway) {
+TEST(ClaimantWithVoters, NodeStopsServingBeforeAnyVoterCanGiveItsNameAway) {
   // Worst drift: the voters' clocks run 1% fast, A's 1% slow.
   auto net = ThreeVoters();
   for (const char* v : {"v1", "v2", "v3"}) {
@@ -146,7 +146,7 @@ TEST(SessionWithVoters, NodeStopsServingBeforeAnyVoterCanGiveItsNameAway) {
   EXPECT_EQ(net->Serving("x"), std::vector<std::string>{"B"});
 }
 
-TEST(SessionWithVoters, RestartedVoterStaysQuietThenRepairWinsItBack) {
+TEST(ClaimantWithVoters, RestartedVoterStaysQuietThenRepairWinsItBack) {
   auto net = ThreeVoters();
   net->TickAll();
   net->Claim("A", "x");  // Claim 1, granted by all three.
@@ -182,7 +182,7 @@ TEST(SessionWithVoters, RestartedVoterStaysQuietThenRepairWinsItBack) {
   EXPECT_EQ(net->CountEvents("A", LockEvent::Kind::kLost, "x"), 0u);
 }
 
-TEST(SessionWithVoters, NodeStopsCountingARestartedVoterAsSoonAsItSeesTheNewIncarnation) {
+TEST(ClaimantWithVoters, NodeStopsCountingARestartedVoterAsSoonAsItSeesTheNewIncarnation) {
   auto net = ThreeVoters();
   net->Cut("A", "v3");
   net->TickAll();
@@ -198,7 +198,7 @@ TEST(SessionWithVoters, NodeStopsCountingARestartedVoterAsSoonAsItSeesTheNewInca
   EXPECT_EQ(net->CountEvents("A", LockEvent::Kind::kLost, "x"), 1u);
 }
 
-TEST(SessionWithVoters, SecondLiveProcessExitsButAQuickRestartWaitsForTheOldSessionToLapse) {
+TEST(ClaimantWithVoters, SecondLiveProcessExitsButAQuickRestartWaitsForTheOldSessionToLapse) {
   auto net = ThreeVoters();
   net->TickAll();
   net->Claim("A", "x");
@@ -236,7 +236,7 @@ TEST(SessionWithVoters, SecondLiveProcessExitsButAQuickRestartWaitsForTheOldSess
   EXPECT_EQ(net->Serving("x"), std::vector<std::string>{"A#3"});
 }
 
-TEST(SessionWithVoters, SupervisorRestartAfterTheOldSessionLapsedIsAcceptedAtOnce) {
+TEST(ClaimantWithVoters, SupervisorRestartAfterTheOldSessionLapsedIsAcceptedAtOnce) {
   auto net = ThreeVoters();
   net->TickAll();
   net->Claim("A", "x");

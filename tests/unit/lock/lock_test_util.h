@@ -1,9 +1,9 @@
 // Test helpers for the quorum name lock table (common/lock): message builders
-// and Net, a tiny synchronous network that carries Session outputs to Voters
+// and Net, a tiny synchronous network that carries Claimant outputs to Voters
 // and their replies back.
 //
 // Net has no real time and no threads. Every process (a Voter or a node's
-// Session) reads its own clock, local = offset + rate * real, where `real` moves
+// Claimant) reads its own clock, local = offset + rate * real, where `real` moves
 // only through Advance(). A message is delivered at once, at the receiver's
 // local now, unless a network rule drops it or holds it (held messages are
 // delivered later by DeliverHeld, which is how a test reorders them). Voter
@@ -172,17 +172,17 @@ class Net {
 
   // A node process labelled `label` (twins share `node_id`), voting on the
   // cluster's voters.
-  Session& AddNode(const std::string& label, const std::string& node_id, Incarnation incarnation,
-                   std::uint64_t seed = 1) {
+  Claimant& AddNode(const std::string& label, const std::string& node_id, Incarnation incarnation,
+                    std::uint64_t seed = 1) {
     return AddMisconfiguredNode(label, node_id, incarnation, voter_ids_, timing_, seed);
   }
   // A node process that counts on `voters` (a subset, say) and `timing`
   // instead of the cluster's. Net still ticks it every heartbeat interval of
   // the cluster.
-  Session& AddMisconfiguredNode(const std::string& label, const std::string& node_id,
-                                Incarnation incarnation, std::vector<std::string> voters,
-                                LockTiming timing, std::uint64_t seed = 1) {
-    SessionOptions options;
+  Claimant& AddMisconfiguredNode(const std::string& label, const std::string& node_id,
+                                 Incarnation incarnation, std::vector<std::string> voters,
+                                 LockTiming timing, std::uint64_t seed = 1) {
+    ClaimantOptions options;
     options.node_id = node_id;
     options.incarnation = incarnation;
     options.voters = std::move(voters);
@@ -190,8 +190,8 @@ class Net {
     options.rules = rules_;
     options.seed = seed;
     clocks_.try_emplace(label);
-    nodes_[label] = Node{std::make_unique<Session>(std::move(options), Now(label)), node_id, {}};
-    return *nodes_[label].session;
+    nodes_[label] = Node{std::make_unique<Claimant>(std::move(options), Now(label)), node_id, {}};
+    return *nodes_[label].claimant;
   }
 
   // The process stops for good: its inputs are lost, it sends nothing more.
@@ -214,7 +214,7 @@ class Net {
   }
 
   Voter& voter(const std::string& id) { return *voters_.at(id); }
-  Session& node(const std::string& label) { return *nodes_.at(label).session; }
+  Claimant& node(const std::string& label) { return *nodes_.at(label).claimant; }
   const std::vector<LockEvent>& events(const std::string& label) { return nodes_.at(label).events; }
   // The events of `label` of one kind for `name`.
   std::size_t CountEvents(const std::string& label, LockEvent::Kind kind, const std::string& name) {
@@ -307,7 +307,7 @@ class Net {
     if (auto v = voters_.find(label); v != voters_.end()) {
       v->second->Tick(Now(label));
     } else {
-      nodes_.at(label).session->Tick(Now(label));
+      nodes_.at(label).claimant->Tick(Now(label));
     }
     Flush();
   }
@@ -320,7 +320,7 @@ class Net {
     }
     for (auto& [label, node] : nodes_) {
       if (paused_.count(label) == 0) {
-        node.session->Tick(Now(label));
+        node.claimant->Tick(Now(label));
       }
     }
     Flush();
@@ -365,7 +365,7 @@ class Net {
   std::vector<std::string> Serving(const std::string& name) {
     std::vector<std::string> out;
     for (auto& [label, n] : nodes_) {
-      if (paused_.count(label) == 0 && n.session->MayServe(name, Now(label))) {
+      if (paused_.count(label) == 0 && n.claimant->MayServe(name, Now(label))) {
         out.push_back(label);
       }
     }
@@ -378,7 +378,7 @@ class Net {
     Duration offset = Duration::zero();
   };
   struct Node {
-    std::unique_ptr<Session> session;
+    std::unique_ptr<Claimant> claimant;
     std::string node_id;
     std::vector<LockEvent> events;
   };
@@ -404,7 +404,7 @@ class Net {
       if (paused_.count(label) != 0) {
         continue;
       }
-      SessionEffects fx = n.session->TakeEffects(Now(label));
+      ClaimantEffects fx = n.claimant->TakeEffects(Now(label));
       for (LockEvent& e : fx.events) {
         n.events.push_back(std::move(e));
       }
@@ -445,7 +445,7 @@ class Net {
       Voter& v = *voters_.at(e.to);
       std::visit([&](const auto& body) { v.Step(body, now); }, e.body);
     } else if (const LockMessage* m = e.lock()) {
-      nodes_.at(e.to).session->Step(*m, now);
+      nodes_.at(e.to).claimant->Step(*m, now);
     }
   }
 

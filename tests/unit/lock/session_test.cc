@@ -38,9 +38,9 @@ Incarnation VoterInc(const std::string& voter) { return Incarnation(0x100 + (vot
 
 std::int64_t WireMs(TimePoint t) { return ToMillis(t.time_since_epoch()); }
 
-SessionOptions Options(LockRules rules = {}, LockTiming timing = {}, std::uint64_t seed = 1,
-                       std::vector<std::string> voters = {"v1", "v2", "v3"}) {
-  SessionOptions options;
+ClaimantOptions Options(LockRules rules = {}, LockTiming timing = {}, std::uint64_t seed = 1,
+                        std::vector<std::string> voters = {"v1", "v2", "v3"}) {
+  ClaimantOptions options;
   options.node_id = "A";
   options.incarnation = kInc;
   options.voters = std::move(voters);
@@ -51,7 +51,7 @@ SessionOptions Options(LockRules rules = {}, LockTiming timing = {}, std::uint64
 }
 
 // The lock messages of `kind` in `fx`, to `voter` if given.
-std::vector<LockMessage> Sent(const SessionEffects& fx, Kind kind, const std::string& voter = "") {
+std::vector<LockMessage> Sent(const ClaimantEffects& fx, Kind kind, const std::string& voter = "") {
   std::vector<LockMessage> out;
   for (const LockMessage& m : fx.messages) {
     if (m.kind == kind && (voter.empty() || m.to == voter)) {
@@ -63,14 +63,14 @@ std::vector<LockMessage> Sent(const SessionEffects& fx, Kind kind, const std::st
 
 // The items of the first message of `kind` in `fx` (to `voter` if given);
 // empty if there is none.
-std::vector<LockItem> FirstItems(const SessionEffects& fx, Kind kind,
+std::vector<LockItem> FirstItems(const ClaimantEffects& fx, Kind kind,
                                  const std::string& voter = "") {
   const std::vector<LockMessage> sent = Sent(fx, kind, voter);
   return sent.empty() ? std::vector<LockItem>{} : sent.front().items;
 }
 
 // The voters that `fx` sends a message of `kind` naming `name` to.
-std::set<std::string> SentTo(const SessionEffects& fx, Kind kind, const std::string& name) {
+std::set<std::string> SentTo(const ClaimantEffects& fx, Kind kind, const std::string& name) {
   std::set<std::string> out;
   for (const LockMessage& m : fx.messages) {
     for (const LockItem& item : m.items) {
@@ -82,7 +82,7 @@ std::set<std::string> SentTo(const SessionEffects& fx, Kind kind, const std::str
   return out;
 }
 
-std::size_t CountEvents(const SessionEffects& fx, LockEvent::Kind kind) {
+std::size_t CountEvents(const ClaimantEffects& fx, LockEvent::Kind kind) {
   std::size_t n = 0;
   for (const LockEvent& e : fx.events) {
     n += e.kind == kind ? 1 : 0;
@@ -92,16 +92,16 @@ std::size_t CountEvents(const SessionEffects& fx, LockEvent::Kind kind) {
 
 const std::set<std::string> kAll = {"v1", "v2", "v3"};
 
-class SessionTest : public ::testing::Test {
+class ClaimantTest : public ::testing::Test {
  protected:
-  SessionTest() { Make(Options()); }
+  ClaimantTest() { Make(Options()); }
 
-  void Make(SessionOptions options) {
+  void Make(ClaimantOptions options) {
     voters_ = options.voters;
-    session_ = std::make_unique<Session>(std::move(options), Ms(0));
+    claimant_ = std::make_unique<Claimant>(std::move(options), Ms(0));
   }
-  Session& s() { return *session_; }
-  SessionEffects Take(TimePoint now) { return s().TakeEffects(now); }
+  Claimant& s() { return *claimant_; }
+  ClaimantEffects Take(TimePoint now) { return s().TakeEffects(now); }
 
   // Tick: returns the heartbeat seq sent.
   std::uint64_t Beat(TimePoint now) {
@@ -135,7 +135,7 @@ class SessionTest : public ::testing::Test {
                   const std::vector<std::string>& granting = {"v1", "v2", "v3"}) {
     AckAll(Beat(now), now);
     s().Claim(name, now);
-    const SessionEffects fx = Take(now);
+    const ClaimantEffects fx = Take(now);
     const std::vector<LockMessage> claims = Sent(fx, Kind::kClaim);
     EXPECT_FALSE(claims.empty());
     const ClaimNumber claim = claims.empty() ? ClaimNumber{} : claims.front().items.front().claim;
@@ -147,15 +147,15 @@ class SessionTest : public ::testing::Test {
   }
 
   std::vector<std::string> voters_;
-  std::unique_ptr<Session> session_;
-  SessionEffects last_;
+  std::unique_ptr<Claimant> claimant_;
+  ClaimantEffects last_;
 };
 
 // ------------------------------------------------------------ heartbeats
 
-TEST_F(SessionTest, TickHeartbeatsEveryVoterWithIncreasingSeq) {
+TEST_F(ClaimantTest, TickHeartbeatsEveryVoterWithIncreasingSeq) {
   s().Tick(Ms(kT));
-  SessionEffects fx = Take(Ms(kT));
+  ClaimantEffects fx = Take(Ms(kT));
   ASSERT_EQ(fx.heartbeats.size(), 3u);
   std::set<std::string> to;
   for (const protocol::Heartbeat& hb : fx.heartbeats) {
@@ -175,10 +175,10 @@ TEST_F(SessionTest, TickHeartbeatsEveryVoterWithIncreasingSeq) {
 
 // ------------------------------------------------------------ claims
 
-TEST_F(SessionTest, ClaimSendsEveryVoterANewClaimNumberAndTheSentTime) {
+TEST_F(ClaimantTest, ClaimSendsEveryVoterANewClaimNumberAndTheSentTime) {
   const TimePoint now = Ms(kT + 123) + std::chrono::microseconds(456);
   s().Claim("x", now);
-  SessionEffects fx = Take(now);
+  ClaimantEffects fx = Take(now);
   const std::vector<LockMessage> claims = Sent(fx, Kind::kClaim);
   ASSERT_EQ(claims.size(), 3u);
   for (const LockMessage& m : claims) {
@@ -199,7 +199,7 @@ TEST_F(SessionTest, ClaimSendsEveryVoterANewClaimNumberAndTheSentTime) {
   EXPECT_EQ(FirstItems(fx, Kind::kClaim), (std::vector<LockItem>{{"y", 2_claim, {}}}));
 }
 
-TEST_F(SessionTest, GrantedOnceAMajorityGrantedWithLiveDeadlines) {
+TEST_F(ClaimantTest, GrantedOnceAMajorityGrantedWithLiveDeadlines) {
   AckAll(Beat(Ms(kT)), Ms(kT));
   s().Claim("x", Ms(kT));
   Take(Ms(kT));
@@ -208,7 +208,7 @@ TEST_F(SessionTest, GrantedOnceAMajorityGrantedWithLiveDeadlines) {
   EXPECT_FALSE(s().MayServe("x", Ms(kT + 5)));
 
   Grant("v3", {{"x", 1_claim, {}}}, Ms(kT), Ms(kT + 6));
-  const SessionEffects fx = Take(Ms(kT + 6));
+  const ClaimantEffects fx = Take(Ms(kT + 6));
   ASSERT_EQ(fx.events.size(), 1u);
   EXPECT_EQ(fx.events[0].kind, LockEvent::Kind::kGranted);
   EXPECT_EQ(fx.events[0].name, "x");
@@ -218,7 +218,7 @@ TEST_F(SessionTest, GrantedOnceAMajorityGrantedWithLiveDeadlines) {
   EXPECT_FALSE(s().MayServe("y", Ms(kT + 6)));
 }
 
-TEST_F(SessionTest, NeedsAMajorityOfALargerVoterSet) {
+TEST_F(ClaimantTest, NeedsAMajorityOfALargerVoterSet) {
   Make(Options({}, {}, 1, {"v1", "v2", "v3", "v4", "v5"}));
   AckAll(Beat(Ms(kT)), Ms(kT));
   s().Claim("x", Ms(kT));
@@ -229,7 +229,7 @@ TEST_F(SessionTest, NeedsAMajorityOfALargerVoterSet) {
   EXPECT_TRUE(s().MayServe("x", Ms(kT)));
 }
 
-TEST_F(SessionTest, GrantsWithoutADeadlineDoNotCount) {
+TEST_F(ClaimantTest, GrantsWithoutADeadlineDoNotCount) {
   s().Claim("x", Ms(kT));
   Take(Ms(kT));
   for (const std::string& v : voters_) {
@@ -239,10 +239,10 @@ TEST_F(SessionTest, GrantsWithoutADeadlineDoNotCount) {
   EXPECT_EQ(CountEvents(Take(Ms(kT + 1)), LockEvent::Kind::kGranted), 0u);
 }
 
-TEST_F(SessionTest, RepairsOnlyTheVotersNotCountedWithTheSameClaimNumber) {
+TEST_F(ClaimantTest, RepairsOnlyTheVotersNotCountedWithTheSameClaimNumber) {
   const ClaimNumber claim = Own("x", Ms(kT), {"v1", "v3"});
   s().Tick(Ms(kT + 500));
-  const SessionEffects fx = Take(Ms(kT + 500));
+  const ClaimantEffects fx = Take(Ms(kT + 500));
   const std::vector<LockMessage> claims = Sent(fx, Kind::kClaim);
   ASSERT_EQ(claims.size(), 1u);
   EXPECT_EQ(claims[0].to, "v2");
@@ -252,7 +252,7 @@ TEST_F(SessionTest, RepairsOnlyTheVotersNotCountedWithTheSameClaimNumber) {
 
 // ------------------------------------------------------------ batching
 
-TEST_F(SessionTest, BatchesManyNamesIntoOneClaimAndOneReleasePerVoter) {
+TEST_F(ClaimantTest, BatchesManyNamesIntoOneClaimAndOneReleasePerVoter) {
   AckAll(Beat(Ms(kT)), Ms(kT));
   std::vector<LockItem> items;
   for (int i = 0; i < 250; ++i) {
@@ -260,7 +260,7 @@ TEST_F(SessionTest, BatchesManyNamesIntoOneClaimAndOneReleasePerVoter) {
     s().Claim(name, Ms(kT));
     items.push_back({name, ClaimNumber(i + 1), {}});
   }
-  SessionEffects fx = Take(Ms(kT));
+  ClaimantEffects fx = Take(Ms(kT));
   ASSERT_EQ(fx.messages.size(), 3u);
   for (const LockMessage& m : fx.messages) {
     EXPECT_EQ(m.kind, Kind::kClaim);
@@ -286,8 +286,8 @@ TEST_F(SessionTest, BatchesManyNamesIntoOneClaimAndOneReleasePerVoter) {
   EXPECT_EQ(s().owned_count(), 0u);
 }
 
-TEST_F(SessionTest, SplitsBatchesAtItemsPerMessageMax) {
-  SessionOptions options = Options();
+TEST_F(ClaimantTest, SplitsBatchesAtItemsPerMessageMax) {
+  ClaimantOptions options = Options();
   options.items_per_message_max = 100;
   Make(options);
   AckAll(Beat(Ms(kT)), Ms(kT));
@@ -297,7 +297,7 @@ TEST_F(SessionTest, SplitsBatchesAtItemsPerMessageMax) {
     s().Claim(name, Ms(kT));
     items.push_back({name, ClaimNumber(i + 1), {}});
   }
-  SessionEffects fx = Take(Ms(kT));
+  ClaimantEffects fx = Take(Ms(kT));
   ASSERT_EQ(fx.messages.size(), 9u);
   for (const std::string& v : voters_) {
     const std::vector<LockMessage> claims = Sent(fx, Kind::kClaim, v);
@@ -334,7 +334,7 @@ struct DeadlineCase {
   std::int64_t span_ns;  // lease * (1 - d) / (1 + d) - margin, rounded down.
 };
 
-TEST_F(SessionTest, DeadlineIsSentPlusLeaseTimesDriftFactorMinusMargin) {
+TEST_F(ClaimantTest, DeadlineIsSentPlusLeaseTimesDriftFactorMinusMargin) {
   const DeadlineCase cases[] = {
       {2000, 0.01, 50, 1'960'396'039 - 50'000'000},  // The defaults: 1910.396039 ms.
       {2000, 0.0, 0, 2'000'000'000},                 // Perfect clocks, no margin: the lease.
@@ -367,7 +367,7 @@ TEST_F(SessionTest, DeadlineIsSentPlusLeaseTimesDriftFactorMinusMargin) {
   }
 }
 
-TEST_F(SessionTest, NodeStopsCountingBeforeTheVoterCouldLapseTheSessionAtWorstDrift) {
+TEST_F(ClaimantTest, NodeStopsCountingBeforeTheVoterCouldLapseTheSessionAtWorstDrift) {
   // The voter received the heartbeat no earlier than it was sent and expires
   // the session a lease later on its own clock, which may run (1 + d) fast;
   // the node's clock may run (1 - d) slow. In real time the node's deadline
@@ -378,7 +378,7 @@ TEST_F(SessionTest, NodeStopsCountingBeforeTheVoterCouldLapseTheSessionAtWorstDr
   EXPECT_LE(node_real + static_cast<double>(Duration(timing.margin).count()), voter_real + 1.0);
 }
 
-TEST_F(SessionTest, DeadlinesArePerVoterAndFollowTheNewestAcknowledgedHeartbeat) {
+TEST_F(ClaimantTest, DeadlinesArePerVoterAndFollowTheNewestAcknowledgedHeartbeat) {
   Own("x", Ms(kT));  // Everyone acknowledged seq 1, sent at kT.
   const std::uint64_t seq2 = Beat(Ms(kT + 500));
   Ack("v1", seq2, Ms(kT + 500));
@@ -392,7 +392,7 @@ TEST_F(SessionTest, DeadlinesArePerVoterAndFollowTheNewestAcknowledgedHeartbeat)
   EXPECT_FALSE(s().MayServe("x", Ms(kT + 500) + kSpan));  // Only v1 remains.
 }
 
-TEST_F(SessionTest, AckOfAHeartbeatItNeverSentIsIgnored) {
+TEST_F(ClaimantTest, AckOfAHeartbeatItNeverSentIsIgnored) {
   Beat(Ms(kT));
   for (const std::string& v : voters_) {
     Ack(v, 77, Ms(kT));
@@ -404,7 +404,7 @@ TEST_F(SessionTest, AckOfAHeartbeatItNeverSentIsIgnored) {
   EXPECT_FALSE(s().MayServe("x", Ms(kT)));
 }
 
-TEST_F(SessionTest, AckArrivingAfterTheDeadlineItWouldGiveIsIgnored) {
+TEST_F(ClaimantTest, AckArrivingAfterTheDeadlineItWouldGiveIsIgnored) {
   const std::uint64_t seq = Beat(Ms(kT));
   AckAll(seq, Ms(kT) + kSpan);  // Too late to be of use.
   s().Claim("x", Ms(kT) + kSpan);
@@ -414,20 +414,20 @@ TEST_F(SessionTest, AckArrivingAfterTheDeadlineItWouldGiveIsIgnored) {
   EXPECT_FALSE(s().MayServe("x", Ms(kT) + kSpan));
 }
 
-TEST_F(SessionTest, MayServeIsEvaluatedAtEveryCallNotAtTicks) {
+TEST_F(ClaimantTest, MayServeIsEvaluatedAtEveryCallNotAtTicks) {
   Own("x", Ms(kT));
   s().Tick(Ms(kT + 500));  // Nobody answers any more; no further Tick.
   EXPECT_TRUE(s().MayServe("x", Ms(kT) + kSpan - kNanosecond));
   EXPECT_FALSE(s().MayServe("x", Ms(kT) + kSpan));
 }
 
-TEST_F(SessionTest, LosesANameAtTheFirstTickAfterTheRuleFailedAndReleasesIt) {
+TEST_F(ClaimantTest, LosesANameAtTheFirstTickAfterTheRuleFailedAndReleasesIt) {
   const ClaimNumber claim = Own("x", Ms(kT));
   s().Tick(Ms(kT) + kSpan - kNanosecond);
   EXPECT_EQ(CountEvents(Take(Ms(kT + 1900)), LockEvent::Kind::kLost), 0u);
 
   s().Tick(Ms(kT) + kSpan);
-  const SessionEffects fx = Take(Ms(kT) + kSpan);
+  const ClaimantEffects fx = Take(Ms(kT) + kSpan);
   ASSERT_EQ(fx.events.size(), 1u);
   EXPECT_EQ(fx.events[0].kind, LockEvent::Kind::kLost);
   EXPECT_EQ(fx.events[0].name, "x");
@@ -443,7 +443,7 @@ TEST_F(SessionTest, LosesANameAtTheFirstTickAfterTheRuleFailedAndReleasesIt) {
 
 // ------------------------------------------------------------ no break
 
-TEST_F(SessionTest, OnlyAGrantOfAClaimSentWhileTheDeadlineRanCounts) {
+TEST_F(ClaimantTest, OnlyAGrantOfAClaimSentWhileTheDeadlineRanCounts) {
   // The CLAIM leaves before any deadline: its grants are void, however fresh
   // the deadline that follows.
   s().Claim("x", Ms(kT));
@@ -459,7 +459,7 @@ TEST_F(SessionTest, OnlyAGrantOfAClaimSentWhileTheDeadlineRanCounts) {
 
   // The repair at the next Tick goes out inside the deadlines.
   s().Tick(Ms(kT + 500));
-  const SessionEffects fx = Take(Ms(kT + 500));
+  const ClaimantEffects fx = Take(Ms(kT + 500));
   EXPECT_EQ(SentTo(fx, Kind::kClaim, "x"), kAll);
   EXPECT_EQ(FirstItems(fx, Kind::kClaim), (std::vector<LockItem>{{"x", 1_claim, {}}}));
   Grant("v1", {{"x", 1_claim, {}}}, Ms(kT + 10), Ms(kT + 501));  // Sent as the deadline began.
@@ -468,7 +468,7 @@ TEST_F(SessionTest, OnlyAGrantOfAClaimSentWhileTheDeadlineRanCounts) {
   EXPECT_EQ(CountEvents(Take(Ms(kT + 501)), LockEvent::Kind::kGranted), 1u);
 }
 
-class SessionBreakTest : public SessionTest {
+class ClaimantBreakTest : public ClaimantTest {
  protected:
   // Everyone grants x at kT, then heartbeats go out every 500 ms: v1's
   // deadline lapses at kT + span and is renewed at kT + 2010 (a break); v2
@@ -501,25 +501,25 @@ class SessionBreakTest : public SessionTest {
   TimePoint repair_sent_{};
 };
 
-TEST_F(SessionBreakTest, GrantFromALapsedVoterNoLongerCounts) {
+TEST_F(ClaimantBreakTest, GrantFromALapsedVoterNoLongerCounts) {
   const TimePoint v2_lapse = LapseAndRenewV1();
   EXPECT_TRUE(s().MayServe("x", v2_lapse - kNanosecond));  // v2, v3.
   EXPECT_FALSE(s().MayServe("x", v2_lapse));  // v3 only: v1's grant died with its deadline.
 }
 
-TEST_F(SessionBreakTest, RepairClaimSentAfterTheBreakWinsTheVoterBack) {
+TEST_F(ClaimantBreakTest, RepairClaimSentAfterTheBreakWinsTheVoterBack) {
   const TimePoint v2_lapse = LapseAndRenewV1();
   Grant("v1", {{"x", 1_claim, {}}}, repair_sent_, repair_sent_ + milliseconds(1));
   EXPECT_TRUE(s().MayServe("x", v2_lapse));  // v1, v3.
   s().Tick(v2_lapse);
-  const SessionEffects fx = Take(v2_lapse);
+  const ClaimantEffects fx = Take(v2_lapse);
   EXPECT_EQ(CountEvents(fx, LockEvent::Kind::kLost), 0u);
   EXPECT_EQ(SentTo(fx, Kind::kClaim, "x"), std::set<std::string>{"v2"});
 }
 
 // ------------------------------------------------------------ claim numbers
 
-TEST_F(SessionTest, LateGrantOfAnOlderClaimDoesNotCountAndIsReleased) {
+TEST_F(ClaimantTest, LateGrantOfAnOlderClaimDoesNotCountAndIsReleased) {
   AckAll(Beat(Ms(kT)), Ms(kT));
   s().Claim("x", Ms(kT));  // Claim 1.
   s().Release("x", Ms(kT + 1));
@@ -528,7 +528,7 @@ TEST_F(SessionTest, LateGrantOfAnOlderClaimDoesNotCountAndIsReleased) {
   Grant("v1", {{"x", 1_claim, {}}}, Ms(kT), Ms(kT + 3));
   Grant("v2", {{"x", 1_claim, {}}}, Ms(kT), Ms(kT + 3));
   EXPECT_FALSE(s().MayServe("x", Ms(kT + 3)));
-  SessionEffects fx = Take(Ms(kT + 3));
+  ClaimantEffects fx = Take(Ms(kT + 3));
   EXPECT_TRUE(fx.events.empty());
   EXPECT_EQ(SentTo(fx, Kind::kRelease, "x"), (std::set<std::string>{"v1", "v2"}));
   EXPECT_EQ(FirstItems(fx, Kind::kRelease, "v1"), (std::vector<LockItem>{{"x", 1_claim, {}}}));
@@ -538,7 +538,7 @@ TEST_F(SessionTest, LateGrantOfAnOlderClaimDoesNotCountAndIsReleased) {
   EXPECT_TRUE(s().MayServe("x", Ms(kT + 4)));
 }
 
-TEST_F(SessionTest, LateDenyOfAnOlderClaimChangesNothing) {
+TEST_F(ClaimantTest, LateDenyOfAnOlderClaimChangesNothing) {
   AckAll(Beat(Ms(kT)), Ms(kT));
   s().Claim("x", Ms(kT));
   s().Release("x", Ms(kT + 1));
@@ -554,7 +554,7 @@ TEST_F(SessionTest, LateDenyOfAnOlderClaimChangesNothing) {
   EXPECT_TRUE(s().MayServe("x", Ms(kT + 4)));
 }
 
-TEST_F(SessionTest, LateReleasedOfAnOlderClaimDoesNotEndTheRepetition) {
+TEST_F(ClaimantTest, LateReleasedOfAnOlderClaimDoesNotEndTheRepetition) {
   AckAll(Beat(Ms(kT)), Ms(kT));
   s().Claim("x", Ms(kT));
   s().Release("x", Ms(kT));
@@ -573,10 +573,10 @@ TEST_F(SessionTest, LateReleasedOfAnOlderClaimDoesNotEndTheRepetition) {
 
 // ------------------------------------------------------------ releases
 
-TEST_F(SessionTest, ReleaseIsRepeatedWithEachTickUntilReleasedArrives) {
+TEST_F(ClaimantTest, ReleaseIsRepeatedWithEachTickUntilReleasedArrives) {
   const ClaimNumber claim = Own("x", Ms(kT));
   s().Release("x", Ms(kT + 100));
-  SessionEffects fx = Take(Ms(kT + 100));
+  ClaimantEffects fx = Take(Ms(kT + 100));
   EXPECT_EQ(SentTo(fx, Kind::kRelease, "x"), kAll);
   EXPECT_EQ(FirstItems(fx, Kind::kRelease, "v2"), (std::vector<LockItem>{{"x", claim, {}}}));
   EXPECT_FALSE(s().MayServe("x", Ms(kT + 100)));
@@ -596,10 +596,10 @@ TEST_F(SessionTest, ReleaseIsRepeatedWithEachTickUntilReleasedArrives) {
   EXPECT_TRUE(Sent(last_, Kind::kRelease).empty());
 }
 
-TEST_F(SessionTest, GrantThatMatchesNoClaimIsAnsweredWithReleaseUntilReleased) {
+TEST_F(ClaimantTest, GrantThatMatchesNoClaimIsAnsweredWithReleaseUntilReleased) {
   AckAll(Beat(Ms(kT)), Ms(kT));
   Grant("v2", {{"z", 9_claim, {}}}, Ms(kT), Ms(kT + 1));
-  SessionEffects fx = Take(Ms(kT + 1));
+  ClaimantEffects fx = Take(Ms(kT + 1));
   ASSERT_EQ(fx.messages.size(), 1u);
   EXPECT_EQ(fx.messages[0].kind, Kind::kRelease);
   EXPECT_EQ(fx.messages[0].to, "v2");
@@ -614,19 +614,19 @@ TEST_F(SessionTest, GrantThatMatchesNoClaimIsAnsweredWithReleaseUntilReleased) {
   EXPECT_FALSE(s().releases_pending());
 }
 
-TEST_F(SessionTest, GrantArrivingDuringBackoffIsAnsweredWithRelease) {
+TEST_F(ClaimantTest, GrantArrivingDuringBackoffIsAnsweredWithRelease) {
   AckAll(Beat(Ms(kT)), Ms(kT));
   s().Claim("x", Ms(kT));
   Deny("v1", {{"x", 1_claim, "B"}}, Ms(kT + 1));
   Deny("v2", {{"x", 1_claim, "B"}}, Ms(kT + 1));
   Take(Ms(kT + 1));
   Grant("v3", {{"x", 1_claim, {}}}, Ms(kT), Ms(kT + 2));
-  const SessionEffects fx = Take(Ms(kT + 2));
+  const ClaimantEffects fx = Take(Ms(kT + 2));
   EXPECT_EQ(SentTo(fx, Kind::kRelease, "x"), std::set<std::string>{"v3"});
   EXPECT_FALSE(s().MayServe("x", Ms(kT + 2)));
 }
 
-TEST_F(SessionTest, ReleaseOfANameNotHeldSendsNothing) {
+TEST_F(ClaimantTest, ReleaseOfANameNotHeldSendsNothing) {
   s().Release("nope", Ms(kT));
   EXPECT_TRUE(Take(Ms(kT)).messages.empty());
   EXPECT_FALSE(s().releases_pending());
@@ -634,7 +634,7 @@ TEST_F(SessionTest, ReleaseOfANameNotHeldSendsNothing) {
 
 // ------------------------------------------------------------ incarnations
 
-TEST_F(SessionTest, IgnoresRepliesMeantForAnotherIncarnation) {
+TEST_F(ClaimantTest, IgnoresRepliesMeantForAnotherIncarnation) {
   const std::uint64_t seq = Beat(Ms(kT));
   for (const std::string& v : voters_) {  // HB_ACK: no deadline.
     s().Step(FromVoter(Kind::kHbAck, v, VoterInc(v), "A", kOtherInc, {}, 0, seq), Ms(kT));
@@ -667,17 +667,17 @@ TEST_F(SessionTest, IgnoresRepliesMeantForAnotherIncarnation) {
   }
   EXPECT_TRUE(s().releases_pending());
   s().Step(FromVoter(Kind::kNack, "v1", VoterInc("v1"), "A", kOtherInc), Ms(kT + 500));
-  const SessionEffects fx = Take(Ms(kT + 500));
+  const ClaimantEffects fx = Take(Ms(kT + 500));
   EXPECT_TRUE(fx.events.empty());                    // Not fatal either.
   EXPECT_EQ(SentTo(fx, Kind::kRelease, "y"), kAll);  // Only the Release above.
   EXPECT_EQ(Sent(fx, Kind::kRelease).size(), 3u);
 }
 
-TEST_F(SessionTest, NackForItsOwnIncarnationIsFatalOnlyWhenItLastsTheTwinWait) {
+TEST_F(ClaimantTest, NackForItsOwnIncarnationIsFatalOnlyWhenItLastsTheTwinWait) {
   const std::int64_t wait = ToMillis(Options().timing.twin_wait());
   Beat(Ms(kT));
   s().Step(FromVoter(Kind::kNack, "v2", VoterInc("v2"), "A", kInc), Ms(kT));
-  SessionEffects fx = Take(Ms(kT));
+  ClaimantEffects fx = Take(Ms(kT));
   ASSERT_EQ(fx.events.size(), 1u);
   EXPECT_EQ(fx.events[0].kind, LockEvent::Kind::kRefused);
   EXPECT_NE(fx.events[0].reason.find("another live process"), std::string::npos);
@@ -694,7 +694,7 @@ TEST_F(SessionTest, NackForItsOwnIncarnationIsFatalOnlyWhenItLastsTheTwinWait) {
   EXPECT_TRUE(Take(Ms(kT + wait + 1)).events.empty());  // Fatal once.
 }
 
-TEST_F(SessionTest, AnAckEndsARunOfNacks) {
+TEST_F(ClaimantTest, AnAckEndsARunOfNacks) {
   const std::int64_t wait = ToMillis(Options().timing.twin_wait());
   Beat(Ms(kT));
   s().Step(FromVoter(Kind::kNack, "v2", VoterInc("v2"), "A", kInc), Ms(kT));
@@ -702,20 +702,20 @@ TEST_F(SessionTest, AnAckEndsARunOfNacks) {
   Ack("v2", seq, Ms(kT + wait / 2));  // The dead predecessor's session lapsed at v2.
   Take(Ms(kT + wait / 2));
   s().Step(FromVoter(Kind::kNack, "v2", VoterInc("v2"), "A", kInc), Ms(kT + wait));
-  const SessionEffects fx = Take(Ms(kT + wait));
+  const ClaimantEffects fx = Take(Ms(kT + wait));
   ASSERT_EQ(fx.events.size(), 1u);
   EXPECT_EQ(fx.events[0].kind, LockEvent::Kind::kRefused);  // A new run, not fatal.
 }
 
 // ------------------------------------------------------------ settings
 
-TEST_F(SessionTest, EveryHeartbeatCarriesTheSettingsOfItsVotersAndTiming) {
+TEST_F(ClaimantTest, EveryHeartbeatCarriesTheSettingsOfItsVotersAndTiming) {
   LockTiming timing;
   timing.lease = milliseconds(3000);
   Make(Options({}, timing, 1, {"v3", "v1", "v2"}));
   EXPECT_EQ(s().settings(), "voters=v1,v2,v3 lease=3000ms margin=50ms drift=0.01");
   s().Tick(Ms(kT));
-  const SessionEffects fx = Take(Ms(kT));
+  const ClaimantEffects fx = Take(Ms(kT));
   ASSERT_EQ(fx.heartbeats.size(), 3u);
   for (const protocol::Heartbeat& hb : fx.heartbeats) {
     EXPECT_EQ(hb.settings, s().settings());
@@ -731,12 +731,12 @@ LockMessage Mismatch(const std::string& voter, Incarnation node_inc = kInc,
   return m;
 }
 
-TEST_F(SessionTest, AMismatchIsRefusedNamingBothSettingsThenFatalAfterTheTwinWait) {
+TEST_F(ClaimantTest, AMismatchIsRefusedNamingBothSettingsThenFatalAfterTheTwinWait) {
   const std::int64_t wait = ToMillis(Options().timing.twin_wait());
   const std::string theirs = "voters=v1 lease=2000ms margin=50ms drift=0.01";
   Beat(Ms(kT));
   s().Step(Mismatch("v2"), Ms(kT));
-  SessionEffects fx = Take(Ms(kT));
+  ClaimantEffects fx = Take(Ms(kT));
   ASSERT_EQ(fx.events.size(), 1u);
   EXPECT_EQ(fx.events[0].kind, LockEvent::Kind::kRefused);
   EXPECT_EQ(fx.events[0].holder, "v2");
@@ -756,7 +756,7 @@ TEST_F(SessionTest, AMismatchIsRefusedNamingBothSettingsThenFatalAfterTheTwinWai
   EXPECT_TRUE(Take(Ms(kT + 3 * wait)).events.empty());  // Fatal once.
 }
 
-TEST_F(SessionTest, NacksAndMismatchesFromOneVoterAreOneRun) {
+TEST_F(ClaimantTest, NacksAndMismatchesFromOneVoterAreOneRun) {
   const std::int64_t wait = ToMillis(Options().timing.twin_wait());
   s().Step(FromVoter(Kind::kNack, "v2", VoterInc("v2"), "A", kInc), Ms(kT));
   EXPECT_EQ(CountEvents(Take(Ms(kT)), LockEvent::Kind::kRefused), 1u);
@@ -764,7 +764,7 @@ TEST_F(SessionTest, NacksAndMismatchesFromOneVoterAreOneRun) {
   EXPECT_EQ(CountEvents(Take(Ms(kT + wait)), LockEvent::Kind::kFatal), 1u);
 }
 
-TEST_F(SessionTest, AnAckEndsARunOfMismatches) {
+TEST_F(ClaimantTest, AnAckEndsARunOfMismatches) {
   const std::int64_t wait = ToMillis(Options().timing.twin_wait());
   Beat(Ms(kT));
   s().Step(Mismatch("v2"), Ms(kT));
@@ -772,7 +772,7 @@ TEST_F(SessionTest, AnAckEndsARunOfMismatches) {
   Ack("v2", seq, Ms(kT + wait / 2));  // v2 was restarted with the right settings.
   Take(Ms(kT + wait / 2));
   s().Step(Mismatch("v2"), Ms(kT + wait));
-  const SessionEffects fx = Take(Ms(kT + wait));
+  const ClaimantEffects fx = Take(Ms(kT + wait));
   ASSERT_EQ(fx.events.size(), 1u);
   EXPECT_EQ(fx.events[0].kind, LockEvent::Kind::kRefused);  // A new run, not fatal.
 }
@@ -780,10 +780,10 @@ TEST_F(SessionTest, AnAckEndsARunOfMismatches) {
 // The broker is no voter of this cluster (three voters: no witness), yet its
 // refusal counts: it routes nothing to this node and passes on none of its
 // lock traffic.
-TEST_F(SessionTest, AMismatchFromTheBrokerIsARefusalToo) {
+TEST_F(ClaimantTest, AMismatchFromTheBrokerIsARefusalToo) {
   const std::int64_t wait = ToMillis(Options().timing.twin_wait());
   s().Step(Mismatch("@broker"), Ms(kT));
-  SessionEffects fx = Take(Ms(kT));
+  ClaimantEffects fx = Take(Ms(kT));
   ASSERT_EQ(fx.events.size(), 1u);
   EXPECT_EQ(fx.events[0].kind, LockEvent::Kind::kRefused);
   EXPECT_NE(fx.events[0].reason.find("the broker"), std::string::npos) << fx.events[0].reason;
@@ -791,7 +791,7 @@ TEST_F(SessionTest, AMismatchFromTheBrokerIsARefusalToo) {
   EXPECT_EQ(CountEvents(Take(Ms(kT + wait)), LockEvent::Kind::kFatal), 1u);
 }
 
-TEST_F(SessionTest, MismatchesFromStrangersOrForAnotherIncarnationAreIgnored) {
+TEST_F(ClaimantTest, MismatchesFromStrangersOrForAnotherIncarnationAreIgnored) {
   const std::int64_t wait = ToMillis(Options().timing.twin_wait());
   for (std::int64_t t : {kT, kT + wait}) {
     LockMessage stranger = Mismatch("v2");
@@ -802,7 +802,7 @@ TEST_F(SessionTest, MismatchesFromStrangersOrForAnotherIncarnationAreIgnored) {
   EXPECT_TRUE(Take(Ms(kT + wait)).events.empty());
 }
 
-TEST_F(SessionTest, GrantsOfAVoterThatRefusesItNeverCount) {
+TEST_F(ClaimantTest, GrantsOfAVoterThatRefusesItNeverCount) {
   const std::uint64_t seq = Beat(Ms(kT));
   Ack("v1", seq, Ms(kT));
   s().Step(Mismatch("v2"), Ms(kT));
@@ -816,14 +816,14 @@ TEST_F(SessionTest, GrantsOfAVoterThatRefusesItNeverCount) {
   EXPECT_EQ(CountEvents(Take(Ms(kT)), LockEvent::Kind::kGranted), 0u);
 }
 
-TEST_F(SessionTest, AMismatchVoidsWhatTheVoterGrantedBefore) {
+TEST_F(ClaimantTest, AMismatchVoidsWhatTheVoterGrantedBefore) {
   Own("x", Ms(kT), {"v2", "v3"});
   ASSERT_TRUE(s().MayServe("x", Ms(kT + 1)));
   s().Step(Mismatch("v3"), Ms(kT + 1));
   EXPECT_FALSE(s().MayServe("x", Ms(kT + 1)));
 }
 
-TEST_F(SessionTest, NewVoterIncarnationVoidsItsOldGrantsAtOnce) {
+TEST_F(ClaimantTest, NewVoterIncarnationVoidsItsOldGrantsAtOnce) {
   Own("x", Ms(kT), {"v1", "v2"});
   EXPECT_TRUE(s().MayServe("x", Ms(kT + 500)));
   const std::uint64_t seq = Beat(Ms(kT + 500));
@@ -837,7 +837,7 @@ TEST_F(SessionTest, NewVoterIncarnationVoidsItsOldGrantsAtOnce) {
   EXPECT_EQ(CountEvents(Take(Ms(kT + 1000)), LockEvent::Kind::kLost), 1u);
 }
 
-TEST_F(SessionTest, GrantOfAClaimSentBeforeTheNodeSawTheVoterRestartDoesNotCount) {
+TEST_F(ClaimantTest, GrantOfAClaimSentBeforeTheNodeSawTheVoterRestartDoesNotCount) {
   Own("x", Ms(kT));
   s().Claim("y", Ms(kT + 400));  // Reaches v1 just before it restarts...
   Take(Ms(kT + 400));
@@ -854,7 +854,7 @@ TEST_F(SessionTest, GrantOfAClaimSentBeforeTheNodeSawTheVoterRestartDoesNotCount
 
 // ------------------------------------------------------------ giving up and back-off
 
-TEST_F(SessionTest, DeniedByAMajorityReportsTheHolderAndReleasesWhatItGot) {
+TEST_F(ClaimantTest, DeniedByAMajorityReportsTheHolderAndReleasesWhatItGot) {
   AckAll(Beat(Ms(kT)), Ms(kT));
   s().Claim("x", Ms(kT));
   Take(Ms(kT));
@@ -862,7 +862,7 @@ TEST_F(SessionTest, DeniedByAMajorityReportsTheHolderAndReleasesWhatItGot) {
   Deny("v1", {{"x", 1_claim, "B"}}, Ms(kT + 2));
   EXPECT_TRUE(Take(Ms(kT + 2)).events.empty());  // A majority is still possible.
   Deny("v2", {{"x", 1_claim, "B"}}, Ms(kT + 3));
-  const SessionEffects fx = Take(Ms(kT + 3));
+  const ClaimantEffects fx = Take(Ms(kT + 3));
   ASSERT_EQ(fx.events.size(), 1u);
   EXPECT_EQ(fx.events[0].kind, LockEvent::Kind::kDenied);
   EXPECT_EQ(fx.events[0].name, "x");
@@ -872,7 +872,7 @@ TEST_F(SessionTest, DeniedByAMajorityReportsTheHolderAndReleasesWhatItGot) {
   EXPECT_FALSE(s().MayServe("x", Ms(kT + 3)));
 }
 
-TEST_F(SessionTest, GivesUpAsSoonAsAMajorityIsOutOfReach) {
+TEST_F(ClaimantTest, GivesUpAsSoonAsAMajorityIsOutOfReach) {
   for (std::size_t n = 1; n <= 6; ++n) {
     std::vector<std::string> voters;
     for (std::size_t i = 1; i <= n; ++i) {
@@ -890,7 +890,7 @@ TEST_F(SessionTest, GivesUpAsSoonAsAMajorityIsOutOfReach) {
   }
 }
 
-TEST_F(SessionTest, ClaimFailsWithoutAMajorityWithinTheClaimTimeout) {
+TEST_F(ClaimantTest, ClaimFailsWithoutAMajorityWithinTheClaimTimeout) {
   const Duration timeout = LockTiming().claim_timeout();
   AckAll(Beat(Ms(kT)), Ms(kT));
   s().Claim("x", Ms(kT));
@@ -901,7 +901,7 @@ TEST_F(SessionTest, ClaimFailsWithoutAMajorityWithinTheClaimTimeout) {
   EXPECT_TRUE(s().claiming("x"));
 
   s().Tick(Ms(kT) + timeout + kNanosecond);
-  const SessionEffects fx = Take(Ms(kT) + timeout + kNanosecond);
+  const ClaimantEffects fx = Take(Ms(kT) + timeout + kNanosecond);
   ASSERT_EQ(fx.events.size(), 1u);
   EXPECT_EQ(fx.events[0].kind, LockEvent::Kind::kFailed);
   EXPECT_EQ(fx.events[0].name, "x");
@@ -914,12 +914,12 @@ TEST_F(SessionTest, ClaimFailsWithoutAMajorityWithinTheClaimTimeout) {
 // claimed again at once. Returns how long after F the next CLAIM went out,
 // probing with a Tick every millisecond.
 Duration BackoffAfterFailure(std::uint64_t seed) {
-  Session s(Options({}, {}, seed), Ms(0));
+  Claimant s(Options({}, {}, seed), Ms(0));
   s.Claim("x", Ms(kT));
   s.TakeEffects(Ms(kT));
   const TimePoint failed = Ms(kT) + LockTiming().claim_timeout() + kNanosecond;
   s.Tick(failed);
-  SessionEffects fx = s.TakeEffects(failed);
+  ClaimantEffects fx = s.TakeEffects(failed);
   EXPECT_EQ(CountEvents(fx, LockEvent::Kind::kFailed), 1u);
   s.Claim("x", failed);  // Wanted again: waits for the back-off.
   fx = s.TakeEffects(failed);
@@ -940,12 +940,12 @@ Duration BackoffAfterFailure(std::uint64_t seed) {
   return Duration::max();
 }
 
-TEST_F(SessionTest, ClaimDuringBackoffWaitsAndClaimsAgainWhenBackoffEnds) {
+TEST_F(ClaimantTest, ClaimDuringBackoffWaitsAndClaimsAgainWhenBackoffEnds) {
   const Duration backoff = BackoffAfterFailure(1);
   EXPECT_LE(backoff, milliseconds(1000) + milliseconds(1));  // Jitter is within lease / 2.
 }
 
-TEST_F(SessionTest, BackoffJitterIsDeterministicPerSeedAndDiffersAcrossSeeds) {
+TEST_F(ClaimantTest, BackoffJitterIsDeterministicPerSeedAndDiffersAcrossSeeds) {
   std::set<Duration> seen;
   for (std::uint64_t seed = 1; seed <= 8; ++seed) {
     const Duration backoff = BackoffAfterFailure(seed);
@@ -961,7 +961,7 @@ TEST_F(SessionTest, BackoffJitterIsDeterministicPerSeedAndDiffersAcrossSeeds) {
 // seed. Until then requests go to the holder; at the end, which
 // NextBackoffEnd tells and EndBackoffs acts on without waiting for a Tick,
 // the name is forgotten and the next request claims it at once.
-TEST_F(SessionTest, BackoffAfterADenialEndsWhenTheVotersSaidTheHolderLapses) {
+TEST_F(ClaimantTest, BackoffAfterADenialEndsWhenTheVotersSaidTheHolderLapses) {
   for (std::uint64_t seed = 1; seed <= 20; ++seed) {
     Make(Options({}, {}, seed));
     s().Claim("x", Ms(kT));
@@ -974,7 +974,7 @@ TEST_F(SessionTest, BackoffAfterADenialEndsWhenTheVotersSaidTheHolderLapses) {
     EXPECT_LE(*end, Ms(kT) + milliseconds(300 + 100)) << "seed " << seed;
     s().EndBackoffs(*end - kNanosecond);
     s().Claim("x", *end - kNanosecond);
-    SessionEffects fx = Take(*end - kNanosecond);
+    ClaimantEffects fx = Take(*end - kNanosecond);
     EXPECT_TRUE(Sent(fx, Kind::kClaim).empty()) << "seed " << seed;
     EXPECT_EQ(CountEvents(fx, LockEvent::Kind::kDenied), 1u) << "to the holder";
     s().EndBackoffs(*end);
@@ -988,7 +988,7 @@ TEST_F(SessionTest, BackoffAfterADenialEndsWhenTheVotersSaidTheHolderLapses) {
 
 // A hint longer than the random back-off does not lengthen it: a live holder
 // that releases is followed within lease / 2 as before.
-TEST_F(SessionTest, ALongHintNeverLengthensTheBackoff) {
+TEST_F(ClaimantTest, ALongHintNeverLengthensTheBackoff) {
   for (std::uint64_t seed = 1; seed <= 20; ++seed) {
     Make(Options({}, {}, seed));
     s().Claim("x", Ms(kT));
@@ -1003,7 +1003,7 @@ TEST_F(SessionTest, ALongHintNeverLengthensTheBackoff) {
 
 // After a failed claim (no holder known) a request during the back-off
 // marks the name wanted: EndBackoffs claims it again at the end.
-TEST_F(SessionTest, EndBackoffsClaimsAgainAWantedName) {
+TEST_F(ClaimantTest, EndBackoffsClaimsAgainAWantedName) {
   s().Claim("x", Ms(kT));
   Take(Ms(kT));
   const TimePoint failed = Ms(kT) + LockTiming().claim_timeout() + kNanosecond;
@@ -1018,7 +1018,7 @@ TEST_F(SessionTest, EndBackoffsClaimsAgainAWantedName) {
   EXPECT_TRUE(s().claiming("x"));
 }
 
-TEST_F(SessionTest, EndBackoffsForgetsANameNobodyAskedForSince) {
+TEST_F(ClaimantTest, EndBackoffsForgetsANameNobodyAskedForSince) {
   s().Claim("x", Ms(kT));
   Take(Ms(kT));
   Deny("v1", {{"x", 1_claim, "B", 100}}, Ms(kT));
@@ -1026,7 +1026,7 @@ TEST_F(SessionTest, EndBackoffsForgetsANameNobodyAskedForSince) {
   Take(Ms(kT));
   const TimePoint end = *s().NextBackoffEnd();
   s().EndBackoffs(end);
-  const SessionEffects fx = Take(end);
+  const ClaimantEffects fx = Take(end);
   EXPECT_TRUE(Sent(fx, Kind::kClaim).empty());
   EXPECT_FALSE(s().claiming("x"));
   EXPECT_FALSE(s().NextBackoffEnd().has_value());
@@ -1034,14 +1034,14 @@ TEST_F(SessionTest, EndBackoffsForgetsANameNobodyAskedForSince) {
 
 // After most names went, their rows are compacted at a Tick: what the
 // remaining names hold (grants, a denial and its holder) must survive it.
-TEST_F(SessionTest, NamesKeepTheirVotesWhenTheRowsAreCompacted) {
+TEST_F(ClaimantTest, NamesKeepTheirVotesWhenTheRowsAreCompacted) {
   AckAll(Beat(Ms(kT)), Ms(kT));
   constexpr int kNames = 3000;
   std::vector<LockItem> items;
   for (int i = 0; i < kNames; ++i) {
     s().Claim("n" + std::to_string(i), Ms(kT));
   }
-  const SessionEffects claimed = Take(Ms(kT));
+  const ClaimantEffects claimed = Take(Ms(kT));
   const std::vector<LockMessage> claims = Sent(claimed, Kind::kClaim);
   ASSERT_FALSE(claims.empty());
   for (const LockMessage& c : claims) {
@@ -1065,7 +1065,7 @@ TEST_F(SessionTest, NamesKeepTheirVotesWhenTheRowsAreCompacted) {
   EXPECT_FALSE(s().MayServe("n8", Ms(kT + 3)));
   // x keeps v3's denial: one more makes a majority out of reach.
   Deny("v1", {{"x", ClaimNumber(kNames + 1), "B"}}, Ms(kT + 3));
-  const SessionEffects fx = Take(Ms(kT + 3));
+  const ClaimantEffects fx = Take(Ms(kT + 3));
   ASSERT_EQ(CountEvents(fx, LockEvent::Kind::kDenied), 1u);
   EXPECT_EQ(fx.events[0].holder, "B");
   // New names take slots after the compacted ones.
@@ -1073,13 +1073,13 @@ TEST_F(SessionTest, NamesKeepTheirVotesWhenTheRowsAreCompacted) {
   EXPECT_TRUE(s().claiming("y"));
 }
 
-TEST_F(SessionTest, ClaimDuringBackoffAfterADenialReportsTheHolderAgain) {
+TEST_F(ClaimantTest, ClaimDuringBackoffAfterADenialReportsTheHolderAgain) {
   s().Claim("x", Ms(kT));
   Deny("v1", {{"x", 1_claim, "B"}}, Ms(kT));
   Deny("v2", {{"x", 1_claim, "B"}}, Ms(kT));
   Take(Ms(kT));
   s().Claim("x", Ms(kT + 1));  // The request goes to B; no new claim.
-  const SessionEffects fx = Take(Ms(kT + 1));
+  const ClaimantEffects fx = Take(Ms(kT + 1));
   EXPECT_TRUE(Sent(fx, Kind::kClaim).empty());
   ASSERT_EQ(fx.events.size(), 1u);
   EXPECT_EQ(fx.events[0].kind, LockEvent::Kind::kDenied);
@@ -1087,7 +1087,7 @@ TEST_F(SessionTest, ClaimDuringBackoffAfterADenialReportsTheHolderAgain) {
   EXPECT_EQ(fx.events[0].holder, "B");
 }
 
-TEST_F(SessionTest, NameNotWantedAfterBackoffIsForgottenAndClaimedAfreshLater) {
+TEST_F(ClaimantTest, NameNotWantedAfterBackoffIsForgottenAndClaimedAfreshLater) {
   s().Claim("x", Ms(kT));
   Deny("v1", {{"x", 1_claim, "B"}}, Ms(kT));
   Deny("v2", {{"x", 1_claim, "B"}}, Ms(kT));
@@ -1097,26 +1097,26 @@ TEST_F(SessionTest, NameNotWantedAfterBackoffIsForgottenAndClaimedAfreshLater) {
     EXPECT_TRUE(Sent(Take(Ms(kT + ms)), Kind::kClaim).empty()) << ms;
   }
   s().Claim("x", Ms(kT + 1600));  // No back-off pending: at once.
-  const SessionEffects fx = Take(Ms(kT + 1600));
+  const ClaimantEffects fx = Take(Ms(kT + 1600));
   EXPECT_EQ(SentTo(fx, Kind::kClaim, "x"), kAll);
   EXPECT_EQ(FirstItems(fx, Kind::kClaim), (std::vector<LockItem>{{"x", 2_claim, {}}}));
 }
 
 // ------------------------------------------------------------ claims of owned names
 
-TEST_F(SessionTest, ClaimOfAnOwnedNameReportsGrantedAgain) {
+TEST_F(ClaimantTest, ClaimOfAnOwnedNameReportsGrantedAgain) {
   Own("x", Ms(kT));
   s().Claim("x", Ms(kT + 1));
-  const SessionEffects fx = Take(Ms(kT + 1));
+  const ClaimantEffects fx = Take(Ms(kT + 1));
   EXPECT_TRUE(fx.messages.empty());
   ASSERT_EQ(fx.events.size(), 1u);
   EXPECT_EQ(fx.events[0].kind, LockEvent::Kind::kGranted);
 }
 
-TEST_F(SessionTest, ClaimOfAnOwnedNameWhoseRuleBrokeClaimsWithANewNumber) {
+TEST_F(ClaimantTest, ClaimOfAnOwnedNameWhoseRuleBrokeClaimsWithANewNumber) {
   Own("x", Ms(kT));
   s().Claim("x", Ms(kT) + kSpan);  // No Tick noticed the failure yet.
-  const SessionEffects fx = Take(Ms(kT) + kSpan);
+  const ClaimantEffects fx = Take(Ms(kT) + kSpan);
   EXPECT_EQ(SentTo(fx, Kind::kClaim, "x"), kAll);
   EXPECT_EQ(FirstItems(fx, Kind::kClaim), (std::vector<LockItem>{{"x", 2_claim, {}}}));
   EXPECT_FALSE(s().MayServe("x", Ms(kT) + kSpan));
@@ -1124,14 +1124,14 @@ TEST_F(SessionTest, ClaimOfAnOwnedNameWhoseRuleBrokeClaimsWithANewNumber) {
 
 // ------------------------------------------------------------ rules switched off
 
-TEST_F(SessionBreakTest, WithoutNoBreakAStaleGrantCountsAgain) {
+TEST_F(ClaimantBreakTest, WithoutNoBreakAStaleGrantCountsAgain) {
   Make(Options(Rules("all-no_break")));
   const TimePoint v2_lapse = LapseAndRenewV1();
   // Unsafe: v1 expired the session meanwhile and may have given x away.
   EXPECT_TRUE(s().MayServe("x", v2_lapse));
 }
 
-TEST_F(SessionTest, WithoutNoBreakANewVoterIncarnationStillVoidsItsOldGrants) {
+TEST_F(ClaimantTest, WithoutNoBreakANewVoterIncarnationStillVoidsItsOldGrants) {
   Make(Options(Rules("all-no_break")));
   Own("x", Ms(kT), {"v1", "v2"});
   const std::uint64_t seq = Beat(Ms(kT + 500));
@@ -1139,7 +1139,7 @@ TEST_F(SessionTest, WithoutNoBreakANewVoterIncarnationStillVoidsItsOldGrants) {
   EXPECT_FALSE(s().MayServe("x", Ms(kT + 510)));  // Rule (a) holds without rule (b).
 }
 
-TEST_F(SessionTest, WithoutNoBreakAGrantOfAClaimSentBeforeTheDeadlineCounts) {
+TEST_F(ClaimantTest, WithoutNoBreakAGrantOfAClaimSentBeforeTheDeadlineCounts) {
   Make(Options(Rules("all-no_break")));
   s().Claim("x", Ms(kT));
   Take(Ms(kT));
@@ -1149,7 +1149,7 @@ TEST_F(SessionTest, WithoutNoBreakAGrantOfAClaimSentBeforeTheDeadlineCounts) {
   EXPECT_TRUE(s().MayServe("x", Ms(kT + 11)));
 }
 
-TEST_F(SessionTest, WithoutClaimNumbersALateGrantOfAReleasedClaimCounts) {
+TEST_F(ClaimantTest, WithoutClaimNumbersALateGrantOfAReleasedClaimCounts) {
   Make(Options(Rules("all-claim_numbers")));
   AckAll(Beat(Ms(kT)), Ms(kT));
   s().Claim("x", Ms(kT));
@@ -1161,7 +1161,7 @@ TEST_F(SessionTest, WithoutClaimNumbersALateGrantOfAReleasedClaimCounts) {
   EXPECT_TRUE(s().MayServe("x", Ms(kT + 3)));
 }
 
-TEST_F(SessionTest, WithoutClaimNumbersALateDenyEndsTheNewClaim) {
+TEST_F(ClaimantTest, WithoutClaimNumbersALateDenyEndsTheNewClaim) {
   Make(Options(Rules("all-claim_numbers")));
   s().Claim("x", Ms(kT));
   s().Release("x", Ms(kT + 1));
@@ -1172,7 +1172,7 @@ TEST_F(SessionTest, WithoutClaimNumbersALateDenyEndsTheNewClaim) {
   EXPECT_EQ(CountEvents(Take(Ms(kT + 3)), LockEvent::Kind::kDenied), 1u);
 }
 
-TEST_F(SessionTest, WithoutIncarnationEchoGrantsForAnotherIncarnationCount) {
+TEST_F(ClaimantTest, WithoutIncarnationEchoGrantsForAnotherIncarnationCount) {
   Make(Options(Rules("all-incarnation_echo")));
   AckAll(Beat(Ms(kT)), Ms(kT));
   s().Claim("x", Ms(kT));
@@ -1183,7 +1183,7 @@ TEST_F(SessionTest, WithoutIncarnationEchoGrantsForAnotherIncarnationCount) {
   EXPECT_TRUE(s().MayServe("x", Ms(kT)));  // Unsafe: the voters hold x for the other one.
 }
 
-TEST_F(SessionTest, WithoutIncarnationEchoTheOldProcessDiesOfItsReplacementsNack) {
+TEST_F(ClaimantTest, WithoutIncarnationEchoTheOldProcessDiesOfItsReplacementsNack) {
   Make(Options(Rules("all-incarnation_echo")));
   const std::int64_t wait = ToMillis(Options().timing.twin_wait());
   s().Step(FromVoter(Kind::kNack, "v1", VoterInc("v1"), "A", kOtherInc), Ms(kT));
@@ -1192,7 +1192,7 @@ TEST_F(SessionTest, WithoutIncarnationEchoTheOldProcessDiesOfItsReplacementsNack
   EXPECT_EQ(CountEvents(Take(Ms(kT + wait)), LockEvent::Kind::kFatal), 1u);
 }
 
-TEST_F(SessionTest, WithoutSessionMarginTheDeadlineIsSentPlusTheWholeLease) {
+TEST_F(ClaimantTest, WithoutSessionMarginTheDeadlineIsSentPlusTheWholeLease) {
   Make(Options(Rules("all-session_margin")));
   Own("x", Ms(kT));
   EXPECT_TRUE(s().MayServe("x", Ms(kT) + kSpan));
@@ -1200,7 +1200,7 @@ TEST_F(SessionTest, WithoutSessionMarginTheDeadlineIsSentPlusTheWholeLease) {
   EXPECT_FALSE(s().MayServe("x", Ms(kT + 2000)));
 }
 
-TEST_F(SessionTest, WithoutReleaseRepeatReleasesOnceAndLeavesStrayGrantsHeld) {
+TEST_F(ClaimantTest, WithoutReleaseRepeatReleasesOnceAndLeavesStrayGrantsHeld) {
   Make(Options(Rules("all-release_repeat")));
   Own("x", Ms(kT));
   s().Release("x", Ms(kT + 1));
