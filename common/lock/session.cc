@@ -1,4 +1,4 @@
-#include "common/lock/session.h"
+#include "tenure/lock/session.h"
 
 #include <algorithm>
 #include <bit>
@@ -6,7 +6,7 @@
 #include <limits>
 #include <utility>
 
-#include "common/base/check.h"
+#include "tenure/base/check.h"
 
 namespace tenure::lock {
 

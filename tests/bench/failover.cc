@@ -48,9 +48,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tests/integration/cluster.h"
-#include "tests/integration/process.h"
-
+#include "integration/cluster.h"
+#include "integration/process.h"
 #include "tenure/client.h"
 
 namespace tenure::bench {

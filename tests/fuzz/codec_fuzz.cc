@@ -15,8 +15,8 @@
 #include <string>
 #include <string_view>
 
-#include "common/base/check.h"
-#include "common/protocol/codec.h"
+#include "tenure/base/check.h"
+#include "tenure/protocol/codec.h"
 
 namespace {
 

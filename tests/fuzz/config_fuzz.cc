@@ -20,11 +20,11 @@
 
 #include <CLI/CLI.hpp>
 
-#include "common/base/check.h"
-#include "common/base/duration.h"
-#include "common/base/ids.h"
-#include "common/config/config.h"
-#include "common/log/log.h"
+#include "tenure/base/check.h"
+#include "tenure/base/duration.h"
+#include "tenure/base/ids.h"
+#include "tenure/config/config.h"
+#include "tenure/log/log.h"
 
 namespace {
 

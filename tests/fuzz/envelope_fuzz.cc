@@ -15,9 +15,9 @@
 #include <string_view>
 #include <vector>
 
-#include "common/base/check.h"
-#include "common/protocol/codec.h"
-#include "common/protocol/envelope.h"
+#include "tenure/base/check.h"
+#include "tenure/protocol/codec.h"
+#include "tenure/protocol/envelope.h"
 
 namespace {
 

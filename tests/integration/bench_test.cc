@@ -5,8 +5,7 @@
 #include <gtest/gtest.h>
 #include <zmq.hpp>
 
-#include "tests/integration/cluster.h"
-
+#include "integration/cluster.h"
 #include "tenure/pipeline.h"
 
 namespace tenure::testing {

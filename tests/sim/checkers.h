@@ -17,7 +17,7 @@
 #include <string_view>
 #include <vector>
 
-#include "tests/sim/sim_network.h"
+#include "sim/sim_network.h"
 
 namespace tenure::sim {
 

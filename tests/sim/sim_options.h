@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "common/lock/rules.h"
+#include "tenure/lock/rules.h"
 
 namespace tenure::sim {
 

@@ -12,7 +12,7 @@
 #include <cstdint>
 #include <random>
 
-#include "common/base/check.h"
+#include "tenure/base/check.h"
 
 namespace tenure::sim {
 

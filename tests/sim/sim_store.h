@@ -25,8 +25,8 @@
 #include <string>
 #include <vector>
 
-#include "common/store/store.h"
-#include "tests/sim/checkers.h"
+#include "sim/checkers.h"
+#include "tenure/store/store.h"
 
 namespace tenure::sim {
 

@@ -14,9 +14,9 @@
 
 #include <gtest/gtest.h>
 
-#include "common/lock/session.h"
-#include "common/lock/voter.h"
-#include "tests/unit/lock/lock_test_util.h"
+#include "tenure/lock/session.h"
+#include "tenure/lock/voter.h"
+#include "unit/lock/lock_test_util.h"
 
 namespace tenure::lock {
 namespace {

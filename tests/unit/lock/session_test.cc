@@ -3,7 +3,7 @@
 // the serving rule with its no-break condition, releases repeated until
 // acknowledged, the incarnation echo, and back-off after a failed claim. The
 // voters' replies are built by hand; time is TimePoint values made up here.
-#include "common/lock/session.h"
+#include "tenure/lock/session.h"
 
 #include <cstdint>
 #include <set>
@@ -12,7 +12,7 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/unit/lock/lock_test_util.h"
+#include "unit/lock/lock_test_util.h"
 
 namespace tenure::lock {
 namespace {

@@ -5,7 +5,7 @@
 // throw, crash, or allocate without bound, whatever the bytes. Malformed
 // bodies are built with a small hand-written msgpack writer (below) rather
 // than with msgpack-cxx, so the tests do not share the library's assumptions.
-#include "common/protocol/codec.h"
+#include "tenure/protocol/codec.h"
 
 #include <bit>
 #include <cstdint>
