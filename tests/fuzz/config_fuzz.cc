@@ -1,4 +1,4 @@
-// Fuzz target for the config file parser (common/config/config.h).
+// Fuzz target for the config file parser (tenure/config/config.h).
 //
 // The input is the text of a --config file. One file serves every executable
 // (top-level keys plus a section each), so each input is parsed twice: with

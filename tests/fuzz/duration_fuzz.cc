@@ -1,4 +1,4 @@
-// Fuzz target for the duration parser (common/base/duration.h), which reads
+// Fuzz target for the duration parser (tenure/base/duration.h), which reads
 // --lease and --idle from flags and config files.
 //
 // Checks, for every duration that parses:

@@ -1,4 +1,4 @@
-// Tests of entity id and node id validation (common/base/ids.h).
+// Tests of entity id and node id validation (tenure/base/ids.h).
 #include "tenure/base/ids.h"
 
 #include <string>

@@ -1,4 +1,4 @@
-// Tests of the strong integer types (common/base/strong_id.h): what they allow
+// Tests of the strong integer types (tenure/base/strong_id.h): what they allow
 // and, through static_asserts, the mix-ups they refuse at compile time.
 #include "tenure/base/strong_id.h"
 

@@ -1,5 +1,5 @@
 // Tests of the check made before toml++ parses config text
-// (common/config/toml_prescan.h): non-ASCII text only in comment lines, never
+// (tenure/config/toml_prescan.h): non-ASCII text only in comment lines, never
 // right after a backslash.
 #include "tenure/config/toml_prescan.h"
 

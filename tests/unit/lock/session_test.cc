@@ -1,4 +1,4 @@
-// Tests of a node's side of the name lock table (common/lock/session.h,
+// Tests of a node's side of the name lock table (tenure/lock/session.h,
 // DESIGN §4): heartbeats and per-voter deadlines, claims and their numbers,
 // the serving rule with its no-break condition, releases repeated until
 // acknowledged, the incarnation echo, and back-off after a failed claim. The

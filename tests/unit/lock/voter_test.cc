@@ -1,4 +1,4 @@
-// Tests of one voter's share of the name lock table (common/lock/voter.h,
+// Tests of one voter's share of the name lock table (tenure/lock/voter.h,
 // DESIGN §4): sessions and their expiry, grants and denials, claim numbers,
 // releases, second incarnations of a node id, and the quiet period after a
 // start. Messages are built by hand; time is TimePoint values made up here.

@@ -1,4 +1,4 @@
-// Tests of the msgpack codec (common/protocol/codec.h).
+// Tests of the msgpack codec (tenure/protocol/codec.h).
 //
 // Valid messages must survive Encode -> Decode unchanged. Everything else must
 // come back as bad_request: the decoder faces the network, so it must never

@@ -1,4 +1,4 @@
-// Tests of the frame envelope (common/protocol/envelope.h): which frame lists
+// Tests of the frame envelope (tenure/protocol/envelope.h): which frame lists
 // are accepted, and that every malformed one is refused as bad_request.
 #include "tenure/protocol/envelope.h"
 
