@@ -1,4 +1,4 @@
-#include "broker/broker.h"
+#include "broker.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -11,15 +11,15 @@
 #include <spdlog/spdlog.h>
 #include <zmq.hpp>
 
-#include "broker/partition.h"
-#include "broker/router_core.h"
-#include "common/base/signals.h"
-#include "common/lock/rules.h"
-#include "common/lock/voter.h"
-#include "common/net/zmq_util.h"
-#include "common/protocol/codec.h"
-#include "common/protocol/envelope.h"
-#include "common/protocol/topics.h"
+#include "tenure/base/signals.h"
+#include "tenure/lock/rules.h"
+#include "tenure/lock/voter.h"
+#include "tenure/net/zmq_util.h"
+#include "tenure/protocol/codec.h"
+#include "tenure/protocol/envelope.h"
+#include "tenure/protocol/topics.h"
+#include "tenure/router/partition.h"
+#include "tenure/router/router_core.h"
 
 namespace tenure::broker {
 namespace {

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "common/base/status.h"
-#include "common/base/time.h"
+#include "tenure/base/status.h"
+#include "tenure/base/time.h"
 
 namespace tenure::broker {
 

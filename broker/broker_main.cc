@@ -5,11 +5,12 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
-#include "broker/broker.h"
-#include "common/base/duration.h"
-#include "common/base/signals.h"
-#include "common/config/config.h"
-#include "common/log/log.h"
+#include "tenure/base/duration.h"
+#include "tenure/base/signals.h"
+#include "tenure/config/config.h"
+#include "tenure/log/log.h"
+
+#include "broker.h"
 
 int main(int argc, char** argv) {
   tenure::broker::BrokerConfig config;

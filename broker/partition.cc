@@ -1,8 +1,8 @@
-#include "broker/partition.h"
+#include "tenure/router/partition.h"
 
 #include <sstream>
 
-#include "common/base/ids.h"
+#include "tenure/base/ids.h"
 
 namespace tenure::broker {
 

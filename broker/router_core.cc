@@ -1,11 +1,11 @@
-#include "broker/router_core.h"
+#include "tenure/router/router_core.h"
 
 #include <algorithm>
 #include <iterator>
 #include <utility>
 
-#include "common/base/check.h"
-#include "common/base/ids.h"
+#include "tenure/base/check.h"
+#include "tenure/base/ids.h"
 
 namespace tenure::broker {
 namespace {

@@ -1,4 +1,4 @@
-#include "client/bench.h"
+#include "tenure/cli/bench.h"
 
 #include <array>
 #include <charconv>
@@ -11,11 +11,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "client/latency_histogram.h"
-#include "common/base/check.h"
-#include "common/base/ids.h"
-
+#include "tenure/base/check.h"
+#include "tenure/base/ids.h"
+#include "tenure/cli/latency_histogram.h"
 #include "tenure/pipeline.h"
+
 #include <unistd.h>
 
 namespace tenure::cli {

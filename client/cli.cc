@@ -1,4 +1,4 @@
-#include "client/cli.h"
+#include "tenure/cli/cli.h"
 
 #include <algorithm>
 #include <chrono>
@@ -10,11 +10,11 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "client/bench.h"
-#include "common/base/ids.h"
-#include "common/config/config.h"
-
+#include "tenure/base/ids.h"
+#include "tenure/cli/bench.h"
 #include "tenure/client.h"
+#include "tenure/config/config.h"
+
 #include <signal.h>
 
 namespace tenure::cli {

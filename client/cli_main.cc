@@ -2,7 +2,7 @@
 #include <exception>
 #include <iostream>
 
-#include "client/cli.h"
+#include "tenure/cli/cli.h"
 
 int main(int argc, char** argv) {
   try {

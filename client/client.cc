@@ -5,12 +5,13 @@
 
 #include <zmq.hpp>
 
-#include "client/wire.h"
-#include "common/base/ids.h"
-#include "common/net/zmq_util.h"
-#include "common/protocol/codec.h"
-#include "common/protocol/envelope.h"
-#include "common/protocol/topics.h"
+#include "tenure/base/ids.h"
+#include "tenure/net/zmq_util.h"
+#include "tenure/protocol/codec.h"
+#include "tenure/protocol/envelope.h"
+#include "tenure/protocol/topics.h"
+
+#include "wire.h"
 
 namespace tenure {
 namespace {

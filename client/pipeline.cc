@@ -6,10 +6,11 @@
 
 #include <zmq.hpp>
 
-#include "client/wire.h"
-#include "common/net/zmq_util.h"
-#include "common/protocol/codec.h"
-#include "common/protocol/envelope.h"
+#include "tenure/net/zmq_util.h"
+#include "tenure/protocol/codec.h"
+#include "tenure/protocol/envelope.h"
+
+#include "wire.h"
 
 namespace tenure {
 namespace {

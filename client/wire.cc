@@ -1,9 +1,9 @@
-#include "client/wire.h"
+#include "wire.h"
 
-#include "common/base/entity_state.h"
-#include "common/base/ids.h"
-#include "common/protocol/codec.h"
-#include "common/protocol/envelope.h"
+#include "tenure/base/entity_state.h"
+#include "tenure/base/ids.h"
+#include "tenure/protocol/codec.h"
+#include "tenure/protocol/envelope.h"
 
 namespace tenure::wire {
 namespace {

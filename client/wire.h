@@ -4,10 +4,9 @@
 
 #include <optional>
 
-#include "common/net/zmq_util.h"
-#include "common/protocol/messages.h"
-
 #include "tenure/client.h"
+#include "tenure/net/zmq_util.h"
+#include "tenure/protocol/messages.h"
 
 namespace tenure::wire {
 

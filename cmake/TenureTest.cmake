@@ -1,12 +1,18 @@
 include(GoogleTest)
 
+# tenure_test_headers: the tests' own helper headers, included from tests/ as
+# "history/history.h", "unit/lock/lock_test_util.h". Library headers are
+# reached only by linking the library (each exposes its own include dir).
+add_library(tenure_test_headers INTERFACE)
+target_include_directories(tenure_test_headers INTERFACE ${PROJECT_SOURCE_DIR}/tests)
+
 # tenure_add_test(name SOURCES a.cc ... LIBS lib ... LABELS unit|integration)
 # One executable per test file, registered with CTest under its label.
 function(tenure_add_test name)
   cmake_parse_arguments(ARG "" "" "SOURCES;LIBS;LABELS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
-  target_link_libraries(${name} PRIVATE ${ARG_LIBS} GTest::gtest GTest::gmock GTest::gtest_main
-                                        tenure_test_warnings)
+  target_link_libraries(${name} PRIVATE ${ARG_LIBS} tenure_test_headers GTest::gtest GTest::gmock
+                                        GTest::gtest_main tenure_test_warnings)
   set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/tests)
   gtest_discover_tests(${name} PROPERTIES LABELS "${ARG_LABELS}" DISCOVERY_TIMEOUT 30)
   foreach(_label IN LISTS ARG_LABELS)

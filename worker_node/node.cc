@@ -1,4 +1,4 @@
-#include "worker_node/node.h"
+#include "node.h"
 
 #include <algorithm>
 #include <optional>
@@ -8,14 +8,14 @@
 #include <spdlog/spdlog.h>
 #include <zmq.hpp>
 
-#include "common/base/signals.h"
-#include "common/entity/handler.h"
-#include "common/net/zmq_util.h"
-#include "common/protocol/codec.h"
-#include "common/protocol/envelope.h"
-#include "common/protocol/topics.h"
-#include "common/store/batch_writer.h"
-#include "worker_node/node_core.h"
+#include "tenure/base/signals.h"
+#include "tenure/entity/handler.h"
+#include "tenure/net/zmq_util.h"
+#include "tenure/node/node_core.h"
+#include "tenure/protocol/codec.h"
+#include "tenure/protocol/envelope.h"
+#include "tenure/protocol/topics.h"
+#include "tenure/store/batch_writer.h"
 
 #include <malloc.h>
 #include <sys/eventfd.h>

@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "common/base/status.h"
-#include "common/base/time.h"
-#include "common/store/store.h"
+#include "tenure/base/status.h"
+#include "tenure/base/time.h"
+#include "tenure/store/store.h"
 
 namespace tenure::node {
 

@@ -1,10 +1,10 @@
-#include "worker_node/node_core.h"
+#include "tenure/node/node_core.h"
 
 #include <algorithm>
 #include <cstdio>
 #include <utility>
 
-#include "common/base/check.h"
+#include "tenure/base/check.h"
 
 namespace tenure::node {
 namespace {

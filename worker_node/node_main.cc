@@ -6,11 +6,12 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
-#include "common/base/duration.h"
-#include "common/base/signals.h"
-#include "common/config/config.h"
-#include "common/log/log.h"
-#include "worker_node/node.h"
+#include "tenure/base/duration.h"
+#include "tenure/base/signals.h"
+#include "tenure/config/config.h"
+#include "tenure/log/log.h"
+
+#include "node.h"
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "common/base/check.h"
+#include "tenure/base/check.h"
 
 #include <cstdio>
 #include <cstdlib>

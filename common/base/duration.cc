@@ -1,4 +1,4 @@
-#include "common/base/duration.h"
+#include "tenure/base/duration.h"
 
 #include <charconv>
 #include <limits>

@@ -1,4 +1,4 @@
-#include "common/base/ids.h"
+#include "tenure/base/ids.h"
 
 #include <string>
 

@@ -1,4 +1,4 @@
-#include "common/base/signals.h"
+#include "tenure/base/signals.h"
 
 #include <csignal>
 

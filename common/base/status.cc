@@ -1,4 +1,4 @@
-#include "common/base/status.h"
+#include "tenure/base/status.h"
 
 #include <array>
 

@@ -1,4 +1,4 @@
-#include "common/config/config.h"
+#include "tenure/config/config.h"
 
 #include <algorithm>
 #include <array>
@@ -10,8 +10,8 @@
 
 #include <toml++/toml.h>
 
-#include "common/base/ids.h"
-#include "common/config/toml_prescan.h"
+#include "tenure/base/ids.h"
+#include "tenure/config/toml_prescan.h"
 
 namespace tenure::config {
 namespace {

@@ -1,4 +1,4 @@
-#include "common/config/toml_prescan.h"
+#include "tenure/config/toml_prescan.h"
 
 #include <string>
 

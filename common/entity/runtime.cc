@@ -1,13 +1,13 @@
-#include "common/entity/runtime.h"
+#include "tenure/entity/runtime.h"
 
 #include <algorithm>
 #include <exception>
 #include <utility>
 
-#include "common/base/check.h"
-#include "common/base/entity_state.h"
-#include "common/base/ids.h"
-#include "common/protocol/codec.h"
+#include "tenure/base/check.h"
+#include "tenure/base/entity_state.h"
+#include "tenure/base/ids.h"
+#include "tenure/protocol/codec.h"
 
 namespace tenure::entity {
 

@@ -1,11 +1,11 @@
-#include "common/lock/rules.h"
+#include "tenure/lock/rules.h"
 
 #include <algorithm>
 #include <array>
 #include <charconv>
 #include <utility>
 
-#include "common/base/check.h"
+#include "tenure/base/check.h"
 
 namespace tenure::lock {
 namespace {

@@ -1,11 +1,11 @@
-#include "common/lock/voter.h"
+#include "tenure/lock/voter.h"
 
 #include <algorithm>
 #include <iterator>
 #include <limits>
 #include <utility>
 
-#include "common/base/check.h"
+#include "tenure/base/check.h"
 
 namespace tenure::lock {
 

@@ -1,9 +1,9 @@
-#include "common/log/log.h"
+#include "tenure/log/log.h"
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include "common/base/check.h"
+#include "tenure/base/check.h"
 
 namespace tenure::log {
 

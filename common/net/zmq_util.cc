@@ -1,4 +1,4 @@
-#include "common/net/zmq_util.h"
+#include "tenure/net/zmq_util.h"
 
 namespace tenure::net {
 

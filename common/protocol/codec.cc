@@ -1,4 +1,4 @@
-#include "common/protocol/codec.h"
+#include "tenure/protocol/codec.h"
 
 #include <array>
 #include <limits>

@@ -1,6 +1,6 @@
-#include "common/protocol/envelope.h"
+#include "tenure/protocol/envelope.h"
 
-#include "common/protocol/codec.h"
+#include "tenure/protocol/codec.h"
 
 namespace tenure::protocol {
 

@@ -1,4 +1,4 @@
-#include "common/store/batch_writer.h"
+#include "tenure/store/batch_writer.h"
 
 #include <algorithm>
 #include <cstddef>
@@ -12,9 +12,9 @@
 #include <variant>
 #include <vector>
 
-#include "common/base/check.h"
-#include "common/base/status.h"
-#include "common/store/store.h"
+#include "tenure/base/check.h"
+#include "tenure/base/status.h"
+#include "tenure/store/store.h"
 
 namespace tenure::store {
 

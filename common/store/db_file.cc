@@ -1,4 +1,4 @@
-#include "common/store/db_file.h"
+#include "tenure/store/db_file.h"
 
 #include <array>
 #include <cerrno>

@@ -1,4 +1,4 @@
-#include "common/store/migrations.h"
+#include "tenure/store/migrations.h"
 
 #include <climits>
 #include <cstddef>
@@ -7,9 +7,9 @@
 #include <string>
 #include <string_view>
 
-#include "common/base/check.h"
-#include "common/base/status.h"
-#include "common/store/sqlite_store.h"
+#include "tenure/base/check.h"
+#include "tenure/base/status.h"
+#include "tenure/store/sqlite_store.h"
 
 namespace tenure::store {
 namespace {

@@ -9,9 +9,9 @@
 
 #include <sqlite3.h>
 
-#include "common/base/check.h"
-#include "common/base/status.h"
-#include "common/store/sqlite_store.h"
+#include "tenure/base/check.h"
+#include "tenure/base/status.h"
+#include "tenure/store/sqlite_store.h"
 
 namespace tenure::store {
 

@@ -1,4 +1,4 @@
-#include "common/store/sqlite_fault.h"
+#include "sqlite_fault.h"
 
 #include <cerrno>
 #include <cstring>
@@ -7,8 +7,8 @@
 
 #include <sqlite3.h>
 
-#include "common/base/check.h"
-#include "common/base/status.h"
+#include "tenure/base/check.h"
+#include "tenure/base/status.h"
 
 namespace tenure::store {
 namespace {

@@ -14,7 +14,7 @@
 
 #include <sqlite3.h>
 
-#include "common/base/status.h"
+#include "tenure/base/status.h"
 
 namespace tenure::store {
 

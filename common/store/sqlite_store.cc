@@ -1,6 +1,6 @@
 // SqliteStore: the connection's life (open, file checks, reconnection) and
 // the batches. The SQL of each op is in sqlite_store_ops.cc.
-#include "common/store/sqlite_store.h"
+#include "tenure/store/sqlite_store.h"
 
 #include <algorithm>
 #include <cstddef>
@@ -18,13 +18,14 @@
 
 #include <sqlite3.h>
 
-#include "common/base/check.h"
-#include "common/base/status.h"
-#include "common/store/db_file.h"
-#include "common/store/migrations.h"
-#include "common/store/sqlite_fault.h"
-#include "common/store/sqlite_store_impl.h"
-#include "common/store/store.h"
+#include "tenure/base/check.h"
+#include "tenure/base/status.h"
+#include "tenure/store/db_file.h"
+#include "tenure/store/migrations.h"
+#include "tenure/store/store.h"
+
+#include "sqlite_fault.h"
+#include "sqlite_store_impl.h"
 
 namespace tenure::store {
 namespace internal {

@@ -16,10 +16,10 @@
 #include <variant>
 #include <vector>
 
-#include "common/base/status.h"
-#include "common/store/db_file.h"
-#include "common/store/sqlite_store.h"
-#include "common/store/store.h"
+#include "tenure/base/status.h"
+#include "tenure/store/db_file.h"
+#include "tenure/store/sqlite_store.h"
+#include "tenure/store/store.h"
 
 namespace tenure::store::internal {
 

@@ -12,11 +12,12 @@
 
 #include <sqlite3.h>
 
-#include "common/base/check.h"
-#include "common/base/status.h"
-#include "common/store/sqlite_store.h"
-#include "common/store/sqlite_store_impl.h"
-#include "common/store/store.h"
+#include "tenure/base/check.h"
+#include "tenure/base/status.h"
+#include "tenure/store/sqlite_store.h"
+#include "tenure/store/store.h"
+
+#include "sqlite_store_impl.h"
 
 namespace tenure::store::internal {
 

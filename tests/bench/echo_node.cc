@@ -13,12 +13,12 @@
 #include <CLI/CLI.hpp>
 #include <zmq.hpp>
 
-#include "common/base/signals.h"
-#include "common/base/time.h"
-#include "common/lock/rules.h"
-#include "common/net/zmq_util.h"
-#include "common/protocol/codec.h"
-#include "common/protocol/envelope.h"
+#include "tenure/base/signals.h"
+#include "tenure/base/time.h"
+#include "tenure/lock/rules.h"
+#include "tenure/net/zmq_util.h"
+#include "tenure/protocol/codec.h"
+#include "tenure/protocol/envelope.h"
 
 namespace tenure {
 namespace {

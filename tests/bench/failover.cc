@@ -48,10 +48,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tests/integration/cluster.h"
-#include "tests/integration/process.h"
-
 #include "tenure/client.h"
+
+#include "integration/cluster.h"
+#include "integration/process.h"
 
 namespace tenure::bench {
 namespace {

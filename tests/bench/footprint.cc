@@ -25,12 +25,12 @@
 
 #include <CLI/CLI.hpp>
 
-#include "common/base/check.h"
-#include "common/base/time.h"
-#include "common/entity/handler.h"
-#include "common/lock/rules.h"
-#include "common/protocol/messages.h"
-#include "worker_node/node_core.h"
+#include "tenure/base/check.h"
+#include "tenure/base/time.h"
+#include "tenure/entity/handler.h"
+#include "tenure/lock/rules.h"
+#include "tenure/node/node_core.h"
+#include "tenure/protocol/messages.h"
 
 #include <malloc.h>
 #include <unistd.h>

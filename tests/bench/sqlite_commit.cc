@@ -25,12 +25,13 @@
 #include <CLI/CLI.hpp>
 #include <sqlite3.h>
 
-#include "common/base/check.h"
-#include "common/base/status.h"
-#include "common/store/migrations.h"
-#include "common/store/sqlite_store.h"
-#include "common/store/sqlite_store_impl.h"
-#include "common/store/store.h"
+#include "tenure/base/check.h"
+#include "tenure/base/status.h"
+#include "tenure/store/migrations.h"
+#include "tenure/store/sqlite_store.h"
+#include "tenure/store/store.h"
+
+#include "sqlite_store_impl.h"
 
 namespace tenure::bench {
 namespace {

@@ -1,4 +1,4 @@
-#include "tests/faults/availability.h"
+#include "faults/availability.h"
 
 #include <algorithm>
 #include <cstdio>

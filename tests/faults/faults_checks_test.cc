@@ -1,8 +1,8 @@
 #include <gtest/gtest.h>
 
-#include "tests/faults/availability.h"
-#include "tests/faults/injector.h"
-#include "tests/faults/post_checks.h"
+#include "faults/availability.h"
+#include "faults/injector.h"
+#include "faults/post_checks.h"
 
 namespace tenure::faults {
 namespace {

@@ -15,12 +15,12 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/faults/availability.h"
-#include "tests/faults/injector.h"
-#include "tests/faults/post_checks.h"
-#include "tests/faults/workload.h"
-#include "tests/history/history.h"
-#include "tests/integration/cluster.h"
+#include "faults/availability.h"
+#include "faults/injector.h"
+#include "faults/post_checks.h"
+#include "faults/workload.h"
+#include "history/history.h"
+#include "integration/cluster.h"
 
 namespace tenure::faults {
 namespace {

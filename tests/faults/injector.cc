@@ -1,4 +1,4 @@
-#include "tests/faults/injector.h"
+#include "faults/injector.h"
 
 #include <csignal>
 #include <fstream>

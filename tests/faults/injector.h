@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/integration/cluster.h"
+#include "integration/cluster.h"
 
 namespace tenure::faults {
 

@@ -1,4 +1,4 @@
-#include "tests/faults/post_checks.h"
+#include "faults/post_checks.h"
 
 #include <algorithm>
 

@@ -1,8 +1,8 @@
-#include "tests/faults/workload.h"
+#include "faults/workload.h"
 
 #include <random>
 
-#include "client/include/tenure/client.h"
+#include "tenure/client.h"
 
 namespace tenure::faults {
 

@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-#include "tests/history/history.h"
+#include "history/history.h"
 
 namespace tenure::faults {
 

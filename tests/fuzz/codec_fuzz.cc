@@ -1,4 +1,4 @@
-// Fuzz target for the message decoder (common/protocol/codec.h).
+// Fuzz target for the message decoder (tenure/protocol/codec.h).
 //
 // The input is a message body as it arrives from the network. Decode reads the
 // message type from the body's "t" key, so the whole input is the body: a
@@ -15,8 +15,8 @@
 #include <string>
 #include <string_view>
 
-#include "common/base/check.h"
-#include "common/protocol/codec.h"
+#include "tenure/base/check.h"
+#include "tenure/protocol/codec.h"
 
 namespace {
 

@@ -1,4 +1,4 @@
-// Fuzz target for the config file parser (common/config/config.h).
+// Fuzz target for the config file parser (tenure/config/config.h).
 //
 // The input is the text of a --config file. One file serves every executable
 // (top-level keys plus a section each), so each input is parsed twice: with
@@ -20,11 +20,11 @@
 
 #include <CLI/CLI.hpp>
 
-#include "common/base/check.h"
-#include "common/base/duration.h"
-#include "common/base/ids.h"
-#include "common/config/config.h"
-#include "common/log/log.h"
+#include "tenure/base/check.h"
+#include "tenure/base/duration.h"
+#include "tenure/base/ids.h"
+#include "tenure/config/config.h"
+#include "tenure/log/log.h"
 
 namespace {
 

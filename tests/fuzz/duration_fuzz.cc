@@ -1,4 +1,4 @@
-// Fuzz target for the duration parser (common/base/duration.h), which reads
+// Fuzz target for the duration parser (tenure/base/duration.h), which reads
 // --lease and --idle from flags and config files.
 //
 // Checks, for every duration that parses:
@@ -10,8 +10,8 @@
 #include <string>
 #include <string_view>
 
-#include "common/base/check.h"
-#include "common/base/duration.h"
+#include "tenure/base/check.h"
+#include "tenure/base/duration.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);

@@ -1,4 +1,4 @@
-// Fuzz target for the frame envelope (common/protocol/envelope.h).
+// Fuzz target for the frame envelope (tenure/protocol/envelope.h).
 //
 // The input is split into frames, each a 2-byte little-endian length and then
 // that many bytes (the last frame takes what is left if the input ends
@@ -15,9 +15,9 @@
 #include <string_view>
 #include <vector>
 
-#include "common/base/check.h"
-#include "common/protocol/codec.h"
-#include "common/protocol/envelope.h"
+#include "tenure/base/check.h"
+#include "tenure/protocol/codec.h"
+#include "tenure/protocol/envelope.h"
 
 namespace {
 

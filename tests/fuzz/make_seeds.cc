@@ -11,9 +11,9 @@
 #include <utility>
 #include <vector>
 
-#include "common/protocol/codec.h"
-#include "common/protocol/envelope.h"
-#include "common/protocol/messages.h"
+#include "tenure/protocol/codec.h"
+#include "tenure/protocol/envelope.h"
+#include "tenure/protocol/messages.h"
 
 namespace {
 

@@ -4,11 +4,11 @@
 #include <map>
 #include <string>
 
-#include "tests/history/entity_model.h"
-#include "tests/history/explanation.h"
-#include "tests/history/history.h"
-#include "tests/history/linearizer.h"
-#include "tests/history/split_history.h"
+#include "history/entity_model.h"
+#include "history/explanation.h"
+#include "history/history.h"
+#include "history/linearizer.h"
+#include "history/split_history.h"
 
 namespace tenure::history {
 namespace {

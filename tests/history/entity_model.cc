@@ -1,4 +1,4 @@
-#include "tests/history/entity_model.h"
+#include "history/entity_model.h"
 
 #include <algorithm>
 

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/history/history.h"
+#include "history/history.h"
 
 namespace tenure::history::internal {
 

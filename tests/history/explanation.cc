@@ -1,9 +1,9 @@
-#include "tests/history/explanation.h"
+#include "history/explanation.h"
 
 #include <algorithm>
 #include <set>
 
-#include "common/base/check.h"
+#include "tenure/base/check.h"
 
 namespace tenure::history::internal {
 namespace {

@@ -9,8 +9,8 @@
 #include <utility>
 #include <vector>
 
-#include "tests/history/entity_model.h"
-#include "tests/history/linearizer.h"
+#include "history/entity_model.h"
+#include "history/linearizer.h"
 
 namespace tenure::history::internal {
 

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/history/history.h"
+#include "history/history.h"
 
 namespace {
 

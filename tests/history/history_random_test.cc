@@ -11,8 +11,8 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/history/history.h"
-#include "tests/history/random_history.h"
+#include "history/history.h"
+#include "history/random_history.h"
 
 namespace tenure::history {
 namespace {

@@ -1,7 +1,7 @@
 // Hand-written histories for CheckHistory: ones a correct service can
 // produce, which must pass, and the anomalies the checker exists to catch,
 // which must fail with an explanation that names them.
-#include "tests/history/history.h"
+#include "history/history.h"
 
 #include <string>
 #include <vector>

@@ -14,7 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tests/history/history.h"
+#include "history/history.h"
 
 namespace tenure::history {
 namespace {

@@ -6,8 +6,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "tests/history/history.h"
-#include "tests/history/random_history.h"
+#include "history/history.h"
+#include "history/random_history.h"
 
 namespace tenure::history {
 namespace {

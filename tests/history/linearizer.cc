@@ -1,4 +1,4 @@
-#include "tests/history/linearizer.h"
+#include "history/linearizer.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -10,9 +10,10 @@
 #include <tuple>
 #include <utility>
 
-#include "common/base/check.h"
-#include "tests/history/dynamic_bits.h"
-#include "tests/history/state_cache.h"
+#include "tenure/base/check.h"
+
+#include "history/dynamic_bits.h"
+#include "history/state_cache.h"
 
 namespace tenure::history::internal {
 namespace {

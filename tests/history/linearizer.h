@@ -33,7 +33,7 @@
 #include <optional>
 #include <vector>
 
-#include "tests/history/entity_model.h"
+#include "history/entity_model.h"
 
 namespace tenure::history::internal {
 

@@ -1,7 +1,7 @@
 // Tests of the search's internals: its bitset, the memo, and version pruning
 // checked against the same search without it on histories too long for brute
 // force.
-#include "tests/history/linearizer.h"
+#include "history/linearizer.h"
 
 #include <cstdint>
 #include <random>
@@ -10,10 +10,10 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/history/dynamic_bits.h"
-#include "tests/history/random_history.h"
-#include "tests/history/split_history.h"
-#include "tests/history/state_cache.h"
+#include "history/dynamic_bits.h"
+#include "history/random_history.h"
+#include "history/split_history.h"
+#include "history/state_cache.h"
 
 namespace tenure::history::internal {
 namespace {

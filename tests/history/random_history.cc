@@ -1,4 +1,4 @@
-#include "tests/history/random_history.h"
+#include "history/random_history.h"
 
 #include <algorithm>
 #include <iterator>

@@ -1,4 +1,4 @@
-#include "tests/history/split_history.h"
+#include "history/split_history.h"
 
 #include <algorithm>
 

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "tests/history/entity_model.h"
-#include "tests/history/history.h"
+#include "history/entity_model.h"
+#include "history/history.h"
 
 namespace tenure::history::internal {
 

@@ -1,8 +1,8 @@
-#include "tests/history/state_cache.h"
+#include "history/state_cache.h"
 
 #include <algorithm>
 
-#include "common/base/check.h"
+#include "tenure/base/check.h"
 
 namespace tenure::history::internal {
 namespace {

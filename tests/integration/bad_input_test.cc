@@ -6,10 +6,10 @@
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
-#include "common/protocol/codec.h"
-#include "common/protocol/envelope.h"
-#include "tests/integration/cluster.h"
+#include "tenure/protocol/codec.h"
+#include "tenure/protocol/envelope.h"
 
+#include "integration/cluster.h"
 #include <sys/stat.h>
 
 namespace tenure::testing {

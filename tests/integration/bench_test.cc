@@ -5,9 +5,9 @@
 #include <gtest/gtest.h>
 #include <zmq.hpp>
 
-#include "tests/integration/cluster.h"
-
 #include "tenure/pipeline.h"
+
+#include "integration/cluster.h"
 
 namespace tenure::testing {
 namespace {

@@ -6,8 +6,7 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/integration/cluster.h"
-
+#include "integration/cluster.h"
 #include <signal.h>
 
 namespace tenure::testing {

@@ -1,4 +1,4 @@
-#include "tests/integration/cluster.h"
+#include "integration/cluster.h"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>

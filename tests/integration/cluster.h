@@ -11,7 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tests/integration/process.h"
+#include "integration/process.h"
 
 namespace tenure::testing {
 

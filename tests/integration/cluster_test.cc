@@ -1,6 +1,6 @@
 // Three worker nodes, every one a voter, sharing one store: the two-server
 // story and the fault promises of DESIGN §7, with the real binaries.
-#include "tests/integration/cluster.h"
+#include "integration/cluster.h"
 
 #include <chrono>
 #include <fstream>

@@ -10,9 +10,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "tests/integration/cluster.h"
-#include "tests/integration/process.h"
-
+#include "integration/cluster.h"
+#include "integration/process.h"
 #include <signal.h>
 
 namespace tenure::testing {

@@ -1,6 +1,6 @@
 // Wall-clock jumps: the broker and a node run under libfaketime, whose offset
 // the test moves a day forward and a day back while requests go on. Leases,
-// heartbeats and timeouts run on the monotonic clock (common/base/time.h), so
+// heartbeats and timeouts run on the monotonic clock (tenure/base/time.h), so
 // nothing may notice: no request fails and no lease is lost.
 #include <chrono>
 #include <cstdlib>
@@ -12,8 +12,8 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/integration/cluster.h"
-#include "tests/integration/hostile_start.h"
+#include "integration/cluster.h"
+#include "integration/hostile_start.h"
 
 namespace tenure::testing {
 namespace {

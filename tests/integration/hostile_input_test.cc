@@ -15,9 +15,10 @@
 #include <gtest/gtest.h>
 #include <zmq.hpp>
 
-#include "common/protocol/codec.h"
-#include "common/protocol/envelope.h"
-#include "tests/integration/cluster.h"
+#include "tenure/protocol/codec.h"
+#include "tenure/protocol/envelope.h"
+
+#include "integration/cluster.h"
 
 namespace tenure::testing {
 namespace {

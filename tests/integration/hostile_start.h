@@ -10,8 +10,8 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/integration/cluster.h"
-#include "tests/integration/process.h"
+#include "integration/cluster.h"
+#include "integration/process.h"
 
 namespace tenure::testing {
 

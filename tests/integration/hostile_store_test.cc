@@ -8,9 +8,8 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/integration/cluster.h"
-#include "tests/integration/hostile_start.h"
-
+#include "integration/cluster.h"
+#include "integration/hostile_start.h"
 #include <sys/stat.h>
 #include <unistd.h>
 

@@ -12,7 +12,7 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/integration/cluster.h"
+#include "integration/cluster.h"
 
 namespace tenure::testing {
 namespace {

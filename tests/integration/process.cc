@@ -1,4 +1,4 @@
-#include "tests/integration/process.h"
+#include "integration/process.h"
 
 #include <algorithm>
 #include <cstdlib>

@@ -1,8 +1,7 @@
 // One broker, one worker_node, the real client binary.
 #include <gtest/gtest.h>
 
-#include "tests/integration/cluster.h"
-
+#include "integration/cluster.h"
 #include <signal.h>
 
 namespace tenure::testing {

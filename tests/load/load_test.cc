@@ -9,11 +9,12 @@
 #include <gtest/gtest.h>
 #include <zmq.hpp>
 
-#include "client/include/tenure/client.h"
-#include "common/protocol/codec.h"
-#include "common/protocol/envelope.h"
-#include "tests/integration/cluster.h"
-#include "tests/load/resources.h"
+#include "tenure/client.h"
+#include "tenure/protocol/codec.h"
+#include "tenure/protocol/envelope.h"
+
+#include "integration/cluster.h"
+#include "load/resources.h"
 
 namespace tenure::testing {
 namespace {

@@ -1,4 +1,4 @@
-#include "tests/load/resources.h"
+#include "load/resources.h"
 
 #include <fstream>
 #include <string>

@@ -1,9 +1,10 @@
-#include "tests/sim/checkers.h"
+#include "sim/checkers.h"
 
 #include <algorithm>
 
-#include "common/base/check.h"
-#include "tests/sim/sim_store.h"
+#include "tenure/base/check.h"
+
+#include "sim/sim_store.h"
 
 namespace tenure::sim {
 

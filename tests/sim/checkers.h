@@ -17,8 +17,9 @@
 #include <string_view>
 #include <vector>
 
-#include "common/base/strong_id.h"
-#include "tests/sim/sim_network.h"
+#include "tenure/base/strong_id.h"
+
+#include "sim/sim_network.h"
 
 namespace tenure::sim {
 

@@ -1,8 +1,8 @@
-#include "tests/sim/checkers.h"
+#include "sim/checkers.h"
 
 #include <gtest/gtest.h>
 
-#include "tests/sim/sim_store.h"
+#include "sim/sim_store.h"
 
 namespace tenure::sim {
 namespace {

@@ -1,4 +1,4 @@
-#include "tests/sim/sim_network.h"
+#include "sim/sim_network.h"
 
 namespace tenure::sim {
 

@@ -15,7 +15,7 @@
 #include <string>
 #include <utility>
 
-#include "tests/sim/sim_random.h"
+#include "sim/sim_random.h"
 
 namespace tenure::sim {
 

@@ -1,4 +1,4 @@
-#include "tests/sim/sim_options.h"
+#include "sim/sim_options.h"
 
 #include <array>
 #include <utility>

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "common/lock/rules.h"
+#include "tenure/lock/rules.h"
 
 namespace tenure::sim {
 
@@ -24,7 +24,7 @@ enum class FaultKind {
 
 // How the broker routes lock traffic for a node id.
 enum class Routing {
-  // As tenure's broker (broker/router_core.h, the real RouterCore): a new
+  // As tenure's broker (tenure/router/router_core.h, the real RouterCore): a new
   // incarnation takes over an id only once the current one's session lapsed
   // at the broker; replies go to the incarnation they name.
   kBroker,

@@ -12,8 +12,8 @@
 #include <cstdint>
 #include <random>
 
-#include "common/base/check.h"
-#include "common/base/strong_id.h"
+#include "tenure/base/check.h"
+#include "tenure/base/strong_id.h"
 
 namespace tenure::sim {
 

@@ -1,8 +1,8 @@
-#include "tests/sim/sim_store.h"
+#include "sim/sim_store.h"
 
 #include <variant>
 
-#include "common/base/check.h"
+#include "tenure/base/check.h"
 
 namespace tenure::sim {
 namespace {

@@ -25,8 +25,9 @@
 #include <string>
 #include <vector>
 
-#include "common/store/store.h"
-#include "tests/sim/checkers.h"
+#include "tenure/store/store.h"
+
+#include "sim/checkers.h"
 
 namespace tenure::sim {
 

@@ -1,4 +1,4 @@
-#include "tests/sim/sim_world.h"
+#include "sim/sim_world.h"
 
 #include <algorithm>
 #include <cinttypes>
@@ -7,7 +7,7 @@
 #include <cstdio>
 #include <utility>
 
-#include "common/base/check.h"
+#include "tenure/base/check.h"
 
 namespace tenure::sim {
 

@@ -46,16 +46,17 @@
 #include <variant>
 #include <vector>
 
-#include "broker/router_core.h"
-#include "common/entity/handler.h"
-#include "common/lock/voter.h"
-#include "common/store/store.h"
-#include "tests/sim/checkers.h"
-#include "tests/sim/sim_network.h"
-#include "tests/sim/sim_options.h"
-#include "tests/sim/sim_random.h"
-#include "tests/sim/sim_store.h"
-#include "worker_node/node_core.h"
+#include "tenure/entity/handler.h"
+#include "tenure/lock/voter.h"
+#include "tenure/node/node_core.h"
+#include "tenure/router/router_core.h"
+#include "tenure/store/store.h"
+
+#include "sim/checkers.h"
+#include "sim/sim_network.h"
+#include "sim/sim_options.h"
+#include "sim/sim_random.h"
+#include "sim/sim_store.h"
 
 namespace tenure::sim {
 

@@ -1,4 +1,4 @@
-#include "tests/sim/sim_world.h"
+#include "sim/sim_world.h"
 
 #include <gtest/gtest.h>
 

@@ -18,8 +18,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "tests/sim/sim_world.h"
-
+#include "sim/sim_world.h"
 #include <unistd.h>
 
 namespace {

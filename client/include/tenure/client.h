@@ -28,7 +28,7 @@
 #include <variant>
 #include <vector>
 
-#include "common/base/status.h"
+#include "tenure/base/status.h"
 
 namespace tenure {
 

@@ -1,5 +1,5 @@
-// Tests of duration parsing for flags and config files (common/base/duration.h).
-#include "common/base/duration.h"
+// Tests of duration parsing for flags and config files (tenure/base/duration.h).
+#include "tenure/base/duration.h"
 
 #include <chrono>
 #include <string>

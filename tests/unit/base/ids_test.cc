@@ -1,5 +1,5 @@
-// Tests of entity id and node id validation (common/base/ids.h).
-#include "common/base/ids.h"
+// Tests of entity id and node id validation (tenure/base/ids.h).
+#include "tenure/base/ids.h"
 
 #include <string>
 #include <string_view>

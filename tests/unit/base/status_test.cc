@@ -1,6 +1,6 @@
 // Tests of Status, Result<T> and the error table of DESIGN §6
-// (common/base/status.h): names and CLI exit codes are a public contract.
-#include "common/base/status.h"
+// (tenure/base/status.h): names and CLI exit codes are a public contract.
+#include "tenure/base/status.h"
 
 #include <memory>
 #include <string>

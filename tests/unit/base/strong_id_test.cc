@@ -1,6 +1,6 @@
-// Tests of the strong integer types (common/base/strong_id.h): what they allow
+// Tests of the strong integer types (tenure/base/strong_id.h): what they allow
 // and, through static_asserts, the mix-ups they refuse at compile time.
-#include "common/base/strong_id.h"
+#include "tenure/base/strong_id.h"
 
 #include <cstdint>
 #include <map>

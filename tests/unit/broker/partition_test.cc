@@ -1,4 +1,4 @@
-#include "broker/partition.h"
+#include "tenure/router/partition.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "broker/router_core.h"
+#include "tenure/router/router_core.h"
 
 #include <map>
 

@@ -1,4 +1,4 @@
-#include "client/latency_histogram.h"
+#include "tenure/cli/latency_histogram.h"
 
 #include <gtest/gtest.h>
 

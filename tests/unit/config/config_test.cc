@@ -1,6 +1,6 @@
 // Tests of configuration: TOML files under --config, overridden by flags, and
-// the endpoint and voter checks (common/config/config.h).
-#include "common/config/config.h"
+// the endpoint and voter checks (tenure/config/config.h).
+#include "tenure/config/config.h"
 
 #include <filesystem>
 #include <fstream>

@@ -1,7 +1,7 @@
 // Tests of the check made before toml++ parses config text
-// (common/config/toml_prescan.h): non-ASCII text only in comment lines, never
+// (tenure/config/toml_prescan.h): non-ASCII text only in comment lines, never
 // right after a backslash.
-#include "common/config/toml_prescan.h"
+#include "tenure/config/toml_prescan.h"
 
 #include <string>
 

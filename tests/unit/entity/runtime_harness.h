@@ -11,8 +11,8 @@
 
 #include <gtest/gtest.h>
 
-#include "common/entity/runtime.h"
-#include "common/store/store.h"
+#include "tenure/entity/runtime.h"
+#include "tenure/store/store.h"
 
 namespace tenure::entity::testing {
 

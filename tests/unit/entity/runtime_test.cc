@@ -1,8 +1,8 @@
-#include "common/entity/runtime.h"
+#include "tenure/entity/runtime.h"
 
 #include <gtest/gtest.h>
 
-#include "tests/unit/entity/runtime_harness.h"
+#include "unit/entity/runtime_harness.h"
 
 namespace tenure::entity {
 namespace {

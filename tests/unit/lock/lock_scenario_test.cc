@@ -14,9 +14,10 @@
 
 #include <gtest/gtest.h>
 
-#include "common/lock/session.h"
-#include "common/lock/voter.h"
-#include "tests/unit/lock/lock_test_util.h"
+#include "tenure/lock/claimant.h"
+#include "tenure/lock/voter.h"
+
+#include "unit/lock/lock_test_util.h"
 
 namespace tenure::lock {
 namespace {

@@ -28,12 +28,12 @@
 #include <variant>
 #include <vector>
 
-#include "common/base/check.h"
-#include "common/base/time.h"
-#include "common/lock/rules.h"
-#include "common/lock/session.h"
-#include "common/lock/voter.h"
-#include "common/protocol/messages.h"
+#include "tenure/base/check.h"
+#include "tenure/base/time.h"
+#include "tenure/lock/claimant.h"
+#include "tenure/lock/rules.h"
+#include "tenure/lock/voter.h"
+#include "tenure/protocol/messages.h"
 
 namespace tenure::lock::testing {
 

@@ -1,6 +1,6 @@
-// Tests of the pure quorum helpers of the lock table (common/lock/rules.h):
+// Tests of the pure quorum helpers of the lock table (tenure/lock/rules.h):
 // Majority, the rule switches' parser, and the timing defaults of DESIGN §4.
-#include "common/lock/rules.h"
+#include "tenure/lock/rules.h"
 
 #include <cstddef>
 #include <string>

@@ -1,8 +1,8 @@
-// Tests of one voter's share of the name lock table (common/lock/voter.h,
+// Tests of one voter's share of the name lock table (tenure/lock/voter.h,
 // DESIGN §4): sessions and their expiry, grants and denials, claim numbers,
 // releases, second incarnations of a node id, and the quiet period after a
 // start. Messages are built by hand; time is TimePoint values made up here.
-#include "common/lock/voter.h"
+#include "tenure/lock/voter.h"
 
 #include <cstdint>
 #include <string>
@@ -10,7 +10,7 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/unit/lock/lock_test_util.h"
+#include "unit/lock/lock_test_util.h"
 
 namespace tenure::lock {
 namespace {

@@ -2,7 +2,7 @@
 // as the shell drives it, with its own voter reached "through the broker"
 // (messages addressed to it come back in), peer voters played by the test
 // and a real SQLite store on :memory:.
-#include "worker_node/node_core.h"
+#include "tenure/node/node_core.h"
 
 #include <map>
 #include <memory>
@@ -11,7 +11,7 @@
 
 #include <gtest/gtest.h>
 
-#include "common/store/store.h"
+#include "tenure/store/store.h"
 
 namespace tenure::node {
 namespace {

@@ -1,11 +1,11 @@
-// Tests of the msgpack codec (common/protocol/codec.h).
+// Tests of the msgpack codec (tenure/protocol/codec.h).
 //
 // Valid messages must survive Encode -> Decode unchanged. Everything else must
 // come back as bad_request: the decoder faces the network, so it must never
 // throw, crash, or allocate without bound, whatever the bytes. Malformed
 // bodies are built with a small hand-written msgpack writer (below) rather
 // than with msgpack-cxx, so the tests do not share the library's assumptions.
-#include "common/protocol/codec.h"
+#include "tenure/protocol/codec.h"
 
 #include <bit>
 #include <cstdint>

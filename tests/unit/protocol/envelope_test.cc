@@ -1,6 +1,6 @@
-// Tests of the frame envelope (common/protocol/envelope.h): which frame lists
+// Tests of the frame envelope (tenure/protocol/envelope.h): which frame lists
 // are accepted, and that every malformed one is refused as bad_request.
-#include "common/protocol/envelope.h"
+#include "tenure/protocol/envelope.h"
 
 #include <string>
 #include <string_view>
@@ -8,7 +8,7 @@
 
 #include <gtest/gtest.h>
 
-#include "common/protocol/codec.h"
+#include "tenure/protocol/codec.h"
 
 namespace tenure::protocol {
 namespace {

@@ -4,10 +4,14 @@
 #   cmake -DMANIFEST=<pure_cores.cmake> -DSCRATCH_DIR=<dir> -P scan_cores.cmake
 #
 # The manifest (written at configure time by CMakeLists.txt here) sets
-# PROJECT_ROOT, PURE_CORES and, per core, PURE_CORE_<core>_DIR and
-# PURE_CORE_<core>_SOURCES. A core's code is its sources plus every header they
-# include ("common/lock/rules.h", from PROJECT_ROOT) that lies in the core's own
-# directory, so that broker/'s shell files stay out of tenure_router's scan.
+# PROJECT_ROOT, PURE_CORES and, per core, PURE_CORE_<core>_DIR,
+# PURE_CORE_<core>_SOURCES and PURE_CORE_<core>_INCLUDES (its own include
+# directories, e.g. common/lock/include). A core's code is its sources plus
+# every header they include that lies in the core's own directory, found as
+# the compiler finds a "" include: beside the including file, then in the
+# core's include directories ("tenure/lock/rules.h" in common/lock/include).
+# Headers of other libraries and broker/'s shell files stay out of
+# tenure_router's scan.
 #
 # Refused, outside comments:
 #   - reads of a clock or of the OS's randomness (`steady_clock` included: a
@@ -33,8 +37,9 @@ function(read_code file out)
   set(${out} "${code}" PARENT_SCOPE)
 endfunction()
 
-# Appends to `out` one line per violation in the core rooted at `dir`.
-function(scan_core root dir sources out)
+# Appends to `out` one line per violation in the core rooted at `dir`, whose
+# own include directories are `include_dirs`.
+function(scan_core root dir sources include_dirs out)
   set(found "")
   set(queue ${sources})
   set(seen "")
@@ -57,36 +62,49 @@ function(scan_core root dir sources out)
       string(REGEX REPLACE "${INCLUDE_REGEX}" "\\1" name "${include}")
       if(name MATCHES "${FORBIDDEN_INCLUDE_REGEX}")
         list(APPEND found "${shown}: #include ${name}")
-      elseif(EXISTS "${root}/${name}")
-        cmake_path(ABSOLUTE_PATH name BASE_DIRECTORY "${root}" NORMALIZE OUTPUT_VARIABLE path)
-        cmake_path(IS_PREFIX dir "${path}" NORMALIZE inside)
-        if(inside)
-          list(APPEND queue "${path}")
-        endif()
+      else()
+        cmake_path(GET file PARENT_PATH here)
+        foreach(base IN ITEMS "${here}" ${include_dirs})
+          if(EXISTS "${base}/${name}")
+            cmake_path(ABSOLUTE_PATH name BASE_DIRECTORY "${base}" NORMALIZE OUTPUT_VARIABLE path)
+            cmake_path(IS_PREFIX dir "${path}" NORMALIZE inside)
+            if(inside)
+              list(APPEND queue "${path}")
+            endif()
+            break()
+          endif()
+        endforeach()
       endif()
     endforeach()
   endwhile()
   set(${out} "${found}" PARENT_SCOPE)
 endfunction()
 
-# Self-test on two made-up cores in SCRATCH_DIR.
+# Self-test on two made-up cores in SCRATCH_DIR. The impure one includes a
+# header of its include dir (core/include/fake/impure.h) and one beside it
+# (core/local.h); other/include/other/shell.h, of another library, is outside
+# the core and not scanned.
 set(fake "${SCRATCH_DIR}/fake")
 file(REMOVE_RECURSE "${fake}")
-file(WRITE "${fake}/core/impure.cc" "#include \"core/impure.h\"\n#include <thread>\n"
-           "auto t = std::chrono::steady_clock::now();\n")
-file(WRITE "${fake}/core/impure.h" "#include <pthread.h>\n#include \"other/shell.h\"\n"
+file(WRITE "${fake}/core/impure.cc" "#include \"fake/impure.h\"\n#include <thread>\n"
+           "#include \"local.h\"\nauto t = std::chrono::steady_clock::now();\n")
+file(WRITE "${fake}/core/include/fake/impure.h"
+           "#include <pthread.h>\n#include \"other/shell.h\"\n"
            "inline auto r = std::random_device{}();\n")
-file(WRITE "${fake}/other/shell.h" "#include <zmq.hpp>\n")
+file(WRITE "${fake}/core/local.h" "#include <ctime>\n")
+file(WRITE "${fake}/other/include/other/shell.h" "#include <zmq.hpp>\n")
 file(WRITE "${fake}/core/clean.cc" "// Never reads std::chrono::system_clock.\n"
            "/* nor <thread> nor\n random_device */\n#include <chrono>\n")
-scan_core("${fake}" "${fake}/core" "${fake}/core/impure.cc" impure)
+scan_core("${fake}" "${fake}/core" "${fake}/core/impure.cc"
+          "${fake}/core/include;${fake}/other/include" impure)
 set(expected "core/impure.cc: steady_clock" "core/impure.cc: #include thread"
-             "core/impure.h: random_device" "core/impure.h: #include pthread.h")
+             "core/include/fake/impure.h: random_device"
+             "core/include/fake/impure.h: #include pthread.h" "core/local.h: #include ctime")
 if(NOT impure STREQUAL expected)
   message(FATAL_ERROR "the scan is broken: on a made-up impure core it found\n  ${impure}\n"
                       "instead of\n  ${expected}")
 endif()
-scan_core("${fake}" "${fake}/core" "${fake}/core/clean.cc" clean)
+scan_core("${fake}" "${fake}/core" "${fake}/core/clean.cc" "${fake}/core/include" clean)
 if(clean)
   message(FATAL_ERROR "the scan is broken: it flagged comments: ${clean}")
 endif()
@@ -97,7 +115,8 @@ if(NOT PURE_CORES)
 endif()
 set(report "")
 foreach(core IN LISTS PURE_CORES)
-  scan_core("${PROJECT_ROOT}" "${PURE_CORE_${core}_DIR}" "${PURE_CORE_${core}_SOURCES}" found)
+  scan_core("${PROJECT_ROOT}" "${PURE_CORE_${core}_DIR}" "${PURE_CORE_${core}_SOURCES}"
+            "${PURE_CORE_${core}_INCLUDES}" found)
   foreach(line IN LISTS found)
     string(APPEND report "  ${core}: ${line}\n")
   endforeach()

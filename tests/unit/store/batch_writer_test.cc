@@ -2,7 +2,7 @@
 //
 // No sleeps: the writer is held inside Store::Apply() by a gate the test opens,
 // and the test waits for results on the notify callback with a deadline.
-#include "common/store/batch_writer.h"
+#include "tenure/store/batch_writer.h"
 
 #include <atomic>
 #include <chrono>
@@ -18,9 +18,10 @@
 
 #include <gtest/gtest.h>
 
-#include "common/base/status.h"
-#include "common/store/store.h"
-#include "tests/unit/store/store_test_util.h"
+#include "tenure/base/status.h"
+#include "tenure/store/store.h"
+
+#include "unit/store/store_test_util.h"
 
 namespace tenure::store {
 namespace {

@@ -1,5 +1,5 @@
 // The migration runner and the migrations embedded from sql/.
-#include "common/store/migrations.h"
+#include "tenure/store/migrations.h"
 
 #include <filesystem>
 #include <latch>
@@ -12,10 +12,11 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
-#include "common/base/status.h"
-#include "common/store/sqlite_store.h"
-#include "common/store/store.h"
-#include "tests/unit/store/store_test_util.h"
+#include "tenure/base/status.h"
+#include "tenure/store/sqlite_store.h"
+#include "tenure/store/store.h"
+
+#include "unit/store/store_test_util.h"
 
 namespace tenure::store {
 namespace {

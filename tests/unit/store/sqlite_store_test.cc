@@ -9,10 +9,10 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
-#include "common/base/status.h"
-#include "common/store/store.h"
-#include "tests/unit/store/store_test_util.h"
+#include "tenure/base/status.h"
+#include "tenure/store/store.h"
 
+#include "unit/store/store_test_util.h"
 #include <sys/stat.h>
 #include <unistd.h>
 

@@ -14,7 +14,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
-#include "common/store/store.h"
+#include "tenure/store/store.h"
 
 #include <stdlib.h>  // mkdtemp
 
