@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 #include <zmq.hpp>
 
+#include "tenure/base/ids.h"
 #include "tenure/base/signals.h"
 #include "tenure/lock/rules.h"
 #include "tenure/lock/voter.h"
@@ -33,18 +34,17 @@ class Broker {
  public:
   explicit Broker(const BrokerConfig& config)
       : config_(config),
-        core_(RouterOptions{config.lease, config.voters}),
+        core_(RouterOptions{config.lease, NodeIds(config.voters)}),
         router_(context_, zmq::socket_type::router),
         pub_(context_, zmq::socket_type::pub) {
-    const std::vector<std::string> voters = lock::EffectiveVoters(config.voters, "");
-    if (std::find(voters.begin(), voters.end(), lock::kWitnessId) != voters.end()) {
+    const std::vector<NodeId> voters = lock::EffectiveVoters(NodeIds(config.voters), NodeId());
+    if (std::find(voters.begin(), voters.end(), lock::WitnessId()) != voters.end()) {
       lock::LockTiming timing;
       timing.lease = config.lease;
       std::random_device device;
       const Incarnation incarnation((std::uint64_t{device()} << 32) ^ device());
-      witness_.emplace(
-          lock::VoterOptions{std::string(lock::kWitnessId), incarnation, timing, {}, voters},
-          Clock::now());
+      witness_.emplace(lock::VoterOptions{lock::WitnessId(), incarnation, timing, {}, voters},
+                       Clock::now());
     }
   }
 
@@ -130,28 +130,28 @@ class Broker {
       // Not counted as bad: the refusal was logged once, and after a broker
       // restart a live node's voter heartbeats may come before its next
       // broker heartbeat (they are repeated).
-      if (!core_.Registered(peer, hb->node) || partition_.Blocks(hb->node, hb->to)) {
+      if (!core_.Registered(peer, NodeId(hb->node)) || partition_.Blocks(hb->node, hb->to)) {
         return;
       }
       if (hb->to == lock::kWitnessId && witness_) {
         witness_->Step(*hb, now);
         FlushWitness();
       } else {
-        ToNode(hb->to, env->body);
+        ToNode(NodeId(hb->to), env->body);
       }
     } else if (auto* lock = std::get_if<protocol::LockMessage>(&decoded.value())) {
       if (lock->kind == protocol::LockMessage::Kind::kQuiet) {
         Drop("QUIET comes from the broker only");
         return;
       }
-      if (!core_.Registered(peer, lock->from) || partition_.Blocks(lock->from, lock->to)) {
+      if (!core_.Registered(peer, NodeId(lock->from)) || partition_.Blocks(lock->from, lock->to)) {
         return;  // As for voter heartbeats above.
       }
       if (lock->to == lock::kWitnessId && witness_) {
         witness_->Step(*lock, now);
         FlushWitness();
       } else {
-        ToNode(lock->to, env->body, lock->to_incarnation);
+        ToNode(NodeId(lock->to), env->body, lock->to_incarnation);
       }
     } else if (auto* req = std::get_if<protocol::Request>(&decoded.value())) {
       // A node forwarding a request passes the client's route along.
@@ -166,7 +166,8 @@ class Broker {
       net::Send(router_, {env->route, kSignature, env->body});
     } else if (auto* ev = std::get_if<protocol::Event>(&decoded.value())) {
       if (ev->kind == protocol::Event::Kind::kNodeDown) {
-        core_.HandleGoodbye(std::string(peer), ev->node);  // Published with the broker's own news.
+        core_.HandleGoodbye(std::string(peer),
+                            NodeId(ev->node));  // Published with the broker's own news.
         return;
       }
       if (ev->entity_id.empty()) {
@@ -211,7 +212,7 @@ class Broker {
 
   // Lock traffic goes to the newest process known under the node id, alive or
   // not: the protocol itself decides what a late message means.
-  void ToNode(const std::string& node, std::string_view body, Incarnation incarnation = {}) {
+  void ToNode(const NodeId& node, std::string_view body, Incarnation incarnation = {}) {
     std::optional<std::string> route = core_.RouteOfNode(node, incarnation);
     if (!route) {
       return;  // Never seen: the sender repeats what matters.
@@ -240,7 +241,7 @@ class Broker {
     for (const auto& [node, incarnation] : core_.TakeTakeovers()) {
       protocol::LockMessage quiet;
       quiet.kind = protocol::LockMessage::Kind::kQuiet;
-      quiet.to = node;
+      quiet.to = node.str();
       quiet.to_incarnation = incarnation;
       ToNode(node, protocol::Encode(quiet), incarnation);
     }
@@ -270,13 +271,13 @@ class Broker {
     // the same settings as the witness's (SendRefusals logs the others).
     for (const lock::Refusal& r : witness_->TakeRefusals()) {
       spdlog::error("witness refused node {} (incarnation {:016x}): settings '{}', its own '{}'",
-                    r.node, r.incarnation.value(), r.settings, witness_->settings());
+                    r.node.str(), r.incarnation.value(), r.settings, witness_->settings());
     }
     for (const protocol::LockMessage& m : witness_->TakeOutbox()) {
       if (partition_.Blocks(m.from, m.to)) {
         continue;
       }
-      ToNode(m.to, protocol::Encode(m), m.to_incarnation);
+      ToNode(NodeId(m.to), protocol::Encode(m), m.to_incarnation);
     }
   }
 

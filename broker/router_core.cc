@@ -42,7 +42,7 @@ RouterCore::RouterCore(RouterOptions options) : options_(std::move(options)) {
   TENURE_CHECK(options_.lease > Duration::zero());
 }
 
-std::string RouterCore::SettingsFor(const std::string& node) const {
+std::string RouterCore::SettingsFor(const NodeId& node) const {
   lock::LockTiming timing;
   timing.lease = options_.lease;
   timing.margin = options_.margin;
@@ -54,7 +54,7 @@ bool RouterCore::Refuse(const std::string& route, const protocol::Heartbeat& hb,
   if (!options_.settings_check) {
     return false;
   }
-  std::string expected = SettingsFor(hb.node);
+  std::string expected = SettingsFor(NodeId(hb.node));
   if (hb.settings == expected) {
     return false;
   }
@@ -100,7 +100,7 @@ void RouterCore::HandleHeartbeat(const std::string& route, const protocol::Heart
     node.others.erase(hb.incarnation);
   }
   if ((first_seen || restarted) && hb.voter) {
-    takeovers_.emplace_back(hb.node, hb.incarnation);
+    takeovers_.emplace_back(NodeId(hb.node), hb.incarnation);
   }
   node.route = route;
   node.incarnation = hb.incarnation;
@@ -120,30 +120,30 @@ void RouterCore::HandleHeartbeat(const std::string& route, const protocol::Heart
   }
 }
 
-void RouterCore::HandleGoodbye(const std::string& route, const std::string& node) {
-  auto it = nodes_.find(node);
+void RouterCore::HandleGoodbye(const std::string& route, const NodeId& node) {
+  auto it = nodes_.find(node.str());
   if (it == nodes_.end() || it->second.route != route) {
     return;  // Only a node's own connection may say it is leaving.
   }
   it->second.gone = true;
   if (it->second.up) {
     it->second.up = false;
-    events_.push_back({protocol::Event::Kind::kNodeDown, {}, {}, {}, {}, node, "stopped"});
+    events_.push_back({protocol::Event::Kind::kNodeDown, {}, {}, {}, {}, node.str(), "stopped"});
   }
 }
 
 void RouterCore::HandleUnreachable(const std::string& route) {
   for (auto& [id, node] : nodes_) {
     if (node.route == route) {
-      HandleGoodbye(route, id);
+      HandleGoodbye(route, NodeId(id));
       return;
     }
   }
 }
 
-std::optional<std::string> RouterCore::RouteOfNode(const std::string& node,
+std::optional<std::string> RouterCore::RouteOfNode(const NodeId& node,
                                                    Incarnation incarnation) const {
-  auto it = nodes_.find(node);
+  auto it = nodes_.find(node.str());
   if (it == nodes_.end()) {
     return std::nullopt;
   }
@@ -157,8 +157,8 @@ std::optional<std::string> RouterCore::RouteOfNode(const std::string& node,
   return other->second;
 }
 
-bool RouterCore::Registered(std::string_view route, const std::string& node) const {
-  auto it = nodes_.find(node);
+bool RouterCore::Registered(std::string_view route, const NodeId& node) const {
+  auto it = nodes_.find(node.str());
   if (it == nodes_.end()) {
     return false;
   }
@@ -224,8 +224,8 @@ protocol::Reply RouterCore::NodesReply(std::uint64_t request_id, TimePoint now) 
   protocol::Reply reply;
   reply.request_id = request_id;
   for (const auto& [id, node] : nodes_) {
-    const bool listed_voter =
-        std::find(options_.voters.begin(), options_.voters.end(), id) != options_.voters.end();
+    const bool listed_voter = std::find(options_.voters.begin(), options_.voters.end(),
+                                        NodeId(id)) != options_.voters.end();
     reply.nodes.push_back({id, node.voter || listed_voter, Alive(node, now), node.incarnation,
                            node.entities, ToMillis(now - node.last_seen)});
   }
@@ -248,7 +248,7 @@ void RouterCore::Tick(TimePoint now) {
 
 std::vector<protocol::Event> RouterCore::TakeEvents() { return std::exchange(events_, {}); }
 
-std::vector<std::pair<std::string, Incarnation>> RouterCore::TakeTakeovers() {
+std::vector<std::pair<NodeId, Incarnation>> RouterCore::TakeTakeovers() {
   return std::exchange(takeovers_, {});
 }
 

@@ -3,11 +3,14 @@
 #include <algorithm>
 #include <optional>
 #include <random>
+#include <string>
+#include <vector>
 
 #include <spdlog/fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <zmq.hpp>
 
+#include "tenure/base/ids.h"
 #include "tenure/base/signals.h"
 #include "tenure/entity/handler.h"
 #include "tenure/net/zmq_util.h"
@@ -111,9 +114,9 @@ void Log(const Note& note) {
 
 NodeCoreOptions CoreOptions(const NodeConfig& config, StoreGeneration store_generation) {
   NodeCoreOptions o;
-  o.id = config.id;
+  o.id = NodeId(config.id);
   o.incarnation = NewIncarnation();
-  o.voters = config.voters;
+  o.voters = NodeIds(config.voters);
   o.timing.lease = config.lease;
   o.idle = config.idle;
   o.mailbox_depth_max = config.mailbox_depth_max;
@@ -145,9 +148,13 @@ class Node {
     if (Status s = net::Connect(sub_, config_.pub); !s.ok()) {
       return s;
     }
+    std::vector<std::string> voters;
+    for (const NodeId& v : core_.voters()) {
+      voters.push_back(v.str());
+    }
     spdlog::info("node {} (incarnation {:016x}, {}voter; voters {}) serving through broker {}",
                  config_.id, core_.incarnation().value(), core_.voter() != nullptr ? "" : "non-",
-                 fmt::join(core_.voters(), ","), config_.broker);
+                 fmt::join(voters, ","), config_.broker);
 
     const Duration heartbeat_interval = config_.lease / 4;
     TimePoint next_poke = Clock::now();

@@ -14,7 +14,7 @@ namespace {
 constexpr int kPumpRoundsMax = 64;
 
 lock::ClaimantOptions ClaimantOptionsFor(const NodeCoreOptions& o,
-                                         const std::vector<std::string>& voters) {
+                                         const std::vector<NodeId>& voters) {
   lock::ClaimantOptions s;
   s.node_id = o.id;
   s.incarnation = o.incarnation;
@@ -53,19 +53,20 @@ void NodeCore::Step(std::string_view route, protocol::Message message, TimePoint
     }
     runtime_.HandleRequest(std::string(route), std::move(*request), now);
   } else if (auto* hb = std::get_if<protocol::Heartbeat>(&message)) {
-    if (!voter_ || hb->to != options_.id) {
+    if (!voter_ || hb->to != options_.id.str()) {
       HandleBadMessage("a heartbeat for a voter this node is not");
       return;
     }
-    const bool known = voter_->HasSession(hb->node, hb->incarnation, now);
+    const NodeId from(hb->node);
+    const bool known = voter_->HasSession(from, hb->incarnation, now);
     voter_->Step(*hb, now);
     // Reported once per node incarnation: a refused node heartbeats on.
     for (const lock::Refusal& r : voter_->TakeRefusals()) {
-      Say(Note::Level::kError, "voter: refused node " + r.node + ": its settings '" + r.settings +
-                                   "' differ from this voter's '" + voter_->settings() +
-                                   "'; it is granted nothing");
+      Say(Note::Level::kError, "voter: refused node " + r.node.str() + ": its settings '" +
+                                   r.settings + "' differ from this voter's '" +
+                                   voter_->settings() + "'; it is granted nothing");
     }
-    if (!known && voter_->HasSession(hb->node, hb->incarnation, now)) {
+    if (!known && voter_->HasSession(from, hb->incarnation, now)) {
       char incarnation[17];
       std::snprintf(incarnation, sizeof incarnation, "%016llx",
                     static_cast<unsigned long long>(hb->incarnation.value()));
@@ -74,7 +75,7 @@ void NodeCore::Step(std::string_view route, protocol::Message message, TimePoint
     }
   } else if (auto* lock = std::get_if<protocol::LockMessage>(&message)) {
     using Kind = protocol::LockMessage::Kind;
-    if (lock->to != options_.id) {
+    if (lock->to != options_.id.str()) {
       HandleBadMessage("a lock message for another node");
     } else if (lock->kind == Kind::kClaim || lock->kind == Kind::kRelease ||
                lock->kind == Kind::kQuiet) {
@@ -144,7 +145,8 @@ void NodeCore::BeginDrain(TimePoint now) {
   Say(Note::Level::kInfo,
       "stopping: draining " + std::to_string(runtime_.worker_count()) + " workers");
   // Goodbye first: the broker routes nothing new here while we drain.
-  Emit(protocol::Event{protocol::Event::Kind::kNodeDown, {}, {}, {}, {}, options_.id, "stopping"});
+  Emit(protocol::Event{
+      protocol::Event::Kind::kNodeDown, {}, {}, {}, {}, options_.id.str(), "stopping"});
   runtime_.BeginDrain(now);
 }
 
@@ -190,10 +192,10 @@ void NodeCore::Pump(TimePoint now) {
       }
       Emit(std::move(e));
     }
-    for (const std::string& id : fx.claims) {
+    for (const EntityId& id : fx.claims) {
       claimant_.Claim(id, now);
     }
-    for (const std::string& id : fx.releases) {
+    for (const EntityId& id : fx.releases) {
       claimant_.Release(id, now);
     }
 
@@ -231,14 +233,14 @@ void NodeCore::OnLockEvent(const lock::LockEvent& e, TimePoint now) {
       runtime_.HandleGranted(e.name, now);
       return;
     case lock::LockEvent::Kind::kLost:
-      Say(Note::Level::kInfo, "lost '" + e.name + "': " + e.reason + "; its worker stops");
+      Say(Note::Level::kInfo, "lost '" + e.name.str() + "': " + e.reason + "; its worker stops");
       runtime_.HandleLost(e.name, now);
       return;
     case lock::LockEvent::Kind::kDenied:
       runtime_.HandleDenied(e.name, e.holder, now);
       return;
     case lock::LockEvent::Kind::kFailed:
-      Say(Note::Level::kDebug, "claim of '" + e.name + "' failed: " + e.reason);
+      Say(Note::Level::kDebug, "claim of '" + e.name.str() + "' failed: " + e.reason);
       runtime_.HandleFailed(e.name, now);
       return;
     case lock::LockEvent::Kind::kRefused:
@@ -262,7 +264,7 @@ void NodeCore::OnLockEvent(const lock::LockEvent& e, TimePoint now) {
 // The broker's own heartbeat (no voter): liveness and routing.
 void NodeCore::SendBrokerHeartbeat(TimePoint now) {
   protocol::Heartbeat hb;
-  hb.node = options_.id;
+  hb.node = options_.id.str();
   hb.incarnation = options_.incarnation;
   hb.seq = ++broker_heartbeat_seq_;
   hb.sent_ms = ToMillis(now.time_since_epoch());

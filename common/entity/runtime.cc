@@ -29,7 +29,7 @@ constexpr std::uint32_t kListLimitDefault = 100;
 constexpr std::size_t kSpareMailboxCapacityMax = 16;
 
 protocol::EntityView RowView(const store::EntityRow& row) {
-  return {row.id, row.state, row.version, row.owner_node, row.owner_epoch};
+  return {row.id.str(), row.state, row.version, row.owner_node.str(), row.owner_epoch};
 }
 
 }  // namespace
@@ -113,7 +113,7 @@ Runtime::Runtime(RuntimeOptions options, const Authority& authority, Handler& ha
 
 Runtime::~Runtime() = default;
 
-Runtime::Worker* Runtime::Find(const std::string& id) {
+Runtime::Worker* Runtime::Find(std::string_view id) {
   auto it = workers_.find(id);
   return it == workers_.end() ? nullptr : &it->second;
 }
@@ -127,8 +127,9 @@ void Runtime::HandleRequest(std::string route, protocol::Request request, TimePo
     return;
   }
   if (draining_) {
-    ReplyError(route, rid,
-               Status::Unavailable("node '" + options_.node_id + "' is shutting down; retry"));
+    ReplyError(
+        route, rid,
+        Status::Unavailable("node '" + options_.node_id.str() + "' is shutting down; retry"));
     return;
   }
   if (request.op == Op::kList) {
@@ -136,7 +137,7 @@ void Runtime::HandleRequest(std::string route, protocol::Request request, TimePo
                                     ? kListLimitDefault
                                     : static_cast<std::uint32_t>(std::min<std::size_t>(
                                           request.limit, protocol::kListRowsMax));
-    Call(store::ListOp{limit, request.entity_id},
+    Call(store::ListOp{limit, EntityId(request.entity_id)},
          Ticket{Ticket::Kind::kList, {}, {}, std::move(route), rid});
     return;
   }
@@ -145,7 +146,7 @@ void Runtime::HandleRequest(std::string route, protocol::Request request, TimePo
     return;
   }
   if (request.op == Op::kHistory) {  // Read from the store: any node can answer.
-    Call(store::HistoryOp{request.entity_id},
+    Call(store::HistoryOp{EntityId(request.entity_id)},
          Ticket{Ticket::Kind::kList, request.entity_id, {}, std::move(route), rid});
     return;
   }
@@ -171,7 +172,7 @@ void Runtime::HandleRequest(std::string route, protocol::Request request, TimePo
     w->key = &it->first;
     w->run = NewRun();
     w->last_used = now;
-    effects_.claims.push_back(w->id());
+    effects_.claims.emplace_back(w->id());
   }
   if (w->waiting() >= options_.mailbox_depth_max) {
     ++stats_.busy_replies;
@@ -184,8 +185,8 @@ void Runtime::HandleRequest(std::string route, protocol::Request request, TimePo
   Pump(*w, now);
 }
 
-void Runtime::HandleGranted(const std::string& id, TimePoint /*now*/) {
-  Worker* w = Find(id);
+void Runtime::HandleGranted(const EntityId& id, TimePoint /*now*/) {
+  Worker* w = Find(id.str());
   if (w == nullptr) {
     effects_.releases.push_back(id);  // Nobody wants it any more.
     return;
@@ -197,30 +198,30 @@ void Runtime::HandleGranted(const std::string& id, TimePoint /*now*/) {
   Activate(*w);
 }
 
-void Runtime::HandleLost(const std::string& id, TimePoint /*now*/) {
-  Worker* w = Find(id);
+void Runtime::HandleLost(const EntityId& id, TimePoint /*now*/) {
+  Worker* w = Find(id.str());
   if (w == nullptr) {
     return;
   }
-  FailMailbox(*w, Status::Unavailable("node '" + options_.node_id + "' lost the ownership of '" +
-                                      id + "'; retry"));
+  FailMailbox(*w, Status::Unavailable("node '" + options_.node_id.str() +
+                                      "' lost the ownership of '" + id.str() + "'; retry"));
   if (w->phase == Phase::kActive && w->exists) {
     // Closes this tenure's row; the store ignores it if a newer owner took over.
     Call(store::CloseTenureOp{id, w->epoch, "lost"},
-         Ticket{Ticket::Kind::kCloseTenure, id, {}, {}, 0});
+         Ticket{Ticket::Kind::kCloseTenure, id.str(), {}, {}, 0});
     effects_.events.push_back({protocol::Event::Kind::kPassivated,
-                               id,
+                               id.str(),
                                {},
                                w->version,
                                w->epoch,
-                               options_.node_id,
+                               options_.node_id.str(),
                                "lost"});
   }
   Remove(*w);
 }
 
-void Runtime::HandleDenied(const std::string& id, const std::string& holder, TimePoint /*now*/) {
-  Worker* w = Find(id);
+void Runtime::HandleDenied(const EntityId& id, const NodeId& holder, TimePoint /*now*/) {
+  Worker* w = Find(id.str());
   if (w == nullptr || w->phase != Phase::kClaiming) {
     return;
   }
@@ -230,25 +231,26 @@ void Runtime::HandleDenied(const std::string& id, const std::string& holder, Tim
     if (!p.request.forwarded && !holder.empty() && holder != options_.node_id) {
       ++stats_.forwards;
       p.request.forwarded = true;  // Once: the holder answers or says unavailable.
-      p.request.via = holder;
+      p.request.via = holder.str();
       effects_.forwards.push_back({std::move(p.route), std::move(p.request)});
     } else {
-      ReplyError(
-          p.route, p.request.request_id,
-          Status::Unavailable("'" + id + "' is held by " +
-                              (holder.empty() ? std::string("another node") : holder) + "; retry"));
+      ReplyError(p.route, p.request.request_id,
+                 Status::Unavailable("'" + id.str() + "' is held by " +
+                                     (holder.empty() ? std::string("another node") : holder.str()) +
+                                     "; retry"));
     }
   }
   Remove(*w);  // The lock layer let the name go already.
 }
 
-void Runtime::HandleFailed(const std::string& id, TimePoint /*now*/) {
-  Worker* w = Find(id);
+void Runtime::HandleFailed(const EntityId& id, TimePoint /*now*/) {
+  Worker* w = Find(id.str());
   if (w == nullptr || w->phase != Phase::kClaiming) {
     return;
   }
-  FailMailbox(*w, Status::Unavailable("no quorum for '" + id + "' (node '" + options_.node_id +
-                                      "' could not reach a majority of voters); retry"));
+  FailMailbox(
+      *w, Status::Unavailable("no quorum for '" + id.str() + "' (node '" + options_.node_id.str() +
+                              "' could not reach a majority of voters); retry"));
   Remove(*w);  // The lock layer let the name go already.
 }
 
@@ -292,8 +294,8 @@ void Runtime::HandleStoreReopened(TimePoint now) {
     }
     // As HandleLost, but without a CloseTenureOp: its epoch was read from the
     // old file and may name another tenure in this one.
-    FailMailbox(*w, Status::Unavailable("node '" + options_.node_id + "' lost the ownership of '" +
-                                        w->id() + "'; retry"));
+    FailMailbox(*w, Status::Unavailable("node '" + options_.node_id.str() +
+                                        "' lost the ownership of '" + w->id() + "'; retry"));
     Remove(*w);
   }
 }
@@ -324,11 +326,11 @@ void Runtime::BeginDrain(TimePoint /*now*/) {
     all.push_back(&w);
   }
   const Status stopping =
-      Status::Unavailable("node '" + options_.node_id + "' is shutting down; retry");
+      Status::Unavailable("node '" + options_.node_id.str() + "' is shutting down; retry");
   for (Worker* w : all) {
     if (w->phase == Phase::kClaiming) {
       FailMailbox(*w, stopping);
-      effects_.releases.push_back(w->id());
+      effects_.releases.emplace_back(w->id());
       Remove(*w);
     } else if (w->phase == Phase::kActive && !w->busy && w->waiting() == 0) {
       Passivate(*w, "shutdown");
@@ -378,7 +380,7 @@ void Runtime::DropMailbox(Worker& w) {
 void Runtime::Pump(Worker& w, TimePoint now) {
   while (w.phase == Phase::kActive && !w.busy && w.waiting() > 0) {
     if (!authority_.MayServe(w.id(), now)) {
-      const std::string id = w.id();
+      const EntityId id(w.id());
       HandleLost(id, now);  // Removes w.
       return;
     }
@@ -391,7 +393,7 @@ void Runtime::Pump(Worker& w, TimePoint now) {
   if (w.phase == Phase::kActive && !w.exists && !w.busy && w.waiting() == 0) {
     // Absence is never cached: a later request reads the store again, so a
     // create that landed meanwhile is seen. Nothing was opened in the store.
-    effects_.releases.push_back(w.id());
+    effects_.releases.emplace_back(w.id());
     Remove(w);
     return;
   }
@@ -415,7 +417,7 @@ void Runtime::Execute(Worker& w, Pending p, TimePoint now) {
       ++stats_.cache_reads;
       protocol::Reply reply;
       reply.request_id = rid;
-      reply.owner = options_.node_id;
+      reply.owner = options_.node_id.str();
       reply.entity = View(w);
       Reply(p.route, std::move(reply));
       return;
@@ -441,7 +443,7 @@ void Runtime::ExecuteSet(Worker& w, Pending p) {
     reply.request_id = req.request_id;
     reply.code = ErrorCode::kConflict;
     reply.message = "state of '" + w.id() + "' is " + w.state() + ", expected " + req.expect;
-    reply.owner = options_.node_id;
+    reply.owner = options_.node_id.str();
     reply.actual_state = w.state();
     reply.actual_version = w.version;
     Reply(p.route, std::move(reply));
@@ -453,7 +455,7 @@ void Runtime::ExecuteSet(Worker& w, Pending p) {
     reply.code = ErrorCode::kConflict;
     reply.message = "version of '" + w.id() + "' is " + std::to_string(w.version.value()) +
                     ", expected " + std::to_string(req.if_version->value());
-    reply.owner = options_.node_id;
+    reply.owner = options_.node_id.str();
     reply.actual_state = w.state();
     reply.actual_version = w.version;
     Reply(p.route, std::move(reply));
@@ -480,7 +482,7 @@ void Runtime::ExecuteSet(Worker& w, Pending p) {
   }
   w.busy = true;
   ++stats_.writes;
-  Call(store::WriteOp{w.id(), w.epoch, w.version, std::move(next)},
+  Call(store::WriteOp{EntityId(w.id()), w.epoch, w.version, std::move(next)},
        Ticket{Ticket::Kind::kWrite, w.id(), w.run, std::move(p.route), req.request_id});
 }
 
@@ -491,7 +493,7 @@ void Runtime::ExecuteCreate(Worker& w, Pending p) {
     reply.request_id = req.request_id;
     reply.code = ErrorCode::kConflict;
     reply.message = "entity '" + w.id() + "' already exists";
-    reply.owner = options_.node_id;
+    reply.owner = options_.node_id.str();
     reply.actual_state = w.state();
     reply.actual_version = w.version;
     Reply(p.route, std::move(reply));
@@ -499,7 +501,7 @@ void Runtime::ExecuteCreate(Worker& w, Pending p) {
   }
   w.busy = true;
   ++stats_.writes;
-  Call(store::CreateOp{w.id(), options_.node_id, w.epoch, req.state},
+  Call(store::CreateOp{EntityId(w.id()), options_.node_id, w.epoch, req.state},
        Ticket{Ticket::Kind::kWrite, w.id(), w.run, std::move(p.route), req.request_id});
 }
 
@@ -524,7 +526,8 @@ void Runtime::Activate(Worker& w) {
     ticket.request_id = create.request.request_id;
     ticket.folded_create = true;
   }
-  Call(store::ActivateOp{w.id(), options_.node_id, std::move(create_state)}, std::move(ticket));
+  Call(store::ActivateOp{EntityId(w.id()), options_.node_id, std::move(create_state)},
+       std::move(ticket));
 }
 
 void Runtime::Restart(Worker& w) {
@@ -542,7 +545,7 @@ void Runtime::Passivate(Worker& w, const char* reason) {
   TENURE_CHECK(!w.busy);
   Unlink(w);
   w.phase = Phase::kPassivating;
-  Call(store::CloseTenureOp{w.id(), w.epoch, reason},
+  Call(store::CloseTenureOp{EntityId(w.id()), w.epoch, reason},
        Ticket{Ticket::Kind::kCloseTenure, w.id(), w.run, {}, 0});
 }
 
@@ -602,7 +605,7 @@ void Runtime::OnActivated(Ticket t, store::StoreResult r, TimePoint now) {
   }
   if (!r.status.ok()) {
     FailMailbox(*w, r.status);
-    effects_.releases.push_back(w->id());
+    effects_.releases.emplace_back(w->id());
     Remove(*w);
     return;
   }
@@ -610,7 +613,7 @@ void Runtime::OnActivated(Ticket t, store::StoreResult r, TimePoint now) {
     if (created) {
       effects_.events.push_back(std::move(*created));
     }
-    HandleLost(t.id, now);
+    HandleLost(EntityId(t.id), now);
     return;
   }
   w->exists = r.row.has_value();
@@ -624,7 +627,7 @@ void Runtime::OnActivated(Ticket t, store::StoreResult r, TimePoint now) {
                              w->state(),
                              w->version,
                              w->epoch,
-                             options_.node_id,
+                             options_.node_id.str(),
                              {}});
   if (created) {
     effects_.events.push_back(std::move(*created));
@@ -640,18 +643,14 @@ std::optional<protocol::Event> Runtime::AnswerFoldedCreate(const Ticket& t,
                                                            const store::StoreResult& r) {
   protocol::Reply reply;
   reply.request_id = t.request_id;
-  reply.owner = options_.node_id;
+  reply.owner = options_.node_id.str();
   if (r.status.ok() && r.created && r.row) {
     ++stats_.writes;
     reply.entity = RowView(*r.row);
     Reply(t.route, std::move(reply));
-    return protocol::Event{protocol::Event::Kind::kChanged,
-                           t.id,
-                           r.row->state,
-                           r.row->version,
-                           r.row->owner_epoch,
-                           options_.node_id,
-                           {}};
+    return protocol::Event{
+        protocol::Event::Kind::kChanged, t.id, r.row->state, r.row->version, r.row->owner_epoch,
+        options_.node_id.str(),          {}};
   }
   if (r.status.ok() && r.row) {
     reply.code = ErrorCode::kConflict;
@@ -684,16 +683,16 @@ void Runtime::OnWritten(Ticket t, store::StoreResult r, TimePoint now) {
     }
     protocol::Reply reply;
     reply.request_id = t.request_id;
-    reply.owner = options_.node_id;
+    reply.owner = options_.node_id.str();
     reply.entity = RowView(*r.row);
-    reply.entity->owner = options_.node_id;
+    reply.entity->owner = options_.node_id.str();
     Reply(t.route, std::move(reply));
     effects_.events.push_back({protocol::Event::Kind::kChanged,
                                t.id,
                                r.row->state,
                                r.row->version,
                                r.row->owner_epoch,
-                               options_.node_id,
+                               options_.node_id.str(),
                                {}});
   } else if (r.fenced) {
     ReplyError(t.route, t.request_id,
@@ -703,7 +702,7 @@ void Runtime::OnWritten(Ticket t, store::StoreResult r, TimePoint now) {
       if (authority_.MayServe(t.id, now)) {
         Restart(*w);  // A late activation bumped the epoch: re-activate (DESIGN §3).
       } else {
-        HandleLost(t.id, now);
+        HandleLost(EntityId(t.id), now);
       }
       return;
     }
@@ -714,7 +713,7 @@ void Runtime::OnWritten(Ticket t, store::StoreResult r, TimePoint now) {
     reply.request_id = t.request_id;
     reply.code = ErrorCode::kConflict;
     reply.message = r.status.message();
-    reply.owner = options_.node_id;
+    reply.owner = options_.node_id.str();
     reply.actual_state = r.row->state;
     reply.actual_version = r.row->version;
     Reply(t.route, std::move(reply));
@@ -722,7 +721,7 @@ void Runtime::OnWritten(Ticket t, store::StoreResult r, TimePoint now) {
       if (authority_.MayServe(t.id, now)) {
         Restart(*w);
       } else {
-        HandleLost(t.id, now);
+        HandleLost(EntityId(t.id), now);
       }
       return;
     }
@@ -748,15 +747,16 @@ void Runtime::OnTenureClosed(Ticket t) {
     Activate(*w);
     return;
   }
-  FailMailbox(*w, Status::Unavailable("node '" + options_.node_id + "' is shutting down; retry"));
+  FailMailbox(*w,
+              Status::Unavailable("node '" + options_.node_id.str() + "' is shutting down; retry"));
   effects_.events.push_back({protocol::Event::Kind::kPassivated,
                              w->id(),
                              {},
                              w->version,
                              w->epoch,
-                             options_.node_id,
+                             options_.node_id.str(),
                              draining_ ? "shutdown" : "passivated"});
-  effects_.releases.push_back(w->id());
+  effects_.releases.emplace_back(w->id());
   Remove(*w);
 }
 
@@ -772,8 +772,8 @@ void Runtime::OnListed(Ticket t, store::StoreResult r) {
     reply.entities.push_back(RowView(row));
   }
   for (store::TenureRow& row : r.tenures) {
-    reply.tenures.push_back(
-        {row.node, row.epoch, row.acquired_at, std::move(row.released_at), std::move(row.reason)});
+    reply.tenures.push_back({row.node.str(), row.epoch, row.acquired_at, std::move(row.released_at),
+                             std::move(row.reason)});
   }
   if (!t.id.empty() && reply.tenures.empty()) {
     ReplyError(t.route, t.request_id, Status::NotFound("no tenures of '" + t.id + "'"));
@@ -805,7 +805,7 @@ void Runtime::ReplyError(const std::string& route, std::uint64_t request_id, con
 }
 
 protocol::EntityView Runtime::View(const Worker& w) const {
-  return {w.id(), w.state(), w.version, options_.node_id, w.epoch};
+  return {w.id(), w.state(), w.version, options_.node_id.str(), w.epoch};
 }
 
 void Runtime::CheckInvariants() const {

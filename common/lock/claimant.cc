@@ -35,12 +35,14 @@ Claimant::Claimant(ClaimantOptions options, TimePoint /*start*/)
   TENURE_CHECK(!options_.node_id.empty());
   TENURE_CHECK(!options_.voters.empty());
   TENURE_CHECK(options_.items_per_message_max > 0);
-  voter_ids_ = options_.voters;
+  for (const NodeId& v : options_.voters) {
+    voter_ids_.push_back(v.str());
+  }
   std::sort(voter_ids_.begin(), voter_ids_.end());
   voter_ids_.erase(std::unique(voter_ids_.begin(), voter_ids_.end()), voter_ids_.end());
   voters_.resize(voter_ids_.size());
-  for (const std::string& v : options_.voters) {
-    option_voter_index_.push_back(*VoterIndex(v));
+  for (const NodeId& v : options_.voters) {
+    option_voter_index_.push_back(*VoterIndex(v.str()));
   }
   denial_words_ = (voter_ids_.size() + 63) / 64;
 }
@@ -104,8 +106,8 @@ std::size_t Claimant::owned_count() const {
   }));
 }
 
-bool Claimant::claiming(const std::string& name) const {
-  auto it = names_.find(name);
+bool Claimant::claiming(const EntityId& name) const {
+  auto it = names_.find(name.str());
   return it != names_.end() && it->second.phase == Phase::kClaiming;
 }
 
@@ -117,14 +119,14 @@ void Claimant::Tick(TimePoint now) {
   while (heartbeat_sent_.size() > kHeartbeatsRemembered) {
     heartbeat_sent_.erase(heartbeat_sent_.begin());
   }
-  for (const std::string& v : options_.voters) {
+  for (const NodeId& v : options_.voters) {
     protocol::Heartbeat hb;
-    hb.node = options_.node_id;
+    hb.node = options_.node_id.str();
     hb.incarnation = options_.incarnation;
     hb.seq = seq;
     hb.sent_ms = ToWireMillis(now);
     hb.voter = options_.voter;
-    hb.to = v;
+    hb.to = v.str();
     hb.settings = settings_;
     effects_.heartbeats.push_back(std::move(hb));
   }
@@ -138,9 +140,10 @@ void Claimant::Tick(TimePoint now) {
     const std::string& name = it->first;
     Name& n = it->second;
     if (n.phase == Phase::kOwned && Counted(n, now) < majority_) {
-      effects_.events.push_back({LockEvent::Kind::kLost, name, {}, "serving rule failed"});
-      for (const std::string& v : options_.voters) {
-        QueueRelease(v, name, n.claim);
+      effects_.events.push_back(
+          {LockEvent::Kind::kLost, EntityId(name), {}, "serving rule failed"});
+      for (const NodeId& v : options_.voters) {
+        QueueRelease(v.str(), name, n.claim);
       }
       it = EraseName(it);
       continue;
@@ -159,7 +162,7 @@ void Claimant::Tick(TimePoint now) {
       for (std::size_t i = 0; i < options_.voters.size(); ++i) {
         const std::size_t v = option_voter_index_[i];
         if (!Counts(v, GrantOf(n, v), now)) {
-          QueueClaim(options_.voters[i], name, n.claim, now);
+          QueueClaim(options_.voters[i].str(), name, n.claim, now);
         }
       }
     }
@@ -209,7 +212,8 @@ void Claimant::CompactSlots() {
   free_slots_.shrink_to_fit();
 }
 
-void Claimant::Claim(const std::string& name, TimePoint now) {
+void Claimant::Claim(const EntityId& id, TimePoint now) {
+  const std::string& name = id.str();
   auto [it, fresh] = AddName(name);
   Name& n = it->second;
   if (fresh) {
@@ -221,7 +225,7 @@ void Claimant::Claim(const std::string& name, TimePoint now) {
       return;
     case Phase::kOwned:
       if (Counted(n, now) >= majority_) {
-        effects_.events.push_back({LockEvent::Kind::kGranted, name, {}, {}});
+        effects_.events.push_back({LockEvent::Kind::kGranted, EntityId(name), {}, {}});
       } else {
         StartClaim(name, n, now);  // The rule broke since the last Tick.
       }
@@ -230,8 +234,8 @@ void Claimant::Claim(const std::string& name, TimePoint now) {
       if (auto holder = holders_.find(n.slot); holder != holders_.end()) {
         // Denied moments ago: send this request to the holder now rather
         // than claim again (and be denied again) after the back-off.
-        effects_.events.push_back(
-            {LockEvent::Kind::kDenied, name, holder->second, "held by another node"});
+        effects_.events.push_back({LockEvent::Kind::kDenied, EntityId(name), NodeId(holder->second),
+                                   "held by another node"});
         return;
       }
       n.wanted = true;
@@ -239,14 +243,15 @@ void Claimant::Claim(const std::string& name, TimePoint now) {
   }
 }
 
-void Claimant::Release(const std::string& name, TimePoint /*now*/) {
+void Claimant::Release(const EntityId& id, TimePoint /*now*/) {
+  const std::string& name = id.str();
   auto it = names_.find(name);
   if (it == names_.end()) {
     return;
   }
   if (it->second.phase != Phase::kBackoff) {  // GiveUp released a backing-off name already.
-    for (const std::string& v : options_.voters) {
-      QueueRelease(v, name, it->second.claim);
+    for (const NodeId& v : options_.voters) {
+      QueueRelease(v.str(), name, it->second.claim);
     }
   }
   EraseName(it);
@@ -292,7 +297,7 @@ void Claimant::OnNack(const LockMessage& m, TimePoint now) {
     return;
   }
   Refused(m.from,
-          "voter " + m.from + " sees another live process with node id '" + options_.node_id +
+          "voter " + m.from + " sees another live process with node id '" + options_.node_id.str() +
               "' (is it started twice?)",
           now);
 }
@@ -314,7 +319,7 @@ void Claimant::OnMismatch(const LockMessage& m, TimePoint now) {
   }
   const std::string who = broker ? "the broker" : "voter " + m.from;
   Refused(m.from,
-          who + " refuses node '" + options_.node_id + "': its settings differ (node: '" +
+          who + " refuses node '" + options_.node_id.str() + "': its settings differ (node: '" +
               settings_ + "', " + who + ": '" + m.settings +
               "'); every node and the broker need the same --voters and --lease",
           now);
@@ -326,12 +331,12 @@ void Claimant::Refused(const std::string& from, const std::string& reason, TimeP
   }
   auto [it, first] = refused_since_.try_emplace(from, now);
   if (first) {
-    effects_.events.push_back({LockEvent::Kind::kRefused, {}, from, reason});
+    effects_.events.push_back({LockEvent::Kind::kRefused, {}, NodeId(from), reason});
     return;
   }
   if (now - it->second >= options_.timing.twin_wait()) {
     fatal_ = true;
-    effects_.events.push_back({LockEvent::Kind::kFatal, {}, from, reason});
+    effects_.events.push_back({LockEvent::Kind::kFatal, {}, NodeId(from), reason});
   }
 }
 
@@ -436,19 +441,19 @@ void Claimant::StartClaim(const std::string& name, Name& n, TimePoint now) {
   ClearVotes(n);
   holders_.erase(n.slot);
   lapse_at_.erase(n.slot);
-  for (const std::string& v : options_.voters) {
-    QueueClaim(v, name, n.claim, now);
+  for (const NodeId& v : options_.voters) {
+    QueueClaim(v.str(), name, n.claim, now);
   }
 }
 
 void Claimant::GiveUp(const std::string& name, Name& n, LockEvent::Kind why, TimePoint now) {
   auto holder = holders_.find(n.slot);
-  effects_.events.push_back({why, name, holder == holders_.end() ? std::string() : holder->second,
-                             why == LockEvent::Kind::kDenied
-                                 ? "denied by a majority of voters"
-                                 : "no majority within the claim timeout"});
-  for (const std::string& v : options_.voters) {
-    QueueRelease(v, name, n.claim);
+  effects_.events.push_back(
+      {why, EntityId(name), holder == holders_.end() ? NodeId() : NodeId(holder->second),
+       why == LockEvent::Kind::kDenied ? "denied by a majority of voters"
+                                       : "no majority within the claim timeout"});
+  for (const NodeId& v : options_.voters) {
+    QueueRelease(v.str(), name, n.claim);
   }
   // A random back-off of up to half a lease keeps claimants apart. When the
   // voters denied because a holder lives, they also said when its session
@@ -549,7 +554,7 @@ Claimant::Names::iterator Claimant::EraseName(Names::iterator it) {
 void Claimant::Progress(const std::string& name, Name& n, TimePoint now) {
   if (n.phase == Phase::kClaiming && Counted(n, now) >= majority_) {
     n.phase = Phase::kOwned;
-    effects_.events.push_back({LockEvent::Kind::kGranted, name, {}, {}});
+    effects_.events.push_back({LockEvent::Kind::kGranted, EntityId(name), {}, {}});
   }
 }
 
@@ -576,7 +581,7 @@ ClaimantEffects Claimant::TakeEffects(TimePoint /*now*/) {
       for (std::size_t i = 0; i < items.size(); i += options_.items_per_message_max) {
         LockMessage m;
         m.kind = kind;
-        m.from = options_.node_id;
+        m.from = options_.node_id.str();
         m.from_incarnation = options_.incarnation;
         m.to = voter;
         m.sent_ms = sent_ms;

@@ -84,25 +84,24 @@ bool LockRules::Parse(std::string_view text, LockRules& out) {
   return true;
 }
 
-std::vector<std::string> EffectiveVoters(const std::vector<std::string>& voters,
-                                         const std::string& self) {
+std::vector<NodeId> EffectiveVoters(const std::vector<NodeId>& voters, const NodeId& self) {
   if (voters.empty()) {
-    return self.empty() ? std::vector<std::string>{} : std::vector<std::string>{self};
+    return self.empty() ? std::vector<NodeId>{} : std::vector<NodeId>{self};
   }
-  std::vector<std::string> out = voters;
+  std::vector<NodeId> out = voters;
   if (out.size() % 2 == 0) {
-    out.emplace_back(kWitnessId);
+    out.push_back(WitnessId());
   }
   return out;
 }
 
-std::string SettingsText(std::vector<std::string> voters, const LockTiming& timing) {
+std::string SettingsText(std::vector<NodeId> voters, const LockTiming& timing) {
   std::sort(voters.begin(), voters.end());
   std::string out = "voters=";
   for (std::size_t i = 0; i < voters.size(); ++i) {
     // Node ids have neither (ids.h): the text stays unambiguous.
-    TENURE_CHECK(voters[i].find_first_of(", ") == std::string::npos);
-    out += (i == 0 ? "" : ",") + voters[i];
+    TENURE_CHECK(voters[i].str().find_first_of(", ") == std::string::npos);
+    out += (i == 0 ? "" : ",") + voters[i].str();
   }
   out += " lease=" + DurationText(timing.lease);
   out += " margin=" + DurationText(timing.margin);

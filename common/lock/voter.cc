@@ -74,7 +74,7 @@ LockMessage Voter::Reply(LockMessage::Kind kind, const std::string& node,
                          Incarnation node_incarnation) const {
   LockMessage m;
   m.kind = kind;
-  m.from = options_.id;
+  m.from = options_.id.str();
   m.from_incarnation = options_.incarnation;
   m.to = node;
   m.to_incarnation = node_incarnation;  // The incarnation echo.
@@ -92,7 +92,7 @@ bool Voter::Refuse(const protocol::Heartbeat& hb, TimePoint now) {
   auto [it, fresh] = refused_.try_emplace(hb.node);
   if ((fresh || it->second.incarnation != hb.incarnation) &&
       refusals_.size() < kRefusalsPendingMax) {
-    refusals_.push_back({hb.node, hb.incarnation, hb.settings});
+    refusals_.push_back({NodeId(hb.node), hb.incarnation, hb.settings});
   }
   it->second = Refused{hb.incarnation, now};
   return true;
@@ -258,13 +258,13 @@ std::vector<LockMessage> Voter::TakeOutbox() { return std::exchange(outbox_, {})
 
 std::vector<Refusal> Voter::TakeRefusals() { return std::exchange(refusals_, {}); }
 
-std::optional<Holder> Voter::HolderOf(const std::string& name) const {
-  auto it = table_.find(name);
+std::optional<Holder> Voter::HolderOf(const EntityId& name) const {
+  auto it = table_.find(name.str());
   if (it == table_.end()) {
     return std::nullopt;
   }
   const HolderSlot& holder = holders_[it->second.holder];
-  return Holder{holder.node, holder.incarnation, it->second.claim};
+  return Holder{NodeId(holder.node), holder.incarnation, it->second.claim};
 }
 
 std::uint32_t Voter::Intern(const std::string& node, Incarnation incarnation) {

@@ -157,7 +157,7 @@ class SqliteStore final : public Store {
   Result<StoreResult> Do(const CloseTenureOp& op);
   Result<StoreResult> Do(const ListOp& op);
   Result<StoreResult> Do(const HistoryOp& op);
-  Status OpenTenure(const std::string& id, const std::string& node, std::int64_t epoch);
+  Status OpenTenure(const EntityId& id, const NodeId& node, std::int64_t epoch);
 
   // Runs statement `sql` with `params` to completion.
   Status Execute(Sql sql, std::initializer_list<Param> params);

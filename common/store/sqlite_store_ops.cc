@@ -91,10 +91,10 @@ T FromSql(std::int64_t value) {
 
 EntityRow ReadEntity(const SqliteStatement& statement) {
   EntityRow row;
-  row.id = statement.ColumnText(0);
+  row.id = EntityId(statement.ColumnText(0));
   row.state = statement.ColumnText(1);
   row.version = FromSql<Version>(statement.ColumnInt64(2));
-  row.owner_node = statement.ColumnText(3);
+  row.owner_node = NodeId(statement.ColumnText(3));
   row.owner_epoch = FromSql<Epoch>(statement.ColumnInt64(4));
   row.updated_at = statement.ColumnText(5);
   return row;
@@ -102,8 +102,8 @@ EntityRow ReadEntity(const SqliteStatement& statement) {
 
 TenureRow ReadTenure(const SqliteStatement& statement) {
   TenureRow row;
-  row.id = statement.ColumnText(0);
-  row.node = statement.ColumnText(1);
+  row.id = EntityId(statement.ColumnText(0));
+  row.node = NodeId(statement.ColumnText(1));
   row.epoch = FromSql<Epoch>(statement.ColumnInt64(2));
   row.acquired_at = statement.ColumnText(3);
   row.released_at = statement.ColumnText(4);
@@ -125,8 +125,8 @@ Status SqliteStore::PrepareStatements() {
 }
 
 Result<StoreResult> SqliteStore::Do(const ActivateOp& op) {
-  const std::string context = "activate '" + op.id + "'";
-  Result<std::optional<std::int64_t>> next = QueryInt(kNextEpoch, {op.id});
+  const std::string context = "activate '" + op.id.str() + "'";
+  Result<std::optional<std::int64_t>> next = QueryInt(kNextEpoch, {op.id.str()});
   if (!next.ok()) {
     return WithContext(context, next.status());
   }
@@ -138,14 +138,14 @@ Result<StoreResult> SqliteStore::Do(const ActivateOp& op) {
   Result<std::optional<EntityRow>> row = std::optional<EntityRow>();
   if (!op.create_state.empty()) {
     // Most of these are new: try the insert first, activate if it exists.
-    row = QueryEntity(kInsertEntityIfAbsent, {op.id, op.create_state, op.node, epoch});
+    row = QueryEntity(kInsertEntityIfAbsent, {op.id.str(), op.create_state, op.node.str(), epoch});
     if (!row.ok()) {
       return WithContext(context, row.status());
     }
     result.created = row->has_value();
   }
   if (!result.created) {
-    row = QueryEntity(kActivateEntity, {op.id, op.node, epoch});
+    row = QueryEntity(kActivateEntity, {op.id.str(), op.node.str(), epoch});
     if (!row.ok()) {
       return WithContext(context, row.status());
     }
@@ -165,20 +165,20 @@ Result<StoreResult> SqliteStore::Do(const ActivateOp& op) {
 }
 
 // The entity's tenure at `epoch` begins on `node`; any it still had open ends.
-Status SqliteStore::OpenTenure(const std::string& id, const std::string& node, std::int64_t epoch) {
+Status SqliteStore::OpenTenure(const EntityId& id, const NodeId& node, std::int64_t epoch) {
   // Epoch 1 is the first the id ever had (kNextEpoch): no tenure to close.
   if (epoch > 1) {
-    if (Status status = Execute(kCloseOpenTenures, {id}); !status.ok()) {
+    if (Status status = Execute(kCloseOpenTenures, {id.str()}); !status.ok()) {
       return status;
     }
   }
-  return Execute(kOpenTenure, {id, node, epoch});
+  return Execute(kOpenTenure, {id.str(), node.str(), epoch});
 }
 
 Result<StoreResult> SqliteStore::Do(const WriteOp& op) {
-  const std::string context = "write '" + op.id + "'";
-  Result<std::optional<EntityRow>> row =
-      QueryEntity(kWriteEntity, {op.id, op.state, ToSql(op.epoch), ToSql(op.expected_version)});
+  const std::string context = "write '" + op.id.str() + "'";
+  Result<std::optional<EntityRow>> row = QueryEntity(
+      kWriteEntity, {op.id.str(), op.state, ToSql(op.epoch), ToSql(op.expected_version)});
   if (!row.ok()) {
     return WithContext(context, row.status());
   }
@@ -188,19 +188,19 @@ Result<StoreResult> SqliteStore::Do(const WriteOp& op) {
     return result;
   }
   // Fenced. Read the row only to say why; nothing was written.
-  Result<std::optional<EntityRow>> current = QueryEntity(kSelectEntity, {op.id});
+  Result<std::optional<EntityRow>> current = QueryEntity(kSelectEntity, {op.id.str()});
   if (!current.ok()) {
     return WithContext(context, current.status());
   }
   std::string why;
   if (!current->has_value()) {
-    why = "no entity '" + op.id + "'";
+    why = "no entity '" + op.id.str() + "'";
   } else if ((*current)->owner_epoch != op.epoch) {
-    why = "epoch moved: '" + op.id + "' is at epoch " +
+    why = "epoch moved: '" + op.id.str() + "' is at epoch " +
           std::to_string((*current)->owner_epoch.value()) + ", the write carried " +
           std::to_string(op.epoch.value());
   } else {
-    why = "version moved: '" + op.id + "' is at version " +
+    why = "version moved: '" + op.id.str() + "' is at version " +
           std::to_string((*current)->version.value()) + ", the write expected " +
           std::to_string(op.expected_version.value());
   }
@@ -210,18 +210,18 @@ Result<StoreResult> SqliteStore::Do(const WriteOp& op) {
 }
 
 Result<StoreResult> SqliteStore::Do(const CreateOp& op) {
-  const std::string context = "create '" + op.id + "'";
-  Result<std::optional<EntityRow>> existing = QueryEntity(kSelectEntity, {op.id});
+  const std::string context = "create '" + op.id.str() + "'";
+  Result<std::optional<EntityRow>> existing = QueryEntity(kSelectEntity, {op.id.str()});
   if (!existing.ok()) {
     return WithContext(context, existing.status());
   }
   StoreResult result;
   if (existing->has_value()) {
-    result.status = Status::Conflict("entity '" + op.id + "' already exists");
+    result.status = Status::Conflict("entity '" + op.id.str() + "' already exists");
     result.row = std::move(existing).value();
     return result;
   }
-  Result<std::optional<std::int64_t>> next = QueryInt(kNextEpoch, {op.id});
+  Result<std::optional<std::int64_t>> next = QueryInt(kNextEpoch, {op.id.str()});
   if (!next.ok()) {
     return WithContext(context, next.status());
   }
@@ -231,13 +231,13 @@ Result<StoreResult> SqliteStore::Do(const CreateOp& op) {
   const std::int64_t epoch = **next;
   if (epoch - 1 != ToSql(op.epoch)) {
     result.fenced = true;
-    result.status = Status::Unavailable("epoch moved: the newest epoch of '" + op.id + "' is " +
-                                        std::to_string(epoch - 1) + ", the create carried " +
-                                        std::to_string(op.epoch.value()) + "; nothing written");
+    result.status = Status::Unavailable(
+        "epoch moved: the newest epoch of '" + op.id.str() + "' is " + std::to_string(epoch - 1) +
+        ", the create carried " + std::to_string(op.epoch.value()) + "; nothing written");
     return result;
   }
   Result<std::optional<EntityRow>> row =
-      QueryEntity(kInsertEntity, {op.id, op.state, op.node, epoch});
+      QueryEntity(kInsertEntity, {op.id.str(), op.state, op.node.str(), epoch});
   if (!row.ok()) {
     return WithContext(context, row.status());
   }
@@ -253,14 +253,14 @@ Result<StoreResult> SqliteStore::Do(const CreateOp& op) {
 }
 
 Result<StoreResult> SqliteStore::Do(const CloseTenureOp& op) {
-  const std::string context = "close the tenure of '" + op.id + "'";
+  const std::string context = "close the tenure of '" + op.id.str() + "'";
   // Either statement may match nothing (a tenure already superseded, an
   // entity never created or since activated elsewhere): that is not an error.
-  Status status = Execute(kCloseTenure, {op.id, ToSql(op.epoch), op.reason});
+  Status status = Execute(kCloseTenure, {op.id.str(), ToSql(op.epoch), op.reason});
   if (!status.ok()) {
     return WithContext(context, status);
   }
-  status = Execute(kClearOwner, {op.id, ToSql(op.epoch)});
+  status = Execute(kClearOwner, {op.id.str(), ToSql(op.epoch)});
   if (!status.ok()) {
     return WithContext(context, status);
   }
@@ -270,7 +270,7 @@ Result<StoreResult> SqliteStore::Do(const CloseTenureOp& op) {
 Result<StoreResult> SqliteStore::Do(const ListOp& op) {
   SqliteStatement& statement = statements_[kList];
   ScopedReset reset(statement);  // Keeps invariant (2).
-  Status status = Bind(statement, {op.after, static_cast<std::int64_t>(op.limit)});
+  Status status = Bind(statement, {op.after.str(), static_cast<std::int64_t>(op.limit)});
   if (!status.ok()) {
     return WithContext("list", status);
   }
@@ -289,10 +289,10 @@ Result<StoreResult> SqliteStore::Do(const ListOp& op) {
 }
 
 Result<StoreResult> SqliteStore::Do(const HistoryOp& op) {
-  const std::string context = "history '" + op.id + "'";
+  const std::string context = "history '" + op.id.str() + "'";
   SqliteStatement& statement = statements_[kHistory];
   ScopedReset reset(statement);  // Keeps invariant (2).
-  Status status = Bind(statement, {op.id});
+  Status status = Bind(statement, {op.id.str()});
   if (!status.ok()) {
     return WithContext(context, status);
   }
@@ -365,7 +365,7 @@ Result<std::optional<EntityRow>> SqliteStore::QueryEntity(Sql sql,
     return has_row.status();
   }
   if (*has_row) {
-    return Status::StorageError("more than one row for entity '" + row.id + "'");
+    return Status::StorageError("more than one row for entity '" + row.id.str() + "'");
   }
   return std::optional<EntityRow>(std::move(row));
 }

@@ -40,7 +40,7 @@ int Serve(const std::string& id, const std::string& broker, Duration lease) {
   // What a broker without --voters expects of node `id`: a cluster of one.
   lock::LockTiming timing;
   timing.lease = lease;
-  hb.settings = lock::SettingsText(lock::EffectiveVoters({}, id), timing);
+  hb.settings = lock::SettingsText(lock::EffectiveVoters({}, NodeId(id)), timing);
 
   protocol::Reply reply;
   reply.owner = id;

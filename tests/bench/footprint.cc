@@ -26,6 +26,7 @@
 #include <CLI/CLI.hpp>
 
 #include "tenure/base/check.h"
+#include "tenure/base/ids.h"
 #include "tenure/base/time.h"
 #include "tenure/entity/handler.h"
 #include "tenure/lock/rules.h"
@@ -91,9 +92,9 @@ class Node {
  public:
   explicit Node(TimePoint start) : now_(start) {
     node::NodeCoreOptions o;
-    o.id = kSelf;
+    o.id = NodeId(kSelf);
     o.incarnation = kSelfIncarnation;
-    o.voters = kVoters;
+    o.voters = NodeIds(kVoters);
     core_ = std::make_unique<node::NodeCore>(std::move(o), handler_, start);
   }
 

@@ -28,7 +28,7 @@ store::StoreResult Apply(SimStore& store, store::StoreOp op,
   return store.Apply({&job, 1}, StoreGeneration(1), "A").front();
 }
 
-Epoch Activate(SimStore& store, const std::string& node) {
+Epoch Activate(SimStore& store, const NodeId& node) {
   return Apply(store, store::ActivateOp{"x", node}).epoch;
 }
 

@@ -54,10 +54,10 @@ std::optional<std::string> SimStore::Committed(const std::string& name, Version 
 
 store::EntityRow SimStore::View(const std::string& name, const Row& r) const {
   store::EntityRow row;
-  row.id = name;
+  row.id = EntityId(name);
   row.state = r.state;
   row.version = r.version;
-  row.owner_node = r.owner;
+  row.owner_node = NodeId(r.owner);
   row.owner_epoch = r.epoch;
   return row;
 }
@@ -91,7 +91,7 @@ std::vector<store::StoreResult> SimStore::Apply(std::span<const store::Job> jobs
 }
 
 store::StoreResult SimStore::Activate(const store::ActivateOp& op) {
-  Row* r = Find(op.id);
+  Row* r = Find(op.id.str());
   store::StoreResult result;
   if (r == nullptr) {
     result.epoch = Epoch{};  // No such entity, ever: the workload asks for known names only.
@@ -99,27 +99,28 @@ store::StoreResult SimStore::Activate(const store::ActivateOp& op) {
   }
   const Epoch before = r->epoch;
   r->epoch = Next(before);
-  r->owner = op.node;
+  r->owner = op.node.str();
   result.epoch = r->epoch;
-  result.row = View(op.id, *r);
+  result.row = View(op.id.str(), *r);
   if (r->epoch <= before && !violation_) {
-    violation_ = Violation{ViolationKind::kEpochNotIncreasing,
-                           "epoch of " + op.id + " went from " + std::to_string(before.value()) +
-                               " to " + std::to_string(r->epoch.value())};
+    violation_ =
+        Violation{ViolationKind::kEpochNotIncreasing, "epoch of " + op.id.str() + " went from " +
+                                                          std::to_string(before.value()) + " to " +
+                                                          std::to_string(r->epoch.value())};
   }
   return result;
 }
 
 store::StoreResult SimStore::Write(const store::WriteOp& op, const std::string& writer) {
-  Row* r = Find(op.id);
+  Row* r = Find(op.id.str());
   TENURE_CHECK(r != nullptr);
   TENURE_CHECK(op.epoch <= r->epoch);  // Epochs come from activations only.
   if ((fence_ && op.epoch != r->epoch) || op.expected_version != r->version) {
-    return Fenced("write of '" + op.id + "'");
+    return Fenced("write of '" + op.id.str() + "'");
   }
   if (op.epoch < r->epoch && !violation_) {
     violation_ = Violation{ViolationKind::kDeposedWrite,
-                           "deposed write to " + op.id + " by " + writer + " with epoch " +
+                           "deposed write to " + op.id.str() + " by " + writer + " with epoch " +
                                std::to_string(op.epoch.value()) + " landed over epoch " +
                                std::to_string(r->epoch.value()) + " (owner " + r->owner + ")"};
   }
@@ -127,23 +128,23 @@ store::StoreResult SimStore::Write(const store::WriteOp& op, const std::string& 
   r->state = op.state;
   r->history.emplace(r->version, op.state);
   store::StoreResult result;
-  result.row = View(op.id, *r);
+  result.row = View(op.id.str(), *r);
   return result;
 }
 
 store::StoreResult SimStore::Create(const store::CreateOp& op) {
-  Row* r = Find(op.id);
+  Row* r = Find(op.id.str());
   store::StoreResult result;
   if (r != nullptr) {
-    result.status = Status::Conflict("entity '" + op.id + "' exists");
-    result.row = View(op.id, *r);
+    result.status = Status::Conflict("entity '" + op.id.str() + "' exists");
+    result.row = View(op.id.str(), *r);
     return result;
   }
-  return Fenced("create of '" + op.id + "'");  // Every name exists from the start.
+  return Fenced("create of '" + op.id.str() + "'");  // Every name exists from the start.
 }
 
 store::StoreResult SimStore::CloseTenure(const store::CloseTenureOp& op) {
-  if (Row* r = Find(op.id); r != nullptr && r->epoch == op.epoch) {
+  if (Row* r = Find(op.id.str()); r != nullptr && r->epoch == op.epoch) {
     r->owner.clear();
   }
   return {};

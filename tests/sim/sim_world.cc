@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "tenure/base/check.h"
+#include "tenure/base/ids.h"
 
 namespace tenure::sim {
 
@@ -312,18 +313,18 @@ void SimWorld::Start(Proc& p) {
   const std::uint64_t gen = p.gen;
   if (p.kind == Kind::kBroker) {
     router_ = std::make_unique<broker::RouterCore>(
-        broker::RouterOptions{timing_.lease, configured_voters_, options_.rules.settings_check,
-                              timing_.margin, timing_.drift});
+        broker::RouterOptions{timing_.lease, tenure::NodeIds(configured_voters_),
+                              options_.rules.settings_check, timing_.margin, timing_.drift});
   }
   const bool witness = p.kind == Kind::kBroker && std::find(voter_ids_.begin(), voter_ids_.end(),
                                                             lock::kWitnessId) != voter_ids_.end();
   if (p.kind == Kind::kVoter || witness) {
     lock::VoterOptions vo;
-    vo.id = p.id;
+    vo.id = NodeId(p.id);
     vo.incarnation = p.incarnation;  // One process, one incarnation.
     vo.timing = timing_;
     vo.rules = options_.rules;
-    vo.voters = voter_ids_;
+    vo.voters = tenure::NodeIds(voter_ids_);
     p.voter = std::make_unique<lock::Voter>(std::move(vo), now);
   }
   if (p.kind == Kind::kBroker) {
@@ -344,9 +345,9 @@ void SimWorld::Start(Proc& p) {
 
 void SimWorld::StartNode(Proc& p) {
   node::NodeCoreOptions o;
-  o.id = p.id;
+  o.id = NodeId(p.id);
   o.incarnation = p.incarnation;
-  o.voters = configured_voters_;
+  o.voters = tenure::NodeIds(configured_voters_);
   o.timing = timing_;
   o.rules = options_.rules;
   o.idle = LocalMillis(options_.idle_ms);
@@ -356,10 +357,10 @@ void SimWorld::StartNode(Proc& p) {
       case Misconfig::kNone:
         break;
       case Misconfig::kSubset:
-        o.voters = {configured_voters_.front()};
+        o.voters = {NodeId(configured_voters_.front())};
         break;
       case Misconfig::kDisjoint:
-        o.voters = {p.id};
+        o.voters = {NodeId(p.id)};
         break;
       case Misconfig::kLease:
         o.timing.lease = 3 * timing_.lease;
@@ -476,7 +477,7 @@ SimWorld::Target SimWorld::Resolve(const std::string& id, Incarnation incarnatio
     TENURE_CHECK(it != last_sender_.end());
     return Target{it->second, 0};
   }
-  const std::optional<std::string> route = router_->RouteOfNode(id, incarnation);
+  const std::optional<std::string> route = router_->RouteOfNode(NodeId(id), incarnation);
   if (!route) {
     return Target{};  // Never seen (since the broker started): lost.
   }
@@ -511,9 +512,9 @@ void SimWorld::Deliver(const std::string& to, const Message& message,
     for (const auto& [node, incarnation] : router_->TakeTakeovers()) {
       LockMessage quiet;
       quiet.kind = LockMessage::Kind::kQuiet;
-      quiet.to = node;
+      quiet.to = node.str();
       quiet.to_incarnation = incarnation;
-      Deliver(node, quiet, from_route);
+      Deliver(node.str(), quiet, from_route);
     }
     return;
   }
@@ -526,7 +527,7 @@ void SimWorld::Deliver(const std::string& to, const Message& message,
       (lock == nullptr || lock->kind != LockMessage::Kind::kQuiet)) {
     const std::string& sender =
         lock != nullptr ? lock->from : std::get<protocol::Heartbeat>(message).node;
-    if (!router_->Registered(from_route, sender)) {
+    if (!router_->Registered(from_route, NodeId(sender))) {
       return;
     }
   }
@@ -576,16 +577,16 @@ void SimWorld::StepVoter(Proc& p, const lock::Voter& voter, const Input& step,
                          const std::vector<protocol::LockItem>& items) {
   std::vector<std::optional<lock::Holder>> before;
   for (const protocol::LockItem& item : items) {
-    before.push_back(voter.HolderOf(item.name));
+    before.push_back(voter.HolderOf(EntityId(item.name)));
   }
   step(p);
   for (std::size_t i = 0; i < items.size(); ++i) {
-    const std::optional<lock::Holder> after = voter.HolderOf(items[i].name);
+    const std::optional<lock::Holder> after = voter.HolderOf(EntityId(items[i].name));
     if (after && before[i] &&
         (after->node != before[i]->node || after->incarnation != before[i]->incarnation)) {
-      Log(p.label, "voter %s gives %s from %s/%04x to %s/%04x", voter.id().c_str(),
-          items[i].name.c_str(), before[i]->node.c_str(), Short(before[i]->incarnation),
-          after->node.c_str(), Short(after->incarnation));
+      Log(p.label, "voter %s gives %s from %s/%04x to %s/%04x", voter.id().str().c_str(),
+          items[i].name.c_str(), before[i]->node.str().c_str(), Short(before[i]->incarnation),
+          after->node.str().c_str(), Short(after->incarnation));
     }
   }
 }
@@ -618,8 +619,8 @@ void SimWorld::FlushVoter(Proc& p) {
     return;
   }
   for (const lock::Refusal& r : p.voter->TakeRefusals()) {
-    Log(p.label, "voter %s refused %s/%04x: settings '%s'", p.voter->id().c_str(), r.node.c_str(),
-        Short(r.incarnation), r.settings.c_str());
+    Log(p.label, "voter %s refused %s/%04x: settings '%s'", p.voter->id().str().c_str(),
+        r.node.str().c_str(), Short(r.incarnation), r.settings.c_str());
   }
   for (LockMessage& m : p.voter->TakeOutbox()) {
     const std::string to = m.to;
@@ -737,11 +738,11 @@ void SimWorld::SubmitJobs(Proc& p, std::vector<store::Job> jobs) {
         const store::StoreOp& op = (*shared)[i].op;
         const store::StoreResult& r = results[i];
         if (const auto* a = std::get_if<store::ActivateOp>(&op)) {
-          Log("store", "activate %s by %s -> epoch %" PRIu64 " %s", a->id.c_str(),
+          Log("store", "activate %s by %s -> epoch %" PRIu64 " %s", a->id.str().c_str(),
               pp->label.c_str(), r.epoch.value(),
               r.status.ok() ? "ok" : r.status.message().c_str());
         } else if (const auto* w = std::get_if<store::WriteOp>(&op)) {
-          Log("store", "write %s epoch %" PRIu64 " v%" PRIu64 " by %s: %s", w->id.c_str(),
+          Log("store", "write %s epoch %" PRIu64 " v%" PRIu64 " by %s: %s", w->id.str().c_str(),
               w->epoch.value(), w->expected_version.value(), pp->label.c_str(),
               r.status.ok() ? "ok" : (r.fenced ? "FENCED" : r.status.message().c_str()));
         }

@@ -12,7 +12,7 @@ using namespace tenure::literals;
 using std::chrono::milliseconds;
 
 // The fixture's cluster: --voters foo,bar (so the witness votes too), lease 2 s.
-const std::vector<std::string> kVoters = {"foo", "bar"};
+const std::vector<NodeId> kVoters = {"foo", "bar"};
 const std::string kSettings = "voters=@broker,bar,foo lease=2000ms margin=50ms drift=0.01";
 
 // A broker heartbeat of a node that agrees with the fixture's cluster, unless
@@ -27,7 +27,7 @@ protocol::Heartbeat Hb(const std::string& node, Incarnation incarnation,
   return hb;
 }
 
-std::string Settings(std::vector<std::string> voters, std::int64_t lease_ms = 2000) {
+std::string Settings(std::vector<NodeId> voters, std::int64_t lease_ms = 2000) {
   lock::LockTiming timing;
   timing.lease = milliseconds(lease_ms);
   return lock::SettingsText(std::move(voters), timing);
@@ -159,7 +159,7 @@ TEST_F(RouterCoreTest, TakeoversOfVoterIdsAreReported) {
   voter.voter = true;
   core_.HandleHeartbeat("r-first", voter, t0_);
   core_.HandleHeartbeat("r-bar", Hb("bar", 7_inc), t0_);
-  using Takeovers = std::vector<std::pair<std::string, Incarnation>>;
+  using Takeovers = std::vector<std::pair<NodeId, Incarnation>>;
   EXPECT_EQ(core_.TakeTakeovers(), (Takeovers{{"foo", 1_inc}}));
   core_.HandleHeartbeat("r-first", voter, t0_ + milliseconds(500));
   protocol::Heartbeat twin = Hb("foo", 2_inc);

@@ -78,14 +78,14 @@ class Harness {
       if (fx.empty()) return;
       for (ReplyTo& r : fx.replies) replies[r.reply.request_id].push_back(std::move(r.reply));
       for (protocol::Event& e : fx.events) events.push_back(std::move(e));
-      for (std::string& id : fx.releases) releases.push_back(std::move(id));
+      for (EntityId& id : fx.releases) releases.push_back(std::move(id));
       store_call_count += fx.store_calls.size();
       if (!fx.store_calls.empty()) {
         ++store_rounds;
         for (StoreCall& c : fx.store_calls) held.push_back(std::move(c));
         if (!hold_store) RunHeld();
       }
-      for (const std::string& id : fx.claims) runtime_.HandleGranted(id, now);
+      for (const EntityId& id : fx.claims) runtime_.HandleGranted(id, now);
     }
     FAIL() << "effects never settled";
   }
@@ -119,7 +119,7 @@ class Harness {
     store::StoreOp list = store::ListOp{1000, ""};
     return store_->Apply({&list, 1})[0].rows;
   }
-  std::vector<store::TenureRow> Tenures(const std::string& id) {
+  std::vector<store::TenureRow> Tenures(const EntityId& id) {
     store::StoreOp history = store::HistoryOp{id};
     return store_->Apply({&history, 1})[0].tenures;
   }
@@ -135,7 +135,7 @@ class Harness {
   std::vector<StoreCall> held;
   std::map<std::uint64_t, std::vector<protocol::Reply>> replies;
   std::vector<protocol::Event> events;
-  std::vector<std::string> releases;
+  std::vector<EntityId> releases;
   std::size_t store_call_count = 0;
   std::size_t store_rounds = 0;
 

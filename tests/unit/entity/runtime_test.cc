@@ -290,7 +290,7 @@ TEST(Runtime, IdleWorkerIsPassivatedAndItsTenureClosed) {
   h.runtime().Tick(h.now);
   h.Settle();
   EXPECT_EQ(h.runtime().worker_count(), 0u);
-  EXPECT_EQ(h.releases, std::vector<std::string>{"e1"});
+  EXPECT_EQ(h.releases, std::vector<EntityId>{"e1"});
   std::vector<store::TenureRow> tenures = h.Tenures("e1");
   ASSERT_EQ(tenures.size(), 1u);
   EXPECT_EQ(tenures[0].reason, "passivated");

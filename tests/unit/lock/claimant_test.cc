@@ -43,7 +43,7 @@ ClaimantOptions Options(LockRules rules = {}, LockTiming timing = {}, std::uint6
   ClaimantOptions options;
   options.node_id = "A";
   options.incarnation = kInc;
-  options.voters = std::move(voters);
+  options.voters = NodeIds(voters);
   options.timing = timing;
   options.rules = rules;
   options.seed = seed;
@@ -97,7 +97,10 @@ class ClaimantTest : public ::testing::Test {
   ClaimantTest() { Make(Options()); }
 
   void Make(ClaimantOptions options) {
-    voters_ = options.voters;
+    voters_.clear();
+    for (const NodeId& v : options.voters) {
+      voters_.push_back(v.str());
+    }
     claimant_ = std::make_unique<Claimant>(std::move(options), Ms(0));
   }
   Claimant& s() { return *claimant_; }
@@ -134,7 +137,7 @@ class ClaimantTest : public ::testing::Test {
   ClaimNumber Own(const std::string& name, TimePoint now,
                   const std::vector<std::string>& granting = {"v1", "v2", "v3"}) {
     AckAll(Beat(now), now);
-    s().Claim(name, now);
+    s().Claim(EntityId(name), now);
     const ClaimantEffects fx = Take(now);
     const std::vector<LockMessage> claims = Sent(fx, Kind::kClaim);
     EXPECT_FALSE(claims.empty());
@@ -257,7 +260,7 @@ TEST_F(ClaimantTest, BatchesManyNamesIntoOneClaimAndOneReleasePerVoter) {
   std::vector<LockItem> items;
   for (int i = 0; i < 250; ++i) {
     const std::string name = "e" + std::to_string(1000 + i);
-    s().Claim(name, Ms(kT));
+    s().Claim(EntityId(name), Ms(kT));
     items.push_back({name, ClaimNumber(i + 1), {}});
   }
   ClaimantEffects fx = Take(Ms(kT));
@@ -275,7 +278,7 @@ TEST_F(ClaimantTest, BatchesManyNamesIntoOneClaimAndOneReleasePerVoter) {
   EXPECT_EQ(s().owned_count(), 250u);
 
   for (const LockItem& item : items) {
-    s().Release(item.name, Ms(kT + 2));
+    s().Release(EntityId(item.name), Ms(kT + 2));
   }
   fx = Take(Ms(kT + 2));
   ASSERT_EQ(fx.messages.size(), 3u);
@@ -294,7 +297,7 @@ TEST_F(ClaimantTest, SplitsBatchesAtItemsPerMessageMax) {
   std::vector<LockItem> items;
   for (int i = 0; i < 250; ++i) {
     const std::string name = "e" + std::to_string(1000 + i);
-    s().Claim(name, Ms(kT));
+    s().Claim(EntityId(name), Ms(kT));
     items.push_back({name, ClaimNumber(i + 1), {}});
   }
   ClaimantEffects fx = Take(Ms(kT));
@@ -314,7 +317,7 @@ TEST_F(ClaimantTest, SplitsBatchesAtItemsPerMessageMax) {
   }
 
   for (const LockItem& item : items) {
-    s().Release(item.name, Ms(kT + 1));
+    s().Release(EntityId(item.name), Ms(kT + 1));
   }
   fx = Take(Ms(kT + 1));
   for (const std::string& v : voters_) {
@@ -1039,7 +1042,7 @@ TEST_F(ClaimantTest, NamesKeepTheirVotesWhenTheRowsAreCompacted) {
   constexpr int kNames = 3000;
   std::vector<LockItem> items;
   for (int i = 0; i < kNames; ++i) {
-    s().Claim("n" + std::to_string(i), Ms(kT));
+    s().Claim(EntityId("n" + std::to_string(i)), Ms(kT));
   }
   const ClaimantEffects claimed = Take(Ms(kT));
   const std::vector<LockMessage> claims = Sent(claimed, Kind::kClaim);
@@ -1055,7 +1058,7 @@ TEST_F(ClaimantTest, NamesKeepTheirVotesWhenTheRowsAreCompacted) {
   Deny("v3", {{"x", ClaimNumber(kNames + 1), "B"}}, Ms(kT + 1));
   for (int i = 0; i < kNames; ++i) {
     if (i % 100 != 7) {
-      s().Release("n" + std::to_string(i), Ms(kT + 2));
+      s().Release(EntityId("n" + std::to_string(i)), Ms(kT + 2));
     }
   }
   AckAll(Beat(Ms(kT + 2)), Ms(kT + 2));  // Compacts: 31 of 3,001 names left.

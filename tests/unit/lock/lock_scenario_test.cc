@@ -107,7 +107,7 @@ TEST(ClaimantWithVoters, ManyNamesTravelInOneMessagePerVoter) {
   net->TickAll();
   const std::size_t before = net->sent().size();
   for (int i = 0; i < 500; ++i) {
-    net->node("A").Claim("e" + std::to_string(i), net->Now("A"));
+    net->node("A").Claim(EntityId("e" + std::to_string(i)), net->Now("A"));
   }
   net->Flush();
   EXPECT_EQ(net->node("A").owned_count(), 500u);

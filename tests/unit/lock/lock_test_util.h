@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "tenure/base/check.h"
+#include "tenure/base/ids.h"
 #include "tenure/base/time.h"
 #include "tenure/lock/claimant.h"
 #include "tenure/lock/rules.h"
@@ -154,8 +155,8 @@ class Net {
     TENURE_CHECK(std::find(voter_ids_.begin(), voter_ids_.end(), id) != voter_ids_.end());
     clocks_.try_emplace(id);
     const TimePoint start = fresh ? Now(id) : Now(id) - 10 * timing_.quiet_period();
-    voters_[id] =
-        std::make_unique<Voter>(VoterOptions{id, incarnation, timing_, rules_, voter_ids_}, start);
+    voters_[id] = std::make_unique<Voter>(
+        VoterOptions{NodeId(id), incarnation, timing_, rules_, NodeIds(voter_ids_)}, start);
     if (!fresh) {
       Wake(*voters_[id], Now(id), timing_);
     }
@@ -183,9 +184,9 @@ class Net {
                                  Incarnation incarnation, std::vector<std::string> voters,
                                  LockTiming timing, std::uint64_t seed = 1) {
     ClaimantOptions options;
-    options.node_id = node_id;
+    options.node_id = NodeId(node_id);
     options.incarnation = incarnation;
-    options.voters = std::move(voters);
+    options.voters = NodeIds(voters);
     options.timing = timing;
     options.rules = rules_;
     options.seed = seed;
@@ -220,7 +221,7 @@ class Net {
   std::size_t CountEvents(const std::string& label, LockEvent::Kind kind, const std::string& name) {
     std::size_t n = 0;
     for (const LockEvent& e : events(label)) {
-      n += e.kind == kind && e.name == name ? 1 : 0;
+      n += e.kind == kind && e.name.str() == name ? 1 : 0;
     }
     return n;
   }
@@ -340,11 +341,11 @@ class Net {
     AdvanceTo(end);
   }
   void Claim(const std::string& label, const std::string& name) {
-    node(label).Claim(name, Now(label));
+    node(label).Claim(EntityId(name), Now(label));
     Flush();
   }
   void Release(const std::string& label, const std::string& name) {
-    node(label).Release(name, Now(label));
+    node(label).Release(EntityId(name), Now(label));
     Flush();
   }
   // Carries every message until no process has anything more to send.

@@ -144,13 +144,13 @@ TEST(LockRules, TimingDefaultsFollowTheDesign) {
 }
 
 struct VotersCase {
-  std::vector<std::string> configured;
-  std::string self;
-  std::vector<std::string> effective;
+  std::vector<NodeId> configured;
+  NodeId self;
+  std::vector<NodeId> effective;
 };
 
 TEST(LockRules, EffectiveVotersAddTheBrokerWitnessToAnEvenSet) {
-  const std::string w(kWitnessId);
+  const NodeId w = WitnessId();
   const VotersCase cases[] = {
       {{}, "n1", {"n1"}},                     // No voters configured: a node votes for itself.
       {{}, "", {}},                           // ...and the broker has no vote.
@@ -160,14 +160,14 @@ TEST(LockRules, EffectiveVotersAddTheBrokerWitnessToAnEvenSet) {
       {{"n1", "n2", "n3", "n4"}, "", {"n1", "n2", "n3", "n4", w}},
   };
   for (const VotersCase& c : cases) {
-    const std::vector<std::string> voters = EffectiveVoters(c.configured, c.self);
+    const std::vector<NodeId> voters = EffectiveVoters(c.configured, c.self);
     EXPECT_EQ(voters, c.effective) << c.configured.size() << " configured, self '" << c.self << "'";
     EXPECT_EQ(voters.size() % 2, c.effective.empty() ? 0u : 1u);
   }
 }
 
 struct SettingsCase {
-  std::vector<std::string> voters;
+  std::vector<NodeId> voters;
   LockTiming timing;
   std::string text;
 };

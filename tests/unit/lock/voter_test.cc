@@ -61,7 +61,7 @@ class VoterTest : public ::testing::Test {
             TimePoint now) {
     Beat(node, inc, now);
     Claim(node, inc, {{name, claim, {}}}, now);
-    ASSERT_EQ(voter_.HolderOf(name), (Holder{node, inc, claim}));
+    ASSERT_EQ(voter_.HolderOf(EntityId(name)), (Holder{NodeId(node), inc, claim}));
     voter_.TakeOutbox();
   }
 
@@ -364,7 +364,7 @@ TEST_F(VoterTest, GrantsNothingToAClaimantWithoutALiveSession) {
 
 struct SettingsCase {
   const char* what;
-  std::vector<std::string> voters;
+  std::vector<NodeId> voters;
   LockTiming timing;
 };
 

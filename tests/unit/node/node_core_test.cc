@@ -30,7 +30,7 @@ enum class Peer { kGrant, kDenyForB, kNack, kSilent };
 
 class NodeCoreTest : public ::testing::Test {
  protected:
-  void Start(std::vector<std::string> voters, Peer peer = Peer::kGrant) {
+  void Start(std::vector<NodeId> voters, Peer peer = Peer::kGrant) {
     peer_ = peer;
     NodeCoreOptions o;
     o.id = "A";

@@ -136,7 +136,7 @@ std::unique_ptr<Store> Gated(std::unique_ptr<Store> inner, std::shared_ptr<Gate>
 
 // Creates a never-seen id on n1: a write that opens tenure 1.
 StoreOp Create(const std::string& id) {
-  return CreateOp{.id = id, .node = "n1", .epoch = 0_epoch, .state = "initialized"};
+  return CreateOp{.id = EntityId(id), .node = "n1", .epoch = 0_epoch, .state = "initialized"};
 }
 
 TEST(BatchWriter, JobsSubmittedTogetherCommitInOneTransaction) {

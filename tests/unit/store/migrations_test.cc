@@ -270,7 +270,7 @@ TEST(Migrations, ManyOpenersOfOneNewFileAllGetTheWholeSchema) {
           << "round " << round << ", opener " << i << ": " << one.status.ToString();
       // Each store writes through its own connection: the schema it checked is
       // the one it uses.
-      const std::string id = "e" + std::to_string(i);
+      const EntityId id("e" + std::to_string(i));
       StoreResult created = ApplyOne(
           *one.store, CreateOp{.id = id, .node = "n1", .epoch = 0_epoch, .state = "working"});
       EXPECT_TRUE(created.status.ok()) << "round " << round << ": " << created.status.ToString();

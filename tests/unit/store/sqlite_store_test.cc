@@ -29,7 +29,7 @@ using testing::TempDir;
 using testing::WriteBytes;
 
 // Activates `id` on `node` and returns the new epoch.
-Epoch Activate(Store& store, const std::string& id, const std::string& node) {
+Epoch Activate(Store& store, const EntityId& id, const NodeId& node) {
   StoreResult result = ApplyOne(store, ActivateOp{.id = id, .node = node});
   EXPECT_TRUE(result.status.ok()) << result.status.ToString();
   return result.epoch;
@@ -37,7 +37,7 @@ Epoch Activate(Store& store, const std::string& id, const std::string& node) {
 
 // Activates `id` on `node` and creates it in `state`; returns the epoch the
 // create opened.
-Epoch ActivateAndCreate(Store& store, const std::string& id, const std::string& node,
+Epoch ActivateAndCreate(Store& store, const EntityId& id, const NodeId& node,
                         const std::string& state = "initialized") {
   const Epoch newest = Activate(store, id, node);
   StoreResult result =
@@ -47,7 +47,7 @@ Epoch ActivateAndCreate(Store& store, const std::string& id, const std::string& 
   return result.epoch;
 }
 
-std::optional<EntityRow> Get(Store& store, const std::string& id) {
+std::optional<EntityRow> Get(Store& store, const EntityId& id) {
   StoreResult result = ApplyOne(store, ListOp{.limit = 1000, .after = ""});
   EXPECT_TRUE(result.status.ok()) << result.status.ToString();
   for (const EntityRow& row : result.rows) {
@@ -58,7 +58,7 @@ std::optional<EntityRow> Get(Store& store, const std::string& id) {
   return std::nullopt;
 }
 
-std::vector<TenureRow> History(Store& store, const std::string& id) {
+std::vector<TenureRow> History(Store& store, const EntityId& id) {
   StoreResult result = ApplyOne(store, HistoryOp{.id = id});
   EXPECT_TRUE(result.status.ok()) << result.status.ToString();
   return result.tenures;
@@ -491,11 +491,11 @@ TEST(SqliteStore, ReleaseOfUnknownTenureIsOk) {
 
 TEST(SqliteStore, ListPagesInIdOrder) {
   std::unique_ptr<Store> store = MustOpen(":memory:");
-  for (const char* id : {"d", "b", "e", "a", "c"}) {
+  for (const EntityId& id : std::vector<EntityId>{"d", "b", "e", "a", "c"}) {
     ActivateAndCreate(*store, id, "n1");
   }
-  std::vector<std::string> seen;
-  std::string after;
+  std::vector<EntityId> seen;
+  EntityId after;
   int pages = 0;
   for (;;) {
     StoreResult page = ApplyOne(*store, ListOp{.limit = 2, .after = after});
@@ -511,13 +511,13 @@ TEST(SqliteStore, ListPagesInIdOrder) {
     after = page.rows.back().id;
   }
   EXPECT_EQ(pages, 3);
-  EXPECT_EQ(seen, (std::vector<std::string>{"a", "b", "c", "d", "e"}));
+  EXPECT_EQ(seen, (std::vector<EntityId>{"a", "b", "c", "d", "e"}));
 }
 
 TEST(SqliteStore, HistoryListsTenuresOldestFirst) {
   std::unique_ptr<Store> store = MustOpen(":memory:");
   ActivateAndCreate(*store, "e1", "n1");
-  for (const char* node : {"n2", "n3"}) {
+  for (const NodeId& node : std::vector<NodeId>{"n2", "n3"}) {
     Activate(*store, "e1", node);
   }
   ActivateAndCreate(*store, "other", "n9");
@@ -526,7 +526,7 @@ TEST(SqliteStore, HistoryListsTenuresOldestFirst) {
   for (std::size_t i = 0; i < tenures.size(); ++i) {
     EXPECT_EQ(tenures[i].id, "e1");
     EXPECT_EQ(tenures[i].epoch, Epoch{i + 1});
-    EXPECT_EQ(tenures[i].node, "n" + std::to_string(i + 1));
+    EXPECT_EQ(tenures[i].node, NodeId("n" + std::to_string(i + 1)));
   }
   EXPECT_TRUE(History(*store, "unknown").empty());
 }

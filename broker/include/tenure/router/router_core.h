@@ -46,7 +46,7 @@ inline constexpr std::size_t kRefusalsPendingMax = 1024;
 
 struct RouterOptions {
   Duration lease = std::chrono::milliseconds(2000);
-  std::vector<std::string> voters;  // As configured (--voters): the witness is added as nodes do.
+  std::vector<NodeId> voters;  // As configured (--voters): the witness is added as nodes do.
   // Refuse node heartbeats whose settings differ from SettingsFor(node). Off
   // only in the simulator, which checks at the voters alone.
   bool settings_check = true;
@@ -75,21 +75,20 @@ class RouterCore {
   // started under a live id cannot divert the first one's traffic.
   void HandleHeartbeat(const std::string& route, const protocol::Heartbeat& hb, TimePoint now);
   // The node behind `route` is stopping: route nothing new to it.
-  void HandleGoodbye(const std::string& route, const std::string& node);
+  void HandleGoodbye(const std::string& route, const NodeId& node);
   // A send to `route` failed: the peer is gone.
   void HandleUnreachable(const std::string& route);
   // The ROUTER identity of incarnation `incarnation` of node `node` (0: the
   // current one), alive or not; nullopt if never seen.
-  std::optional<std::string> RouteOfNode(const std::string& node,
-                                         Incarnation incarnation = {}) const;
+  std::optional<std::string> RouteOfNode(const NodeId& node, Incarnation incarnation = {}) const;
   // True if `route` is a process of `node` whose broker heartbeat was
   // accepted: its current one or another recent incarnation, alive or not (a
   // node that said goodbye still releases its names). Only such a peer's
   // lock traffic is passed on: a refused node must reach no voter.
-  bool Registered(std::string_view route, const std::string& node) const;
+  bool Registered(std::string_view route, const NodeId& node) const;
   // The settings a heartbeat of `node` must carry: SettingsText of the
   // voters as `node` derives them (EffectiveVoters) and of the timing.
-  std::string SettingsFor(const std::string& node) const;
+  std::string SettingsFor(const NodeId& node) const;
   // A reply passed through: remember its owner for the entity it names.
   void LearnFromReply(const protocol::Reply& reply);
   // The ROUTER identity of the node `request` should go to.
@@ -103,7 +102,7 @@ class RouterCore {
   // (node id, incarnation) whose traffic was routed to a process other than
   // the one before (or to anyone, for the first time since this broker
   // started) since the last call: the broker tells its voter (QUIET).
-  std::vector<std::pair<std::string, Incarnation>> TakeTakeovers();
+  std::vector<std::pair<NodeId, Incarnation>> TakeTakeovers();
   // Heartbeats refused for their settings since the last call (at most
   // kRefusalsPendingMax).
   std::vector<HeartbeatRefusal> TakeRefusals();
@@ -140,7 +139,7 @@ class RouterCore {
   std::map<std::string, Node> nodes_;                         // Ordered: `nodes` lists them by id.
   std::unordered_map<std::string, std::string> route_cache_;  // entity id -> node id.
   std::vector<protocol::Event> events_;
-  std::vector<std::pair<std::string, Incarnation>> takeovers_;
+  std::vector<std::pair<NodeId, Incarnation>> takeovers_;
   std::map<std::string, Refused> refused_;  // node id -> its refused incarnation.
   std::vector<HeartbeatRefusal> refusals_;
 };

@@ -52,9 +52,9 @@
 namespace tenure::node {
 
 struct NodeCoreOptions {
-  std::string id;
-  Incarnation incarnation;          // This process's, random per start.
-  std::vector<std::string> voters;  // As configured (--voters); empty: this node alone.
+  NodeId id;
+  Incarnation incarnation;     // This process's, random per start.
+  std::vector<NodeId> voters;  // As configured (--voters); empty: this node alone.
   lock::LockTiming timing;
   lock::LockRules rules;
   Duration idle = std::chrono::minutes(10);
@@ -129,7 +129,7 @@ class NodeCore {
   Incarnation incarnation() const { return options_.incarnation; }
   std::uint64_t bad_messages() const { return bad_messages_; }
   StoreGeneration store_generation() const { return store_generation_; }
-  const std::vector<std::string>& voters() const { return voters_; }
+  const std::vector<NodeId>& voters() const { return voters_; }
   const lock::Claimant& claimant() const { return claimant_; }
   const lock::Voter* voter() const { return voter_ ? &*voter_ : nullptr; }
   const entity::Runtime& runtime() const { return runtime_; }
@@ -146,7 +146,7 @@ class NodeCore {
 
   // Constant after construction.
   const NodeCoreOptions options_;
-  const std::vector<std::string> voters_;  // Witness included.
+  const std::vector<NodeId> voters_;  // Witness included.
 
   lock::Claimant claimant_;
   std::optional<lock::Voter> voter_;  // Set when this node votes.

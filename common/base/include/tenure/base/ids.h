@@ -4,9 +4,12 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "tenure/base/status.h"
+#include "tenure/base/strong_id.h"
 
 namespace tenure {
 
@@ -17,5 +20,15 @@ inline constexpr std::size_t kNodeIdBytesMax = 64;
 Status ValidateEntityId(std::string_view id);
 // OK when `id` is 1..64 bytes of [A-Za-z0-9_.-].
 Status ValidateNodeId(std::string_view id);
+
+// The node ids of a list read from the edge (a --voters flag, a config file).
+inline std::vector<NodeId> NodeIds(const std::vector<std::string>& ids) {
+  std::vector<NodeId> out;
+  out.reserve(ids.size());
+  for (const std::string& id : ids) {
+    out.emplace_back(id);
+  }
+  return out;
+}
 
 }  // namespace tenure

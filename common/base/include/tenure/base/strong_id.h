@@ -14,6 +14,9 @@
 #include <cstdint>
 #include <functional>
 #include <ostream>
+#include <string>
+#include <string_view>
+#include <utility>
 
 namespace tenure {
 
@@ -53,6 +56,42 @@ using Incarnation = Strong<struct IncarnationTag, std::uint64_t>;
 // The store's reconnection counter (§3.7); 0 on a store op means "unstamped".
 using StoreGeneration = Strong<struct StoreGenerationTag, std::uint64_t>;
 
+// Distinct string types for the names that cross every layer: entity ids and
+// node ids. An entity id passed where a node id belongs (or the other way) does
+// not compile. Like Strong, a StrongString converts neither from nor to
+// std::string implicitly: construction from a std::string or string_view is
+// explicit and str() reads the bytes back, at the edges (the wire, SQL
+// binding, logs). Only a string literal converts implicitly, so that tests and
+// examples can keep writing "e1". It compares only with its own type.
+template <typename Tag>
+class StrongString {
+ public:
+  StrongString() = default;
+  explicit StrongString(std::string s) : str_(std::move(s)) {}
+  explicit StrongString(std::string_view s) : str_(s) {}
+  // A string literal: implicit, for tests and examples.
+  template <std::size_t N>
+  StrongString(const char (&literal)[N])  // NOLINT(google-explicit-constructor)
+      : str_(literal, N - 1) {}
+
+  const std::string& str() const& { return str_; }
+  std::string&& str() && { return std::move(str_); }
+  bool empty() const { return str_.empty(); }
+
+  friend auto operator<=>(const StrongString&, const StrongString&) = default;
+  friend bool operator==(const StrongString&, const StrongString&) = default;
+  // For test failure messages and traces; logs and the wire use str().
+  friend std::ostream& operator<<(std::ostream& os, const StrongString& s) { return os << s.str_; }
+
+ private:
+  std::string str_;
+};
+
+// An entity's id (1..255 bytes, ValidateEntityId in tenure/base/ids.h).
+using EntityId = StrongString<struct EntityIdTag>;
+// A node's id (1..64 bytes, ValidateNodeId in tenure/base/ids.h).
+using NodeId = StrongString<struct NodeIdTag>;
+
 // Literals for tests and examples: 3_epoch, 7_version, 2_claim, 5_inc.
 namespace literals {
 constexpr Epoch operator""_epoch(unsigned long long v) { return Epoch(v); }
@@ -67,5 +106,12 @@ template <typename Tag, typename Rep>
 struct std::hash<tenure::Strong<Tag, Rep>> {
   std::size_t operator()(const tenure::Strong<Tag, Rep>& s) const noexcept {
     return std::hash<Rep>{}(s.value());
+  }
+};
+
+template <typename Tag>
+struct std::hash<tenure::StrongString<Tag>> {
+  std::size_t operator()(const tenure::StrongString<Tag>& s) const noexcept {
+    return std::hash<std::string>{}(s.str());
   }
 };

@@ -120,6 +120,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -137,7 +138,7 @@ namespace tenure::entity {
 using WorkerRun = Strong<struct WorkerRunTag, std::uint64_t>;
 
 struct RuntimeOptions {
-  std::string node_id;
+  NodeId node_id;
   Duration idle = std::chrono::minutes(10);  // Passivate after this long unused.
   std::size_t mailbox_depth_max = 1024;      // Requests queued per worker.
 };
@@ -164,8 +165,8 @@ struct Effects {
   std::vector<ReplyTo> replies;        // 2. Send.
   std::vector<Forward> forwards;
   std::vector<protocol::Event> events;
-  std::vector<std::string> claims;    // Names to acquire; answered by HandleGranted/HandleLost.
-  std::vector<std::string> releases;  // Names this node no longer needs.
+  std::vector<EntityId> claims;    // Names to acquire; answered by HandleGranted/HandleLost.
+  std::vector<EntityId> releases;  // Names this node no longer needs.
 
   bool empty() const {
     return store_calls.empty() && replies.empty() && forwards.empty() && events.empty() &&
@@ -193,14 +194,14 @@ class Runtime {
   void HandleRequest(std::string route, protocol::Request request, TimePoint now);
   void HandleStoreResult(std::uint64_t ticket, store::StoreResult result, TimePoint now);
   // The lock layer granted `id` to this node.
-  void HandleGranted(const std::string& id, TimePoint now);
+  void HandleGranted(const EntityId& id, TimePoint now);
   // The lock layer says this node may no longer serve `id`: its worker stops.
-  void HandleLost(const std::string& id, TimePoint now);
+  void HandleLost(const EntityId& id, TimePoint now);
   // The claim for `id` was denied by a majority; `holder` (may be empty) holds
   // it. Waiting requests go on to the holder once, or fail as unavailable.
-  void HandleDenied(const std::string& id, const std::string& holder, TimePoint now);
+  void HandleDenied(const EntityId& id, const NodeId& holder, TimePoint now);
   // The claim for `id` found no majority in time: waiting requests fail.
-  void HandleFailed(const std::string& id, TimePoint now);
+  void HandleFailed(const EntityId& id, TimePoint now);
   // The store reconnected to its database, which may be another copy now
   // (an older one put back after the file was deleted): nothing cached may be
   // trusted. Every worker with a cache, or an activation in flight, activates
@@ -240,7 +241,7 @@ class Runtime {
   struct Mailbox;
   struct Ticket;
 
-  Worker* Find(const std::string& id);
+  Worker* Find(std::string_view id);
   void Enqueue(Worker& w, Pending p);
   // Frees w's mailbox (all of it answered or moved on), or keeps it as the spare.
   void DropMailbox(Worker& w);

@@ -108,11 +108,11 @@
 namespace tenure::lock {
 
 struct ClaimantOptions {
-  std::string node_id;
+  NodeId node_id;
   Incarnation incarnation;
   // Every voter, the broker's witness included. With `timing`, it makes the
   // settings text every heartbeat carries (SettingsText).
-  std::vector<std::string> voters;
+  std::vector<NodeId> voters;
   bool voter = false;  // This node is one of them.
   LockTiming timing;
   LockRules rules;
@@ -132,8 +132,8 @@ struct LockEvent {
     kFatal,    // Still refused by it after twin_wait(): the process must exit.
   };
   Kind kind = Kind::kGranted;
-  std::string name;
-  std::string holder;
+  EntityId name;
+  NodeId holder;
   std::string reason;
 };
 
@@ -151,9 +151,9 @@ class Claimant final : public entity::Authority {
   // Call every heartbeat_interval() (more often is harmless).
   void Tick(TimePoint now);
   // Starts claiming `name` (a no-op if it is claimed or owned already).
-  void Claim(const std::string& name, TimePoint now);
+  void Claim(const EntityId& name, TimePoint now);
   // Lets `name` go: RELEASE to every voter, repeated until acknowledged.
-  void Release(const std::string& name, TimePoint now);
+  void Release(const EntityId& name, TimePoint now);
   // A reply from a voter.
   void Step(const protocol::LockMessage& message, TimePoint now);
 
@@ -174,7 +174,7 @@ class Claimant final : public entity::Authority {
   // The number of entries in heartbeats: `entities` is set by the shell.
   std::size_t owned_count() const;
   bool releases_pending() const { return !pending_releases_.empty(); }
-  bool claiming(const std::string& name) const;
+  bool claiming(const EntityId& name) const;
   const ClaimantOptions& options() const { return options_; }
   // What this node's heartbeats carry: SettingsText(options().voters,
   // options().timing). The shell puts it in its broker heartbeats too.

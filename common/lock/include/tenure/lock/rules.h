@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tenure/base/strong_id.h"
 #include "tenure/base/time.h"
 
 namespace tenure::lock {
@@ -60,13 +61,13 @@ struct LockTiming {
 
 // The broker's voter id when it acts as witness. '@' is not allowed in node ids.
 inline constexpr std::string_view kWitnessId = "@broker";
+inline NodeId WitnessId() { return NodeId(kWitnessId); }
 
 // The voters of a cluster configured with `voters`: those, plus the broker's
 // witness when their number is even, so that the count is odd. An empty list
 // means a cluster of one node that votes for itself (`self`; empty for the
 // broker, which then has no vote).
-std::vector<std::string> EffectiveVoters(const std::vector<std::string>& voters,
-                                         const std::string& self);
+std::vector<NodeId> EffectiveVoters(const std::vector<NodeId>& voters, const NodeId& self);
 
 // The canonical text of what the safety of the lock table depends on and
 // every process of a cluster must agree on: the effective voter set (as
@@ -76,7 +77,7 @@ std::vector<std::string> EffectiveVoters(const std::vector<std::string>& voters,
 // majority). Human-readable, as it is shown in errors, e.g.
 // "voters=@broker,bar,foo lease=2000ms margin=50ms drift=0.01". Two processes
 // agree exactly when their texts are equal.
-std::string SettingsText(std::vector<std::string> voters, const LockTiming& timing);
+std::string SettingsText(std::vector<NodeId> voters, const LockTiming& timing);
 
 // Votes needed among `voters`: a strict majority. By convention an empty voter
 // set needs one vote, which it can never get.

@@ -99,19 +99,19 @@
 namespace tenure::lock {
 
 struct VoterOptions {
-  std::string id;
+  NodeId id;
   Incarnation incarnation;
   LockTiming timing;
   LockRules rules;
   // The cluster's voters as every node has them (EffectiveVoters: the witness
   // included when present), in any order: with `timing`, what a heartbeat's
   // settings must be. REQUIRES: non-empty when rules.settings_check.
-  std::vector<std::string> voters = {};
+  std::vector<NodeId> voters = {};
 };
 
 // A heartbeat refused for its settings, for the shell to log.
 struct Refusal {
-  std::string node;
+  NodeId node;
   Incarnation incarnation;
   std::string settings;  // The node's; the voter's own are Voter::settings().
 
@@ -119,7 +119,7 @@ struct Refusal {
 };
 
 struct Holder {
-  std::string node;
+  NodeId node;
   Incarnation incarnation;
   ClaimNumber claim;
 
@@ -146,14 +146,14 @@ class Voter {
   static constexpr std::size_t kRefusalsPendingMax = 64;
 
   // True while `node`'s session of `incarnation` is alive here.
-  bool HasSession(const std::string& node, Incarnation incarnation, TimePoint now) const {
-    return Alive(node, incarnation, now);
+  bool HasSession(const NodeId& node, Incarnation incarnation, TimePoint now) const {
+    return Alive(node.str(), incarnation, now);
   }
   // The entry for `name`, alive or not; nullopt means none.
-  std::optional<Holder> HolderOf(const std::string& name) const;
+  std::optional<Holder> HolderOf(const EntityId& name) const;
   // True during the quiet period, and before any input (it has not begun).
   bool Quiet(TimePoint now) const;
-  const std::string& id() const { return options_.id; }
+  const NodeId& id() const { return options_.id; }
   Incarnation incarnation() const { return options_.incarnation; }
   // What every heartbeat must carry (SettingsText of the options' voters and
   // timing); empty when rules.settings_check is off.

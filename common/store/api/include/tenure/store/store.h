@@ -23,10 +23,10 @@
 namespace tenure::store {
 
 struct EntityRow {
-  std::string id;
+  EntityId id;
   std::string state;
   Version version;
-  std::string owner_node;  // Empty when NULL (no owner).
+  NodeId owner_node;  // Empty when NULL (no owner).
   Epoch owner_epoch;
   std::string updated_at;  // ISO 8601 UTC, set by the store.
 
@@ -34,8 +34,8 @@ struct EntityRow {
 };
 
 struct TenureRow {  // One row of the ownership table.
-  std::string id;
-  std::string node;
+  EntityId id;
+  NodeId node;
   Epoch epoch;
   std::string acquired_at;
   std::string released_at;  // Empty while the tenure is open.
@@ -54,15 +54,15 @@ struct TenureRow {  // One row of the ownership table.
 // new entity's first request in one step, as ActivateOp then CreateOp would
 // do with nothing in between (they share the transaction).
 struct ActivateOp {
-  std::string id;
-  std::string node;
+  EntityId id;
+  NodeId node;
   std::string create_state{};  // Empty: never create.
 };
 
 // Set the state, fenced: applies only while owner_epoch == epoch and version ==
 // expected_version; bumps version by one.
 struct WriteOp {
-  std::string id;
+  EntityId id;
   Epoch epoch;
   Version expected_version;
   std::string state;
@@ -72,8 +72,8 @@ struct WriteOp {
 // and `epoch` (from the ActivateOp that found it missing) is still the newest
 // epoch of `id`. The entity starts a tenure of its own at epoch + 1 for `node`.
 struct CreateOp {
-  std::string id;
-  std::string node;
+  EntityId id;
+  NodeId node;
   Epoch epoch;
   std::string state;
 };
@@ -81,7 +81,7 @@ struct CreateOp {
 // The tenure `epoch` of `id` ends (passivation, step-down, shutdown): close its
 // ownership row with `reason` and clear owner_node if the row still names it.
 struct CloseTenureOp {
-  std::string id;
+  EntityId id;
   Epoch epoch;
   std::string reason;
 };
@@ -89,12 +89,12 @@ struct CloseTenureOp {
 // Read up to `limit` entities ordered by id, starting after `after` (empty = start).
 struct ListOp {
   std::uint32_t limit = 100;
-  std::string after;
+  EntityId after;
 };
 
 // Read the newest 1000 tenures of `id` (what one reply carries), oldest first.
 struct HistoryOp {
-  std::string id;
+  EntityId id;
 };
 
 using StoreOp = std::variant<ActivateOp, WriteOp, CreateOp, CloseTenureOp, ListOp, HistoryOp>;
