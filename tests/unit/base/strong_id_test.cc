@@ -125,5 +125,12 @@ TEST(StrongString, KeysOrderedAndHashedMaps) {
   EXPECT_EQ(std::hash<EntityId>{}(EntityId("e1")), std::hash<std::string>{}("e1"));
 }
 
+TEST(StrongString, ACharBufferGivesWhatItHoldsUpToItsFirstNul) {
+  char buffer[16] = "e1";
+  const EntityId id = buffer;
+  EXPECT_EQ(id.str(), "e1");
+  EXPECT_EQ(id, EntityId("e1"));
+}
+
 }  // namespace
 }  // namespace tenure

@@ -176,7 +176,7 @@ class NodeCoreTest : public ::testing::Test {
     return it->second.front();
   }
 
-  const lock::LockTiming timing_;
+  const lock::LockTiming timing_{};
   TimePoint now_ = TimePoint{} + std::chrono::hours(1);
   entity::PlainHandler handler_;
   std::unique_ptr<NodeCore> core_;

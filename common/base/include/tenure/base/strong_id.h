@@ -9,6 +9,7 @@
 // has no arithmetic; the counters that advance get only Next().
 #pragma once
 
+#include <algorithm>
 #include <compare>
 #include <cstddef>
 #include <cstdint>
@@ -69,10 +70,11 @@ class StrongString {
   StrongString() = default;
   explicit StrongString(std::string s) : str_(std::move(s)) {}
   explicit StrongString(std::string_view s) : str_(s) {}
-  // A string literal: implicit, for tests and examples.
+  // A string literal: implicit, for tests and examples. Read up to its first
+  // NUL, so that a char buffer (which binds here too) gives what it holds.
   template <std::size_t N>
   StrongString(const char (&literal)[N])  // NOLINT(google-explicit-constructor)
-      : str_(literal, N - 1) {}
+      : str_(literal, std::find(literal, literal + N, '\0')) {}
 
   const std::string& str() const& { return str_; }
   std::string&& str() && { return std::move(str_); }
